@@ -1,0 +1,258 @@
+"""Core layers (Keras names): Input, Dense, Activation, Dropout, Flatten.
+
+Shape legend: N batch rows, D input features, H units.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from scratchnn import activations, ops, regularizers
+from scratchnn.layers.base import Layer
+from scratchnn.tensor import Tensor
+
+
+def _positive_int(value: Any, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{label} must be a positive integer; received {label}={value!r}.")
+    return int(value)
+
+
+def _shape_tuple(shape: Any, label: str) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ValueError(
+            f"{label} must be a tuple of positive integers; received {shape!r}."
+        ) from None
+    return tuple(_positive_int(n, label) for n in dims)
+
+
+class Input(Layer):
+    """Declares the shape of one input sample; the first entry of a ``Sequential``.
+
+    Args:
+        shape: shape of one sample, batch axis excluded, e.g. ``(11,)`` or ``(28, 28)``.
+
+    Example:
+        >>> from scratchnn.layers import Input, Dense
+        >>> from scratchnn import Sequential
+        >>> model = Sequential([Input((11,)), Dense(6, activation="relu")])
+    """
+
+    def __init__(self, shape: Any, name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(trainable=False, name=name, dtype=dtype)
+        self.shape = _shape_tuple(shape, "shape")
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        """Returns ``x`` unchanged."""
+        return x
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as a dict."""
+        return {**super().get_config(), "shape": list(self.shape)}
+
+
+class Dense(Layer):
+    """Fully connected layer: ``activation(x @ kernel + bias)``.
+
+    Args:
+        units: number of output units (> 0).
+        activation: name (``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"softmax"``, ...), a function
+            Tensor -> Tensor, or ``None`` for linear.
+        use_bias: add a bias vector.
+        kernel_initializer: initializer name or object (default ``"glorot_uniform"``);
+            ``initializers.random_normal(stddev=0.01)`` is tutorial 000's ``randn * 0.01``.
+        bias_initializer: initializer for the bias (default ``"zeros"``).
+        kernel_regularizer / bias_regularizer: ``None``, ``"l1"``, ``"l2"``, ``"l1_l2"`` or an
+            object from :mod:`scratchnn.regularizers`; the penalty is added to the loss.
+        input_dim: number of input features, for a first layer (Keras' shorthand for ``Input``).
+
+    Shape:
+        input ``(N, D)`` (or ``(..., D)``), output ``(N, units)`` (or ``(..., units)``).
+
+    Example:
+        >>> import numpy as np
+        >>> layer = Dense(3, activation="tanh")
+        >>> layer(np.ones((4, 2))).shape
+        (4, 3)
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        input_dim: int | None = None,
+        input_shape: Any = None,
+        trainable: bool = True,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(trainable=trainable, name=name, dtype=dtype)
+        self.units = _positive_int(units, "units")
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        # Resolve now so that a bad name fails at construction, not deep inside fit().
+        from scratchnn import initializers
+
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        self.declared_input_shape = (
+            None if input_shape is None else _shape_tuple(input_shape, "input_shape")
+        )
+        self.kernel: Tensor | None = None
+        self.bias: Tensor | None = None
+
+    def build(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
+        dtype: Any = None,
+    ) -> None:
+        """Create ``kernel`` (D, units) and ``bias`` (units,)."""
+        super().build(input_shape, rng, dtype)
+        if len(self.input_shape) == 0:
+            raise ValueError(
+                f"{self.name}: Dense needs inputs with a feature axis; received a scalar."
+            )
+        rng = np.random.default_rng() if rng is None else rng
+        fan_in = self.input_shape[-1]
+        self.kernel = self.add_weight(
+            "kernel", (fan_in, self.units), self.kernel_initializer, rng, self.kernel_regularizer
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                "bias", (self.units,), self.bias_initializer, rng, self.bias_regularizer
+            )
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        """``activation(x @ kernel + bias)``."""
+        return self.activation(self.pre_activation(x))
+
+    def pre_activation(self, x: Tensor) -> Tensor:
+        """``x @ kernel + bias`` (the logits when the activation is sigmoid or softmax)."""
+        if x.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Layer {self.name!r} expects inputs with {self.kernel.shape[0]} features "
+                f"(shape (N, {self.kernel.shape[0]})); received shape {x.shape}."
+            )
+        if x.dtype != self.kernel.dtype:
+            x = ops.cast(x, self.kernel.dtype)
+        return ops.linear(x, self.kernel, self.bias)  # (N, D) @ (D, H) + (H,) -> (N, H)
+
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """``(*input_shape[:-1], units)``."""
+        return (*tuple(input_shape)[:-1], self.units)
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as a JSON-serialisable dict."""
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.name_of(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _config_of(self.kernel_initializer),
+            "bias_initializer": _config_of(self.bias_initializer),
+            "kernel_regularizer": _config_of(self.kernel_regularizer),
+            "bias_regularizer": _config_of(self.bias_regularizer),
+            "input_shape": None if self.input_shape is None and self.declared_input_shape is None
+            else list(self.input_shape or self.declared_input_shape),
+        }
+
+
+def _config_of(obj: Any) -> Any:
+    if obj is None:
+        return None
+    get_config = getattr(obj, "get_config", None)
+    if get_config is None:
+        return getattr(obj, "__name__", repr(obj))
+    return {"class_name": type(obj).__name__, "config": get_config()}
+
+
+class Activation(Layer):
+    """Applies an activation function element-wise (or row-wise for softmax).
+
+    Args:
+        activation: a name from :mod:`scratchnn.activations` or a function Tensor -> Tensor.
+    """
+
+    def __init__(self, activation: Any, name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(trainable=True, name=name, dtype=dtype)
+        self.activation = activations.get(activation)
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        """``activation(x)``."""
+        return self.activation(x)
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as a dict."""
+        return {**super().get_config(), "activation": activations.name_of(self.activation)}
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, zero entries with probability ``rate`` and scale the rest.
+
+    Active only when called with ``training=True`` (``fit``); ``predict``/``evaluate`` pass the
+    input through unchanged.
+
+    Args:
+        rate: fraction of units to drop, in [0, 1). Seed 004's "keep probability q" is ``1 - rate``.
+        seed: seed for this layer's own mask generator, used when no model generator is given.
+    """
+
+    def __init__(
+        self, rate: float, seed: int | None = None, name: str | None = None, dtype: Any = None
+    ) -> None:
+        super().__init__(trainable=True, name=name, dtype=dtype)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(
+                f"Dropout rate must be a number in [0, 1); received rate={rate!r}. "
+                "rate is the fraction dropped (keep probability = 1 - rate)."
+            )
+        self.rate = float(rate)
+        self.seed = seed
+        self.rng: np.random.Generator | None = None
+
+    def build(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
+        dtype: Any = None,
+    ) -> None:
+        """Take the mask generator (the model's, or one seeded with ``seed``)."""
+        super().build(input_shape, rng, dtype)
+        self.rng = rng if rng is not None else np.random.default_rng(self.seed)
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        """Drop and rescale in training; identity otherwise."""
+        if not training or self.rate == 0:
+            return x
+        if self.rng is None:
+            self.rng = np.random.default_rng(self.seed)
+        return ops.dropout(x, self.rate, self.rng)
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as a dict."""
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class Flatten(Layer):
+    """Flattens each sample to one axis: ``(N, d1, d2, ...) -> (N, d1*d2*...)``."""
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        """Reshape to ``(N, -1)``."""
+        return ops.reshape(x, (x.shape[0], -1))
+
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """``(prod(input_shape),)``."""
+        return (math.prod(input_shape),)

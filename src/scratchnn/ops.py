@@ -1,0 +1,699 @@
+"""Differentiable operations: each forward written beside its local backward.
+
+Every op takes tensors (or array-likes / Python numbers, which become constants of the other
+operand's dtype), computes its output with ``backend.xp`` and returns a :class:`Tensor` whose local
+``backward(g)`` maps the upstream gradient ``g`` (shape of the output) to one gradient per input,
+each of that input's shape. Broadcast inputs get their gradient summed back to their own shape.
+Gradients an input does not need (``requires_grad=False``) are not computed.
+
+Shape legend used in comments: N batch rows, D input features, H units, K classes, ``...`` any
+leading (batch) axes.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from scratchnn import backend
+from scratchnn.tensor import Tensor
+
+# --------------------------------------------------------------------------------------- helpers
+
+
+def _lift(value: Any, like: Tensor) -> Tensor:
+    """A constant operand (number, list, array) as a Tensor of ``like``'s dtype."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor._from_op(backend.xp.asarray(value, dtype=like.dtype), (), _none, "const")
+
+
+def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    if isinstance(a, Tensor):
+        return a, _lift(b, a)
+    if isinstance(b, Tensor):
+        return _lift(a, b), b
+    a = Tensor(a)
+    return a, _lift(b, a)
+
+
+def _none(g: Any) -> tuple[()]:
+    return ()
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``grad`` over the axes along which an operand of ``shape`` was broadcast."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if grad.shape != shape:  # an internal invariant, as tinygrad asserts
+        raise RuntimeError(f"gradient shape {grad.shape} cannot be reduced to {shape}")
+    return grad
+
+
+def _normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for ax in axes:
+        if not -ndim <= ax < builtins.max(ndim, 1):
+            raise ValueError(f"axis {ax} is out of range for a tensor with {ndim} dimension(s).")
+        out.append(ax % builtins.max(ndim, 1))
+    return tuple(out)
+
+
+def _expand_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
+    """Re-insert the reduced axes into ``g`` so that it broadcasts against ``shape``."""
+    if not keepdims and len(shape) > 0:
+        for ax in sorted(_normalize_axes(axis, len(shape))):
+            g = backend.xp.expand_dims(g, ax)
+    return g
+
+
+# ------------------------------------------------------------------------------------ arithmetic
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """Element-wise ``a + b`` with broadcasting."""
+    a, b = _pair(a, b)
+
+    def backward(g):
+        return (
+            unbroadcast(g, a.shape) if a.requires_grad else None,
+            unbroadcast(g, b.shape) if b.requires_grad else None,
+        )
+
+    return Tensor._from_op(a.data + b.data, (a, b), backward, "add")
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """Element-wise ``a - b`` with broadcasting."""
+    a, b = _pair(a, b)
+
+    def backward(g):
+        return (
+            unbroadcast(g, a.shape) if a.requires_grad else None,
+            unbroadcast(-g, b.shape) if b.requires_grad else None,
+        )
+
+    return Tensor._from_op(a.data - b.data, (a, b), backward, "sub")
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """Element-wise ``a * b`` with broadcasting."""
+    a, b = _pair(a, b)
+
+    def backward(g):
+        return (
+            unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
+            unbroadcast(g * a.data, b.shape) if b.requires_grad else None,
+        )
+
+    return Tensor._from_op(a.data * b.data, (a, b), backward, "mul")
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """Element-wise ``a / b`` with broadcasting."""
+    a, b = _pair(a, b)
+
+    def backward(g):
+        ga = gb = None
+        if a.requires_grad:
+            ga = unbroadcast(g / b.data, a.shape)
+        if b.requires_grad:
+            gb = unbroadcast(-g * a.data / (b.data * b.data), b.shape)
+        return ga, gb
+
+    return Tensor._from_op(a.data / b.data, (a, b), backward, "div")
+
+
+def neg(a: Tensor) -> Tensor:
+    """Element-wise ``-a``."""
+    return Tensor._from_op(-a.data, (a,), lambda g: (-g,), "neg")
+
+
+def power(a: Any, b: Any) -> Tensor:
+    """Element-wise ``a ** b``; the exponent may itself be a tensor (needs ``a > 0`` then)."""
+    a, b = _pair(a, b)
+    xp = backend.xp
+    out = a.data**b.data
+
+    def backward(g):
+        ga = gb = None
+        if a.requires_grad:
+            ga = unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape)
+        if b.requires_grad:
+            safe = xp.where(a.data > 0, a.data, 1)
+            gb = unbroadcast(g * out * xp.log(safe), b.shape)
+        return ga, gb
+
+    return Tensor._from_op(out, (a, b), backward, "pow")
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product ``a @ b`` (NumPy's rules: 1-D operands, batched leading axes broadcast)."""
+    a, b = _pair(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(
+            f"matmul: operands must have at least one dimension; received shapes {a.shape} and "
+            f"{b.shape}. Use * for scalar multiplication."
+        )
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not align: the last axis of the first "
+            f"({a.shape[-1]}) must equal the "
+            f"{'second-to-last' if b.ndim > 1 else 'only'} axis of the second "
+            f"({b.shape[-2 if b.ndim > 1 else 0]})."
+        )
+    xp = backend.xp
+
+    def backward(g):
+        # Promote 1-D operands to matrices, as the forward did implicitly.
+        a2 = a.data[None, :] if a.ndim == 1 else a.data  # (..., N, D)
+        b2 = b.data[:, None] if b.ndim == 1 else b.data  # (..., D, H)
+        g2 = g
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = xp.expand_dims(g2, -1)  # (..., N, H)
+        ga = gb = None
+        if a.requires_grad:
+            ga = g2 @ xp.swapaxes(b2, -1, -2)  # (..., N, H) @ (..., H, D) -> (..., N, D)
+            if a.ndim == 1:
+                ga = ga[..., 0, :]
+            ga = unbroadcast(ga, a.shape)
+        if b.requires_grad:
+            gb = xp.swapaxes(a2, -1, -2) @ g2  # (..., D, N) @ (..., N, H) -> (..., D, H)
+            if b.ndim == 1:
+                gb = gb[..., 0]
+            gb = unbroadcast(gb, b.shape)
+        return ga, gb
+
+    return Tensor._from_op(a.data @ b.data, (a, b), backward, "matmul")
+
+
+def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    """Affine map ``x @ w + b`` for a (N, D) input, (D, H) kernel and (H,) bias, as one node.
+
+    Equal to ``add(matmul(x, w), b)``; fused so that a Dense layer costs one graph node and its
+    bias gradient one column sum.
+    """
+    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
+        return matmul(x, w) if b is None else add(matmul(x, w), b)
+    out = x.data @ w.data  # (N, D) @ (D, H) -> (N, H)
+    if b is not None:
+        out += b.data
+
+    def backward(g):  # g: (N, H)
+        gx = g @ w.data.T if x.requires_grad else None  # (N, H) @ (H, D) -> (N, D)
+        gw = x.data.T @ g if w.requires_grad else None  # (D, N) @ (N, H) -> (D, H)
+        if b is None:
+            return gx, gw
+        return gx, gw, (g.sum(axis=0) if b.requires_grad else None)
+
+    parents = (x, w) if b is None else (x, w, b)
+    return Tensor._from_op(out, parents, backward, "linear")
+
+
+# ------------------------------------------------------------------------------------ reductions
+
+
+def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (all axes when ``None``)."""
+    xp = backend.xp
+
+    def backward(g):
+        return (xp.broadcast_to(_expand_reduced(g, a.shape, axis, keepdims), a.shape),)
+
+    out = xp.asarray(a.data.sum(axis=axis, keepdims=keepdims))
+    return Tensor._from_op(out, (a,), backward, "sum")
+
+
+def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis`` (all axes when ``None``)."""
+    xp = backend.xp
+    count = math.prod(a.shape[ax] for ax in _normalize_axes(axis, a.ndim)) if a.ndim else 1
+
+    def backward(g):
+        return (xp.broadcast_to(_expand_reduced(g, a.shape, axis, keepdims) / count, a.shape),)
+
+    out = xp.asarray(a.data.mean(axis=axis, keepdims=keepdims))
+    return Tensor._from_op(out, (a,), backward, "mean")
+
+
+def _extremum(a: Tensor, axis: Any, keepdims: bool, largest: bool) -> Tensor:
+    xp = backend.xp
+    if a.size == 0:
+        raise ValueError(f"{'max' if largest else 'min'}() of an empty tensor (shape {a.shape}).")
+    out = a.data.max(axis=axis, keepdims=True) if largest else a.data.min(axis=axis, keepdims=True)
+
+    def backward(g):
+        # Ties share the gradient equally (as torch.amax / amin do).
+        mask = (a.data == out).astype(a.dtype)
+        mask /= mask.sum(axis=axis, keepdims=True)
+        return (mask * _expand_reduced(g, a.shape, axis, keepdims),)
+
+    value = out if keepdims else xp.asarray(xp.squeeze(out, axis=_normalize_axes(axis, a.ndim)))
+    return Tensor._from_op(value, (a,), backward, "max" if largest else "min")
+
+
+def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Maximum over ``axis``; the gradient goes to the maximal entries (shared on ties)."""
+    return _extremum(a, axis, keepdims, largest=True)
+
+
+def min(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Minimum over ``axis``; the gradient goes to the minimal entries (shared on ties)."""
+    return _extremum(a, axis, keepdims, largest=False)
+
+
+# -------------------------------------------------------------------------------- element-wise
+
+
+def exp(a: Tensor) -> Tensor:
+    """Element-wise exponential."""
+    out = backend.xp.exp(a.data)
+    return Tensor._from_op(out, (a,), lambda g: (g * out,), "exp")
+
+
+def log(a: Tensor) -> Tensor:
+    """Element-wise natural logarithm."""
+    return Tensor._from_op(backend.xp.log(a.data), (a,), lambda g: (g / a.data,), "log")
+
+
+def sqrt(a: Tensor) -> Tensor:
+    """Element-wise square root."""
+    out = backend.xp.sqrt(a.data)
+    return Tensor._from_op(out, (a,), lambda g: (g / (2 * out),), "sqrt")
+
+
+def abs(a: Tensor) -> Tensor:
+    """Element-wise absolute value (gradient 0 at 0)."""
+    xp = backend.xp
+    return Tensor._from_op(xp.abs(a.data), (a,), lambda g: (g * xp.sign(a.data),), "abs")
+
+
+def clip(a: Tensor, low: float | None = None, high: float | None = None) -> Tensor:
+    """Clamp into ``[low, high]``; the gradient passes where ``low <= a <= high`` (as torch)."""
+    xp = backend.xp
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"clip: low ({low}) must not exceed high ({high}).")
+    out = xp.clip(a.data, low, high)
+
+    def backward(g):
+        inside = xp.ones(a.shape, dtype=bool)
+        if low is not None:
+            inside &= a.data >= low
+        if high is not None:
+            inside &= a.data <= high
+        return (g * inside,)
+
+    return Tensor._from_op(out, (a,), backward, "clip")
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Pick ``a`` where ``condition`` is true, ``b`` elsewhere (broadcasting all three)."""
+    xp = backend.xp
+    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    cond = cond.astype(bool)
+    a, b = _pair(a, b)
+
+    def backward(g):
+        return (
+            unbroadcast(xp.where(cond, g, 0), a.shape) if a.requires_grad else None,
+            unbroadcast(xp.where(cond, 0, g), b.shape) if b.requires_grad else None,
+        )
+
+    return Tensor._from_op(xp.where(cond, a.data, b.data), (a, b), backward, "where")
+
+
+def _binary_extremum(a: Any, b: Any, largest: bool) -> Tensor:
+    xp = backend.xp
+    a, b = _pair(a, b)
+    out = xp.maximum(a.data, b.data) if largest else xp.minimum(a.data, b.data)
+
+    def backward(g):
+        wins = (a.data > b.data) if largest else (a.data < b.data)
+        share_a = wins + 0.5 * (a.data == b.data)  # ties split the gradient, as torch does
+        return (
+            unbroadcast(g * share_a, a.shape) if a.requires_grad else None,
+            unbroadcast(g * (1 - share_a), b.shape) if b.requires_grad else None,
+        )
+
+    return Tensor._from_op(out, (a, b), backward, "maximum" if largest else "minimum")
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Element-wise maximum of two operands (ties share the gradient)."""
+    return _binary_extremum(a, b, largest=True)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Element-wise minimum of two operands (ties share the gradient)."""
+    return _binary_extremum(a, b, largest=False)
+
+
+def cast(a: Tensor, dtype: Any) -> Tensor:
+    """Cast to float32/float64; the gradient is cast back to the input's dtype."""
+    target = backend.resolve_dtype(dtype)
+    return Tensor._from_op(
+        a.data.astype(target), (a,), lambda g: (g.astype(a.dtype),), "cast"
+    )
+
+
+# ------------------------------------------------------------------------------- shape changes
+
+
+def reshape(a: Tensor, *shape: Any) -> Tensor:
+    """Reshape (one axis may be -1)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        out = a.data.reshape(shape)
+    except ValueError as exc:
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into "
+            f"{tuple(shape)}."
+        ) from exc
+    return Tensor._from_op(out, (a,), lambda g: (g.reshape(a.shape),), "reshape")
+
+
+def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute axes (reverse them when ``axes`` is ``None``)."""
+    xp = backend.xp
+    out = xp.transpose(a.data, axes)
+    inverse = None if axes is None else tuple(int(i) for i in xp.argsort(xp.asarray(axes)))
+    return Tensor._from_op(out, (a,), lambda g: (xp.transpose(g, inverse),), "transpose")
+
+
+def _is_basic_index(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(
+        isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in items
+    )
+
+
+def getitem(a: Tensor, index: Any) -> Tensor:
+    """Indexing and slicing (basic and advanced); repeated indices accumulate their gradients."""
+    xp = backend.xp
+    if isinstance(index, Tensor):
+        index = index.data.astype(int)
+    elif isinstance(index, tuple):
+        index = tuple(i.data.astype(int) if isinstance(i, Tensor) else i for i in index)
+    out = a.data[index]
+
+    def backward(g):
+        grad = xp.zeros(a.shape, dtype=g.dtype)
+        if _is_basic_index(index):
+            grad[index] = g  # a view: no index is written twice
+        else:
+            xp.add.at(grad, index, g)
+        return (grad,)
+
+    return Tensor._from_op(out, (a,), backward, "getitem")
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    xp = backend.xp
+    if len(tensors) == 0:
+        raise ValueError("concatenate needs at least one tensor.")
+    first = tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])
+    items = tuple(_lift(t, first) for t in tensors)
+    out = xp.concatenate([t.data for t in items], axis=axis)
+    bounds = [0]
+    for t in items:
+        bounds.append(bounds[-1] + t.shape[axis])
+
+    def backward(g):
+        return tuple(
+            xp.take(g, xp.arange(lo, hi), axis=axis) if t.requires_grad else None
+            for t, lo, hi in zip(items, bounds[:-1], bounds[1:], strict=True)
+        )
+
+    return Tensor._from_op(out, items, backward, "concatenate")
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    xp = backend.xp
+    if len(tensors) == 0:
+        raise ValueError("stack needs at least one tensor.")
+    first = tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])
+    items = tuple(_lift(t, first) for t in tensors)
+    shapes = {t.shape for t in items}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape; received {sorted(shapes)}.")
+    out = xp.stack([t.data for t in items], axis=axis)
+
+    def backward(g):
+        return tuple(
+            xp.take(g, i, axis=axis) if t.requires_grad else None for i, t in enumerate(items)
+        )
+
+    return Tensor._from_op(out, items, backward, "stack")
+
+
+# ---------------------------------------------------------------------------------- activations
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    """Logistic function 1 / (1 + e^-a), computed without overflow for any input."""
+    out = _stable_sigmoid(a.data)
+    return Tensor._from_op(out, (a,), lambda g: (g * out * (1 - out),), "sigmoid")
+
+
+def _stable_sigmoid(x: Any) -> Any:
+    xp = backend.xp
+    e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def tanh(a: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    out = backend.xp.tanh(a.data)
+    return Tensor._from_op(out, (a,), lambda g: (g * (1 - out * out),), "tanh")
+
+
+def relu(a: Tensor) -> Tensor:
+    """Rectified linear unit max(a, 0) (gradient 0 at 0, as torch)."""
+    out = backend.xp.maximum(a.data, 0)
+    return Tensor._from_op(out, (a,), lambda g: (g * (a.data > 0),), "relu")
+
+
+def leaky_relu(a: Tensor, negative_slope: float = 0.2) -> Tensor:
+    """``a`` where positive, ``negative_slope * a`` elsewhere (Keras' default slope 0.2)."""
+    xp = backend.xp
+    out = xp.where(a.data > 0, a.data, negative_slope * a.data)
+    return Tensor._from_op(
+        out, (a,), lambda g: (xp.where(a.data > 0, g, negative_slope * g),), "leaky_relu"
+    )
+
+
+def elu(a: Tensor, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit: ``a`` if ``a > 0`` else ``alpha * (e^a - 1)``."""
+    xp = backend.xp
+    neg_part = alpha * xp.expm1(xp.minimum(a.data, 0))  # no overflow from the unused branch
+    out = xp.where(a.data > 0, a.data, neg_part)
+    return Tensor._from_op(
+        out, (a,), lambda g: (xp.where(a.data > 0, g, g * (neg_part + alpha)),), "elu"
+    )
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(a: Tensor) -> Tensor:
+    """Scaled ELU with the self-normalising constants of Klambauer et al. (2017)."""
+    return mul(elu(a, SELU_ALPHA), SELU_SCALE)
+
+
+def gelu(a: Tensor, approximate: bool = False) -> Tensor:
+    """Gaussian error linear unit; exact (erf) by default, tanh approximation on request."""
+    xp = backend.xp
+    x = a.data
+    if approximate:
+        c = math.sqrt(2 / math.pi)
+        inner = c * (x + 0.044715 * x**3)
+        t = xp.tanh(inner)
+        out = 0.5 * x * (1 + t)
+
+        def backward(g):
+            d_inner = c * (1 + 3 * 0.044715 * x**2)
+            return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner),)
+
+    else:
+        cdf = 0.5 * (1 + backend.erf(x / math.sqrt(2)))
+        out = x * cdf
+
+        def backward(g):
+            pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+            return (g * (cdf + x * pdf),)
+
+    return Tensor._from_op(out.astype(a.dtype, copy=False), (a,), backward, "gelu")
+
+
+def softplus(a: Tensor) -> Tensor:
+    """log(1 + e^a), computed stably."""
+    xp = backend.xp
+    out = xp.logaddexp(0, a.data).astype(a.dtype, copy=False)
+    return Tensor._from_op(out, (a,), lambda g: (g * _stable_sigmoid(a.data),), "softplus")
+
+
+def swish(a: Tensor) -> Tensor:
+    """``a * sigmoid(a)`` (also called SiLU)."""
+    s = _stable_sigmoid(a.data)
+    out = a.data * s
+    return Tensor._from_op(out, (a,), lambda g: (g * (s + out * (1 - s)),), "swish")
+
+
+def softmax(a: Tensor, axis: int = -1) -> Tensor:
+    """Softmax along ``axis`` (shifted by the maximum: no overflow)."""
+    xp = backend.xp
+    e = xp.exp(a.data - a.data.max(axis=axis, keepdims=True))
+    out = e / e.sum(axis=axis, keepdims=True)
+
+    def backward(g):
+        return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+
+    return Tensor._from_op(out, (a,), backward, "softmax")
+
+
+def _log_softmax_array(x: Any, axis: int) -> Any:
+    xp = backend.xp
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
+    """Logarithm of the softmax along ``axis``, computed stably."""
+    xp = backend.xp
+    out = _log_softmax_array(a.data, axis)
+
+    def backward(g):
+        return (g - xp.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+    return Tensor._from_op(out, (a,), backward, "log_softmax")
+
+
+# ------------------------------------------------------------------- fused losses (stable forms)
+
+
+def sigmoid_binary_crossentropy(logits: Tensor, targets: Any) -> Tensor:
+    """Element-wise binary cross-entropy of ``sigmoid(logits)`` against ``targets`` in [0, 1].
+
+    Uses ``max(x, 0) - x*y + log(1 + e^-|x|)``: finite for any logit. Gradient w.r.t. the logits
+    is ``sigmoid(x) - y``. ``targets`` is a constant (no gradient).
+    """
+    xp = backend.xp
+    x = logits.data
+    y = targets.data if isinstance(targets, Tensor) else xp.asarray(targets, dtype=x.dtype)
+    out = xp.maximum(x, 0) - x * y + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(g):
+        return (g * (_stable_sigmoid(x) - y),)
+
+    return Tensor._from_op(out, (logits,), backward, "sigmoid_bce")
+
+
+def softmax_crossentropy(logits: Tensor, targets: Any, axis: int = -1) -> Tensor:
+    """Per-row cross-entropy of ``softmax(logits)`` against target distributions (one-hot or soft).
+
+    ``-sum(y * log_softmax(x))`` along ``axis``; gradient ``softmax(x) * sum(y) - y``.
+    """
+    xp = backend.xp
+    y = targets.data if isinstance(targets, Tensor) else xp.asarray(targets, dtype=logits.dtype)
+    logp = _log_softmax_array(logits.data, axis)
+    out = -(y * logp).sum(axis=axis)
+
+    def backward(g):
+        g = xp.expand_dims(g, axis)
+        return (g * (xp.exp(logp) * y.sum(axis=axis, keepdims=True) - y),)
+
+    return Tensor._from_op(out, (logits,), backward, "softmax_ce")
+
+
+def sparse_softmax_crossentropy(logits: Tensor, labels: Any) -> Tensor:
+    """Per-row cross-entropy of ``softmax(logits)`` (N, K) against integer ``labels`` (N,)."""
+    xp = backend.xp
+    labels = xp.asarray(labels.data if isinstance(labels, Tensor) else labels).astype(int)
+    logp = _log_softmax_array(logits.data, -1)  # (N, K)
+    rows = xp.arange(logp.shape[0])
+    out = -logp[rows, labels]  # (N,)
+
+    def backward(g):  # g: (N,)
+        grad = xp.exp(logp)
+        grad[rows, labels] -= 1
+        return (grad * g[:, None],)
+
+    return Tensor._from_op(out, (logits,), backward, "sparse_softmax_ce")
+
+
+# ------------------------------------------------------------------------- operator overloading
+
+
+def _attach_operators() -> None:
+    """Give Tensor its arithmetic operators and method forms of the ops above."""
+    T = Tensor
+    T.__add__ = lambda s, o: add(s, o)
+    T.__radd__ = lambda s, o: add(o, s)
+    T.__sub__ = lambda s, o: sub(s, o)
+    T.__rsub__ = lambda s, o: sub(o, s)
+    T.__mul__ = lambda s, o: mul(s, o)
+    T.__rmul__ = lambda s, o: mul(o, s)
+    T.__truediv__ = lambda s, o: div(s, o)
+    T.__rtruediv__ = lambda s, o: div(o, s)
+    T.__pow__ = lambda s, o: power(s, o)
+    T.__rpow__ = lambda s, o: power(o, s)
+    T.__matmul__ = lambda s, o: matmul(s, o)
+    T.__rmatmul__ = lambda s, o: matmul(o, s)
+    T.__neg__ = neg
+    T.__getitem__ = getitem
+    T.sum = sum
+    T.mean = mean
+    T.max = max
+    T.min = min
+    T.exp = exp
+    T.log = log
+    T.sqrt = sqrt
+    T.abs = abs
+    T.__abs__ = abs
+    T.clip = clip
+    T.reshape = reshape
+    T.transpose = lambda s, *axes: transpose(s, axes[0] if len(axes) == 1 else (axes or None))
+    T.sigmoid = sigmoid
+    T.tanh = tanh
+    T.relu = relu
+    T.softmax = softmax
+    T.log_softmax = log_softmax
+
+
+_attach_operators()
+
+
+def dropout(a: Tensor, rate: float, rng: Any) -> Tensor:
+    """Inverted dropout: zero each entry with probability ``rate``, scale the rest by 1/(1-rate).
+
+    The expected value is unchanged, so nothing is rescaled at prediction time.
+
+    Args:
+        a: input tensor.
+        rate: drop probability in [0, 1).
+        rng: the ``numpy.random.Generator`` that draws the mask.
+    """
+    if not 0 <= rate < 1:
+        raise ValueError(f"dropout rate must be in [0, 1); received rate={rate}.")
+    if rate == 0:
+        return a
+    keep = rng.random(a.shape, dtype=a.dtype) >= rate
+    mask = backend.xp.asarray(keep, dtype=a.dtype) * a.dtype.type(1 / (1 - rate))
+    return Tensor._from_op(a.data * mask, (a,), lambda g: (g * mask,), "dropout")

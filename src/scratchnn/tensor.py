@@ -1,0 +1,301 @@
+"""Tensor: an array that remembers how it was made; reverse-mode differentiation over that record.
+
+A :class:`Tensor` holds ``data`` (an array of the backend), and, when it was produced by an op on
+tensors that require gradients, its ``parents`` and a local ``backward`` function. The local
+backward receives the gradient of the final result with respect to this tensor's output and returns
+one gradient per parent (``None`` where a parent needs none). :meth:`Tensor.backward` walks the
+graph once in reverse topological order, iteratively, so chains of any depth work.
+
+Gradients of leaf tensors *accumulate* into ``.grad``; clearing is explicit (:meth:`zero_grad`).
+Intermediate results keep no gradient (as in PyTorch), which keeps memory flat.
+
+    >>> from scratchnn import Tensor
+    >>> x = Tensor(1.0, requires_grad=True)
+    >>> y = Tensor(3.0, requires_grad=True)
+    >>> z = Tensor(-3.0, requires_grad=True)
+    >>> g = (x + y) * z
+    >>> g.backward()
+    >>> float(g.item()), float(x.grad), float(y.grad), float(z.grad)
+    (-12.0, -3.0, -3.0, 4.0)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from scratchnn import backend
+
+# A local backward: gradient of the result w.r.t. this node's output -> one gradient per parent.
+BackwardFn = Callable[[Any], Sequence[Any]]
+
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Context manager in which ops record no graph (inference, parameter updates).
+
+    >>> from scratchnn import Tensor, no_grad
+    >>> w = Tensor([1.0, 2.0], requires_grad=True)
+    >>> with no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops currently record the graph (False inside :func:`no_grad`)."""
+    return _grad_enabled
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    Args:
+        data: array-like (nested lists, scalars, NumPy arrays or another Tensor's data).
+        dtype: ``"float32"`` (default) or ``"float64"``. Input of another dtype is cast.
+        requires_grad: record operations on this tensor so that ``backward()`` reaches it.
+        name: optional label, shown in ``repr`` and error messages.
+
+    Attributes:
+        data: the array (backend ``xp`` array).
+        grad: accumulated gradient, same shape and dtype as ``data``, or ``None``.
+
+    Example:
+        >>> t = Tensor([[1.0, 2.0]], requires_grad=True)
+        >>> (t * t).sum().backward()
+        >>> t.grad.tolist()
+        [[2.0, 4.0]]
+    """
+
+    __slots__ = ("_backward", "_op", "_parents", "data", "grad", "name", "requires_grad")
+    # Make ``ndarray + Tensor`` dispatch to ``Tensor.__radd__`` instead of broadcasting elementwise.
+    __array_priority__ = 1000
+
+    def __init__(
+        self,
+        data: Any,
+        dtype: Any = None,
+        requires_grad: bool = False,
+        name: str | None = None,
+    ) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        if isinstance(data, np.ndarray) and data.dtype.kind in "US":
+            raise TypeError(
+                f"Tensor data must be numeric; received an array of strings (dtype {data.dtype}). "
+                "Encode labels as integers first (e.g. sklearn.preprocessing.LabelEncoder)."
+            )
+        try:
+            self.data = backend.xp.asarray(data, dtype=backend.resolve_dtype(dtype))
+        except (TypeError, ValueError) as exc:
+            if "dtype" in str(exc) and "Unsupported" in str(exc):
+                raise
+            raise TypeError(
+                f"Cannot make a Tensor from {type(data).__name__}: {exc}. "
+                "Pass numbers, nested lists of numbers or a numeric array."
+            ) from exc
+        self.grad: Any = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: BackwardFn | None = None
+        self._op = ""
+
+    @classmethod
+    def _from_op(
+        cls, data: Any, parents: tuple[Tensor, ...], backward: BackwardFn, op: str
+    ) -> Tensor:
+        """Wrap an op's output; record the graph only when a parent needs gradients."""
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        out.name = None
+        out._op = op
+        if _grad_enabled and any(p.requires_grad for p in parents):
+            out.requires_grad = True
+            out._parents = parents
+            out._backward = backward
+        else:
+            out.requires_grad = False
+            out._parents = ()
+            out._backward = None
+        return out
+
+    # ----------------------------------------------------------------------------- properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of ``data``."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions of ``data``."""
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of elements of ``data``."""
+        return self.data.size
+
+    @property
+    def dtype(self) -> Any:
+        """dtype of ``data`` (float32 or float64)."""
+        return self.data.dtype
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose (reversed axes)."""
+        from scratchnn import ops
+
+        return ops.transpose(self)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user rather than by an op that records gradients."""
+        return self._backward is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self._op and self.requires_grad:
+            extra += f", op={self._op}"
+        label = f", name={self.name!r}" if self.name else ""
+        body = np.array2string(backend.to_numpy(self.data), precision=4, separator=", ")
+        return f"Tensor({body}, dtype={self.dtype.name}{extra}{label})"
+
+    # ------------------------------------------------------------------------------ conversion
+    def numpy(self) -> np.ndarray:
+        """Return the data as a NumPy array (shares memory on the CPU backend)."""
+        return backend.to_numpy(self.data)
+
+    def item(self) -> float:
+        """Return the value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item() needs a tensor with one element; this one has shape {self.shape}."
+            )
+        return float(self.data.reshape(()))
+
+    def tolist(self) -> Any:
+        """Return the data as nested Python lists."""
+        return self.numpy().tolist()
+
+    def detach(self) -> Tensor:
+        """Return a tensor sharing this data but cut from the graph (no gradient flows back)."""
+        return Tensor._from_op(self.data, (), _no_backward, "detach")
+
+    def astype(self, dtype: Any) -> Tensor:
+        """Return a copy cast to ``dtype`` (float32/float64); gradients flow back, cast back."""
+        from scratchnn import ops
+
+        return ops.cast(self, dtype)
+
+    def zero_grad(self) -> None:
+        """Clear the accumulated gradient (sets ``grad`` to ``None``)."""
+        self.grad = None
+
+    # -------------------------------------------------------------------------------- backward
+    def backward(self, grad: Any = None) -> None:
+        """Back-propagate from this tensor, accumulating into the ``.grad`` of every leaf reached.
+
+        Args:
+            grad: gradient of the final objective w.r.t. this tensor; may be omitted only when the
+                tensor has exactly one element (it is then 1).
+
+        Raises:
+            RuntimeError: when this tensor does not require gradients.
+            ValueError: for a non-scalar tensor without ``grad``, or a ``grad`` of the wrong shape.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() called on a tensor that does not require gradients: no input of the "
+                "computation had requires_grad=True (or it ran inside no_grad())."
+            )
+        xp = backend.xp
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward() on a non-scalar tensor of shape {self.shape} needs a gradient: "
+                    "reduce it first (e.g. loss.sum() or loss.mean()) or pass "
+                    "backward(grad) with an array of that shape."
+                )
+            grad = xp.ones_like(self.data)
+        else:
+            grad = xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(
+                    f"backward(grad): grad has shape {grad.shape} but the tensor has shape "
+                    f"{self.shape}; they must match."
+                )
+
+        grads: dict[int, Any] = {id(self): grad}
+        for node in reversed(_topological_order(self)):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._backward is None:  # a leaf: accumulate, never overwrite
+                if g.shape != node.data.shape:
+                    raise RuntimeError(
+                        f"internal error: gradient of shape {g.shape} for a tensor of shape "
+                        f"{node.data.shape}"
+                    )
+                if node.grad is None:
+                    node.grad = xp.array(g, dtype=node.data.dtype, copy=True)
+                else:
+                    node.grad = node.grad + g
+                continue
+            for parent, pg in zip(node._parents, node._backward(g), strict=True):
+                if pg is None or not parent.requires_grad:
+                    continue
+                key = id(parent)
+                previous = grads.get(key)
+                grads[key] = pg if previous is None else previous + pg
+
+    # ------------------------------------------------------------------------------- operators
+    # Defined in scratchnn.ops and attached below, so that each op's forward sits beside its
+    # backward in one place.
+
+
+def _no_backward(g: Any) -> tuple[()]:
+    return ()
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Nodes that need gradients, each after all of its parents (iterative depth-first search)."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in node._parents:
+            if parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def as_tensor(value: Any, dtype: Any = None) -> Tensor:
+    """Return ``value`` unchanged if it is a Tensor, else wrap it (no gradient)."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(value, dtype=dtype)
