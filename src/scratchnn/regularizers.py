@@ -78,7 +78,8 @@ def get(identifier: Any) -> L1L2 | None:
     if identifier is None or isinstance(identifier, L1L2):
         return identifier
     if isinstance(identifier, dict):
-        config = {k: v for k, v in identifier.items() if k != "name"}
+        config = identifier.get("config", identifier)  # {"class_name", "config"} or flat
+        config = {k: v for k, v in config.items() if k != "name"}
         return L1L2(**config)
     if isinstance(identifier, str):
         if identifier.lower() not in REGULARIZERS:

@@ -45,7 +45,9 @@ class Input(Layer):
         >>> model = Sequential([Input((11,)), Dense(6, activation="relu")])
     """
 
-    def __init__(self, shape: Any, name: str | None = None, dtype: Any = None) -> None:
+    def __init__(
+        self, shape: Any, name: str | None = None, dtype: Any = None, trainable: bool = False
+    ) -> None:
         super().__init__(trainable=False, name=name, dtype=dtype)
         self.shape = _shape_tuple(shape, "shape")
 
@@ -188,8 +190,10 @@ class Activation(Layer):
         activation: a name from :mod:`scratchnn.activations` or a function Tensor -> Tensor.
     """
 
-    def __init__(self, activation: Any, name: str | None = None, dtype: Any = None) -> None:
-        super().__init__(trainable=True, name=name, dtype=dtype)
+    def __init__(
+        self, activation: Any, trainable: bool = True, name: str | None = None, dtype: Any = None
+    ) -> None:
+        super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.activation = activations.get(activation)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
@@ -213,9 +217,14 @@ class Dropout(Layer):
     """
 
     def __init__(
-        self, rate: float, seed: int | None = None, name: str | None = None, dtype: Any = None
+        self,
+        rate: float,
+        seed: int | None = None,
+        trainable: bool = True,
+        name: str | None = None,
+        dtype: Any = None,
     ) -> None:
-        super().__init__(trainable=True, name=name, dtype=dtype)
+        super().__init__(trainable=trainable, name=name, dtype=dtype)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
             raise ValueError(
                 f"Dropout rate must be a number in [0, 1); received rate={rate!r}. "
