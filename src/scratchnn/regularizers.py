@@ -70,7 +70,7 @@ REGULARIZERS = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
 
 
 def get(identifier: Any) -> L1L2 | None:
-    """Return a regularizer for ``None``, a name (default factor 0.01), a config dict or an instance.
+    """Return a regularizer for None, a name (default factor 0.01), a config dict or an instance.
 
     Raises:
         ValueError: for an unknown name (the message lists the accepted ones).
