@@ -612,12 +612,14 @@ def softmax_crossentropy(logits: Tensor, targets: Any, axis: int = -1) -> Tensor
     """
     xp = backend.xp
     y = targets.data if isinstance(targets, Tensor) else xp.asarray(targets, dtype=logits.dtype)
-    logp = _log_softmax_array(logits.data, axis)
-    out = -(y * logp).sum(axis=axis)
+    shifted = logits.data - logits.data.max(axis=axis, keepdims=True)
+    e = xp.exp(shifted)
+    total = e.sum(axis=axis, keepdims=True)
+    out = -(y * (shifted - xp.log(total))).sum(axis=axis)
 
     def backward(g):
         g = xp.expand_dims(g, axis)
-        return (g * (xp.exp(logp) * y.sum(axis=axis, keepdims=True) - y),)
+        return (g * (e / total * y.sum(axis=axis, keepdims=True) - y),)
 
     return Tensor._from_op(out, (logits,), backward, "softmax_ce")
 
@@ -626,14 +628,17 @@ def sparse_softmax_crossentropy(logits: Tensor, labels: Any) -> Tensor:
     """Per-row cross-entropy of ``softmax(logits)`` (N, K) against integer ``labels`` (N,)."""
     xp = backend.xp
     labels = xp.asarray(labels.data if isinstance(labels, Tensor) else labels).astype(int)
-    logp = _log_softmax_array(logits.data, -1)  # (N, K)
-    rows = xp.arange(logp.shape[0])
-    out = -logp[rows, labels]  # (N,)
+    shifted = logits.data - logits.data.max(axis=1, keepdims=True)  # (N, K)
+    e = xp.exp(shifted)
+    total = e.sum(axis=1)  # (N,)
+    rows = xp.arange(shifted.shape[0])
+    out = xp.log(total) - shifted[rows, labels]  # (N,) = -log softmax at the label
 
     def backward(g):  # g: (N,)
-        grad = xp.exp(logp)
+        grad = e / total[:, None]  # softmax, (N, K)
         grad[rows, labels] -= 1
-        return (grad * g[:, None],)
+        grad *= g[:, None]
+        return (grad,)
 
     return Tensor._from_op(out, (logits,), backward, "sparse_softmax_ce")
 

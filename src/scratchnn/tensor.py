@@ -243,6 +243,10 @@ class Tensor:
                 )
 
         grads: dict[int, Any] = {id(self): grad}
+        # A leaf may keep the very array a local backward returned (no copy) only when nothing
+        # else holds it: not a view, not handed to two recipients, not the caller's own array.
+        handed_out: set[int] = set()
+        shared: set[int] = {id(grad)}
         for node in reversed(_topological_order(self)):
             g = grads.pop(id(node), None)
             if g is None:
@@ -253,14 +257,24 @@ class Tensor:
                         f"internal error: gradient of shape {g.shape} for a tensor of shape "
                         f"{node.data.shape}"
                     )
-                if node.grad is None:
+                if node.grad is not None:
+                    node.grad = node.grad + g
+                elif (
+                    id(g) in shared
+                    or not g.flags.owndata
+                    or not g.flags.writeable
+                    or g.dtype != node.data.dtype
+                ):
                     node.grad = xp.array(g, dtype=node.data.dtype, copy=True)
                 else:
-                    node.grad = node.grad + g
+                    node.grad = g
                 continue
             for parent, pg in zip(node._parents, node._backward(g), strict=True):
                 if pg is None or not parent.requires_grad:
                     continue
+                if id(pg) in handed_out:
+                    shared.add(id(pg))
+                handed_out.add(id(pg))
                 key = id(parent)
                 previous = grads.get(key)
                 grads[key] = pg if previous is None else previous + pg

@@ -1,0 +1,117 @@
+"""Engine overhead: one epoch of a 784-256-10 MLP, scratchnn tensors vs the same net in plain NumPy.
+
+Both sides do the same arithmetic in float32 (ReLU hidden layer, softmax cross-entropy, plain SGD,
+batch 128, 60 000 random rows, the first layer's input gradient skipped) in one process, alternating
+repetitions so that machine noise hits both alike. Prints median/min/max per side and the ratio.
+
+    python benchmarks/bench_engine.py            # 5 repetitions (the issue's figure)
+    python benchmarks/bench_engine.py --repeats 3 --rows 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import scratchnn as sn
+from scratchnn import ops
+
+D, H, K = 784, 256, 10
+
+
+def make_data(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random float32 rows in [0, 1) and integer labels."""
+    rng = np.random.default_rng(seed)
+    return rng.random((rows, D), dtype=np.float32), rng.integers(0, K, rows)
+
+
+def init_params(seed: int = 1) -> list[np.ndarray]:
+    """He-scaled float32 weights and zero biases, identical for both sides."""
+    rng = np.random.default_rng(seed)
+    w1 = (rng.standard_normal((D, H)) * np.sqrt(2 / D)).astype(np.float32)
+    w2 = (rng.standard_normal((H, K)) * np.sqrt(2 / H)).astype(np.float32)
+    return [w1, np.zeros(H, np.float32), w2, np.zeros(K, np.float32)]
+
+
+def epoch_numpy(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, batch: int, lr: float):
+    """One epoch written by hand: forward, softmax cross-entropy, backward, in-place SGD."""
+    w1, b1, w2, b2 = params
+    lr = np.float32(lr)
+    for start in range(0, len(x), batch):
+        xb, yb = x[start : start + batch], y[start : start + batch]
+        n = len(xb)
+        h = xb @ w1 + b1  # (N, D) @ (D, H) -> (N, H)
+        np.maximum(h, 0, out=h)
+        logits = h @ w2 + b2  # (N, H) @ (H, K) -> (N, K)
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        p[np.arange(n), yb] -= 1
+        p /= n  # d loss / d logits
+        gw2 = h.T @ p
+        gb2 = p.sum(axis=0)
+        dh = p @ w2.T
+        dh *= h > 0
+        gw1 = xb.T @ dh
+        gb1 = dh.sum(axis=0)
+        w1 -= lr * gw1
+        b1 -= lr * gb1
+        w2 -= lr * gw2
+        b2 -= lr * gb2
+
+
+def epoch_scratchnn(params: list[sn.Tensor], x: np.ndarray, y: np.ndarray, batch: int, lr: float):
+    """One epoch with scratchnn tensors and ops: the tutorials' forward / cost / backward / update."""
+    w1, b1, w2, b2 = params
+    lr = np.float32(lr)
+    for start in range(0, len(x), batch):
+        xb = sn.Tensor(x[start : start + batch])
+        yb = y[start : start + batch]
+        h = ops.relu(ops.linear(xb, w1, b1))
+        loss = ops.mean(ops.sparse_softmax_crossentropy(ops.linear(h, w2, b2), yb))
+        loss.backward()
+        for p in params:
+            p.data -= lr * p.grad
+            p.grad = None
+
+
+def main() -> None:
+    """Run both sides alternately and print the timing table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=60_000)
+    parser.add_argument("--batch", type=int, default=128)
+    args = parser.parse_args()
+
+    x, y = make_data(args.rows)
+    times: dict[str, list[float]] = {"numpy": [], "scratchnn": []}
+    for _ in range(args.repeats + 1):  # the first round warms caches and is dropped
+        for side in times:
+            if side == "numpy":
+                params = init_params()
+                run = lambda: epoch_numpy(params, x, y, args.batch, 0.01)  # noqa: E731
+            else:
+                tparams = [sn.Tensor(p, requires_grad=True) for p in init_params()]
+                run = lambda: epoch_scratchnn(tparams, x, y, args.batch, 0.01)  # noqa: E731
+            t0 = time.perf_counter()
+            run()
+            times[side].append(time.perf_counter() - t0)
+    for side in times:
+        times[side] = times[side][1:]
+
+    print(f"784-256-10 ReLU/softmax, float32, batch {args.batch}, {args.rows} rows, plain SGD; "
+          f"{args.repeats} repetitions")
+    print(f"{'side':<12}{'median s':>10}{'min s':>10}{'max s':>10}")
+    for side, ts in times.items():
+        print(f"{side:<12}{statistics.median(ts):>10.3f}{min(ts):>10.3f}{max(ts):>10.3f}")
+    ratio = statistics.median(times["scratchnn"]) / statistics.median(times["numpy"])
+    paired = statistics.median(s / n for s, n in zip(times["scratchnn"], times["numpy"]))
+    print(f"ratio scratchnn / hand-written NumPy: {ratio:.3f} (median of per-round ratios "
+          f"{paired:.3f}); target <= 1.15")
+
+
+if __name__ == "__main__":
+    main()
