@@ -64,7 +64,7 @@ def epoch_numpy(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, batch: i
 
 
 def epoch_scratchnn(params: list[sn.Tensor], x: np.ndarray, y: np.ndarray, batch: int, lr: float):
-    """One epoch with scratchnn tensors and ops: the tutorials' forward / cost / backward / update."""
+    """One epoch with scratchnn tensors and ops: forward, cost, backward, update."""
     w1, b1, w2, b2 = params
     lr = np.float32(lr)
     for start in range(0, len(x), batch):
@@ -90,14 +90,13 @@ def main() -> None:
     times: dict[str, list[float]] = {"numpy": [], "scratchnn": []}
     for _ in range(args.repeats + 1):  # the first round warms caches and is dropped
         for side in times:
-            if side == "numpy":
-                params = init_params()
-                run = lambda: epoch_numpy(params, x, y, args.batch, 0.01)  # noqa: E731
-            else:
-                tparams = [sn.Tensor(p, requires_grad=True) for p in init_params()]
-                run = lambda: epoch_scratchnn(tparams, x, y, args.batch, 0.01)  # noqa: E731
+            params = init_params()
             t0 = time.perf_counter()
-            run()
+            if side == "numpy":
+                epoch_numpy(params, x, y, args.batch, 0.01)
+            else:
+                tensors = [sn.Tensor(p, requires_grad=True) for p in params]
+                epoch_scratchnn(tensors, x, y, args.batch, 0.01)
             times[side].append(time.perf_counter() - t0)
     for side in times:
         times[side] = times[side][1:]
@@ -108,7 +107,8 @@ def main() -> None:
     for side, ts in times.items():
         print(f"{side:<12}{statistics.median(ts):>10.3f}{min(ts):>10.3f}{max(ts):>10.3f}")
     ratio = statistics.median(times["scratchnn"]) / statistics.median(times["numpy"])
-    paired = statistics.median(s / n for s, n in zip(times["scratchnn"], times["numpy"]))
+    rounds = zip(times["scratchnn"], times["numpy"], strict=True)
+    paired = statistics.median(s / n for s, n in rounds)
     print(f"ratio scratchnn / hand-written NumPy: {ratio:.3f} (median of per-round ratios "
           f"{paired:.3f}); target <= 1.15")
 
