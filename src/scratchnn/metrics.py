@@ -1,0 +1,535 @@
+"""Evaluation metrics on plain arrays: accuracy, precision/recall/F1, ROC AUC, regression scores.
+
+Every function takes ``(y_true, y_pred)`` as array-likes (NumPy arrays, lists, device arrays) and
+returns a Python float (:func:`confusion_matrix` returns an int array). Nothing here touches
+``Tensor``: metrics are computed on the arrays a model's ``predict`` returns.
+
+The kind of a classification problem is read from the shapes, as Keras does (N samples, K classes):
+
+==========================  ============================  ======================================
+``y_pred``                  ``y_true``                    kind
+==========================  ============================  ======================================
+``(N,)`` or ``(N, 1)``      ``(N,)`` or ``(N, 1)``        binary: ``y_pred > threshold`` is 1
+``(N, K)``, K > 1           ``(N, K)`` (one-hot)          categorical: argmax of both
+``(N, K)``, K > 1           ``(N,)`` or ``(N, 1)`` ints   sparse categorical: argmax of y_pred
+==========================  ============================  ======================================
+
+A 1-D ``y_pred`` of an *integer* dtype is taken as predicted labels and compared as they are (for
+0/1 labels this is the same as thresholding), so ``accuracy([0, 2, 1], [0, 1, 1])`` works.
+
+    >>> from scratchnn import metrics
+    >>> metrics.accuracy([1, 0, 1], [0.9, 0.2, 0.4])
+    0.6666666666666666
+    >>> metrics.accuracy([2, 0], [[0.1, 0.2, 0.7], [0.8, 0.1, 0.1]])
+    1.0
+
+Inputs are checked: different numbers of samples, empty arrays and NaN or infinite values raise
+ValueError with both shapes or the offending argument named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from scratchnn import backend
+
+Metric = Callable[..., Any]
+"""A metric function ``(y_true, y_pred) -> float``."""
+
+AVERAGES = ("binary", "macro", "micro", "weighted")
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks and the shape rules
+
+
+def _as_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as a non-empty, finite, real NumPy array (bools become ints)."""
+    arr = np.asarray(backend.to_numpy(x))
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.int64)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"{name} must hold real numbers; received dtype {arr.dtype}.")
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be an array of samples; received a scalar {arr!r}.")
+    if arr.size == 0:
+        raise ValueError(
+            f"{name} is empty (shape {arr.shape}); a metric needs at least one sample."
+        )
+    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+        raise ValueError(
+            f"{name} contains NaN or infinite values (shape {arr.shape}); "
+            "check the model's outputs or the data before computing metrics."
+        )
+    return arr
+
+
+def _pair(y_true: Any, y_pred: Any, pred_name: str = "y_pred") -> tuple[np.ndarray, np.ndarray]:
+    """Both inputs checked, with the same number of samples."""
+    t, p = _as_array(y_true, "y_true"), _as_array(y_pred, pred_name)
+    if t.shape[0] != p.shape[0]:
+        raise ValueError(
+            f"y_true and {pred_name} have different numbers of samples: "
+            f"y_true.shape={t.shape}, {pred_name}.shape={p.shape}."
+        )
+    return t, p
+
+
+def _shape_error(t: np.ndarray, p: np.ndarray, expected: str) -> ValueError:
+    return ValueError(
+        f"y_true.shape={t.shape} does not fit y_pred.shape={p.shape}; expected {expected}."
+    )
+
+
+def _is_column(a: np.ndarray) -> bool:
+    """1-D, or 2-D with one column."""
+    return a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)
+
+
+def _int_labels(a: np.ndarray, name: str, num_classes: int | None = None) -> np.ndarray:
+    """A column of class labels as int64; raise unless they are non-negative integers."""
+    a = a.reshape(-1)
+    if np.issubdtype(a.dtype, np.floating) and not np.all(a == np.round(a)):
+        raise ValueError(
+            f"{name} must hold integer class labels; received non-integer values such as "
+            f"{a[a != np.round(a)][0]!r}."
+        )
+    labels = a.astype(np.int64)
+    if labels.min() < 0:
+        raise ValueError(f"{name} must hold class labels >= 0; received {labels.min()}.")
+    if num_classes is not None and labels.max() >= num_classes:
+        raise ValueError(
+            f"{name} holds label {labels.max()} but there are only {num_classes} classes "
+            f"(labels 0..{num_classes - 1})."
+        )
+    return labels
+
+
+def _binary_targets(t: np.ndarray) -> np.ndarray:
+    """``t`` as int64 0/1; raise unless every value is 0 or 1."""
+    if not np.all((t == 0) | (t == 1)):
+        bad = t[(t != 0) & (t != 1)].reshape(-1)[0]
+        raise ValueError(
+            f"binary metrics need y_true of 0s and 1s; received the value {bad!r}. For class "
+            "labels 0..K-1 pass y_pred as (N, K) scores or integer labels."
+        )
+    return t.astype(np.int64)
+
+
+def _to_labels(
+    y_true: Any, y_pred: Any, threshold: float
+) -> tuple[np.ndarray, np.ndarray, bool, int]:
+    """Apply the shape rules: ``(true_labels, pred_labels, is_binary, min_num_classes)``.
+
+    Binary: ``y_pred > threshold`` for float scores, the labels themselves for integer ``y_pred``.
+    Categorical and sparse: argmax over the K columns of ``y_pred``.
+    """
+    t, p = _pair(y_true, y_pred)
+    if _is_column(p):  # binary, or integer labels
+        if not _is_column(t):
+            raise _shape_error(t, p, "y_true of shape (N,) or (N, 1) for a single-column y_pred")
+        if np.issubdtype(p.dtype, np.integer):
+            pred = _int_labels(p, "y_pred")
+            true = _int_labels(t, "y_true")
+            binary = bool(max(pred.max(), true.max()) <= 1)
+            return true, pred, binary, 2 if binary else 1
+        true = _binary_targets(t.reshape(-1))
+        return true, (p.reshape(-1) > threshold).astype(np.int64), True, 2
+    if p.ndim != 2:
+        raise _shape_error(t, p, "y_pred of shape (N,), (N, 1) or (N, K)")
+    k = p.shape[1]
+    pred = np.argmax(p, axis=1)  # (N, K) -> (N,)
+    if t.shape == p.shape:  # one-hot
+        return np.argmax(t, axis=1), pred, False, k
+    if _is_column(t):  # sparse labels
+        return _int_labels(t, "y_true", k), pred, False, k
+    raise _shape_error(t, p, f"y_true of shape {p.shape} (one-hot) or ({p.shape[0]},) (labels)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Accuracy
+
+
+def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> float:
+    """Fraction of entries where ``y_pred > threshold`` equals ``y_true`` (element-wise).
+
+    Works on ``(N,)`` and on multi-label ``(N, K)`` arrays alike; ``(N, 1)`` and ``(N,)`` mix.
+
+    Args:
+        y_true: 0/1 targets, shape ``(N,)``, ``(N, 1)`` or ``(N, K)``.
+        y_pred: scores or probabilities of the same shape.
+        threshold: a score above it predicts 1 (as Keras, strictly greater).
+
+    Example:
+        >>> binary_accuracy([[1, 0], [0, 0]], [[0.7, 0.6], [0.1, 0.2]])
+        0.75
+    """
+    t, p = _pair(y_true, y_pred)
+    if _is_column(t) and _is_column(p):
+        t, p = t.reshape(-1), p.reshape(-1)
+    if t.shape != p.shape:
+        raise _shape_error(t, p, "both of the same shape")
+    t = _binary_targets(t)
+    return float(np.mean(t == (p > threshold)))
+
+
+def categorical_accuracy(y_true: Any, y_pred: Any) -> float:
+    """Fraction of rows where the argmax of ``y_pred`` is the argmax of one-hot ``y_true``.
+
+    Args:
+        y_true: one-hot (or soft) targets, shape ``(N, K)``.
+        y_pred: scores, shape ``(N, K)``.
+
+    Example:
+        >>> categorical_accuracy([[0, 1], [1, 0]], [[0.2, 0.8], [0.3, 0.7]])
+        0.5
+    """
+    t, p = _pair(y_true, y_pred)
+    if p.ndim != 2 or t.shape != p.shape:
+        raise _shape_error(t, p, "y_true and y_pred both of shape (N, K)")
+    return float(np.mean(np.argmax(t, axis=1) == np.argmax(p, axis=1)))
+
+
+def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> float:
+    """Fraction of rows where the argmax of ``y_pred`` equals the integer label ``y_true``.
+
+    Args:
+        y_true: labels in ``0..K-1``, shape ``(N,)`` or ``(N, 1)``.
+        y_pred: scores, shape ``(N, K)``.
+
+    Example:
+        >>> sparse_categorical_accuracy([1, 0, 2], [[0.1, 0.9, 0], [0.6, 0.4, 0], [1, 0, 0]])
+        0.6666666666666666
+    """
+    t, p = _pair(y_true, y_pred)
+    if p.ndim != 2 or not _is_column(t):
+        raise _shape_error(t, p, "y_true of shape (N,) or (N, 1) and y_pred of shape (N, K)")
+    labels = _int_labels(t, "y_true", p.shape[1])
+    return float(np.mean(labels == np.argmax(p, axis=1)))
+
+
+def accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> float:
+    """Accuracy, with binary / categorical / sparse-categorical chosen from the shapes.
+
+    See the module docstring for the shape rules; ``threshold`` only matters for binary scores.
+
+    Args:
+        y_true: targets: 0/1, labels or one-hot.
+        y_pred: scores ``(N,)``/``(N, 1)``, integer labels ``(N,)``, or scores ``(N, K)``.
+        threshold: binary decision threshold (``y_pred > threshold`` predicts 1).
+
+    Example:
+        >>> accuracy([[0, 1], [1, 0]], [[0.4, 0.6], [0.9, 0.1]])
+        1.0
+    """
+    true, pred, _, _ = _to_labels(y_true, y_pred, threshold)
+    return float(np.mean(true == pred))
+
+
+# ---------------------------------------------------------------------------------------------
+# Confusion matrix, precision, recall, F1
+
+
+def _counts(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+    """The ``(n, n)`` confusion counts, rows true and columns predicted."""
+    return np.bincount(true * n + pred, minlength=n * n).reshape(n, n)
+
+
+def confusion_matrix(
+    y_true: Any, y_pred: Any, num_classes: int | None = None, threshold: float = 0.5
+) -> np.ndarray:
+    """Counts of (true class, predicted class): rows true, columns predicted, as scikit-learn.
+
+    For binary problems the layout is ``[[tn, fp], [fn, tp]]``. Labels, probabilities and one-hot
+    rows are all accepted and turned into labels by the module's shape rules.
+
+    Args:
+        y_true: targets (labels, 0/1 or one-hot).
+        y_pred: predictions (labels, binary scores or ``(N, K)`` scores).
+        num_classes: the matrix size; by default the largest of 2, the number of columns of
+            ``y_pred`` and the largest label + 1.
+        threshold: binary decision threshold.
+
+    Returns:
+        An int64 array of shape ``(num_classes, num_classes)``.
+
+    Example:
+        >>> confusion_matrix([0, 1, 1, 0], [0.2, 0.9, 0.3, 0.6]).tolist()
+        [[1, 1], [1, 1]]
+    """
+    true, pred, _, k = _to_labels(y_true, y_pred, threshold)
+    largest = int(max(true.max(), pred.max())) + 1
+    if num_classes is None:
+        n = max(2, k, largest)
+    else:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+            raise ValueError(f"num_classes must be a positive int; received {num_classes!r}.")
+        if num_classes < largest:
+            raise ValueError(
+                f"num_classes={num_classes} is too small: the inputs hold label {largest - 1}. "
+                f"Pass num_classes >= {largest} or None."
+            )
+        n = int(num_classes)
+    return _counts(true, pred, n)
+
+
+def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, 0 where ``den`` is 0 (scikit-learn's ``zero_division=0``)."""
+    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
+    return np.divide(num, den, out=np.zeros_like(num), where=den != 0)
+
+
+def _prf(y_true: Any, y_pred: Any, threshold: float, average: str | None, which: str) -> float:
+    """Precision (``which="p"``), recall (``"r"``) or F1 (``"f"``) under an averaging rule."""
+    if average is not None and average not in AVERAGES:
+        raise ValueError(f"average must be one of {AVERAGES} or None; received {average!r}.")
+    true, pred, binary, _ = _to_labels(y_true, y_pred, threshold)
+    if average is None:
+        average = "binary" if binary else "macro"
+    if average == "binary" and not binary:
+        raise ValueError(
+            "average='binary' needs 0/1 labels but the inputs hold labels "
+            f"{np.union1d(true, pred).tolist()}; pass average='macro', 'micro' or 'weighted'."
+        )
+    cm = _counts(true, pred, max(2, int(max(true.max(), pred.max())) + 1))
+    tp, n_pred, n_true = np.diag(cm), cm.sum(axis=0), cm.sum(axis=1)  # per class
+    # Scored labels: class 1 for "binary", else the labels present in either input (sklearn).
+    scored = np.array([1]) if average == "binary" else np.union1d(true, pred)
+    tp, n_pred, n_true = tp[scored], n_pred[scored], n_true[scored]
+    if average == "micro":  # pool the counts first
+        tp, n_pred, n_true = tp.sum(), n_pred.sum(), n_true.sum()
+    num, den = {"p": (tp, n_pred), "r": (tp, n_true), "f": (2 * tp, n_true + n_pred)}[which]
+    scores = _divide(num, den)
+    if average == "weighted":
+        return float(np.sum(scores * n_true) / np.sum(n_true))
+    return float(np.mean(scores))
+
+
+def precision(
+    y_true: Any, y_pred: Any, threshold: float = 0.5, average: str | None = None
+) -> float:
+    """Precision ``tp / (tp + fp)``; 0 when nothing is predicted positive.
+
+    Args:
+        y_true: targets (0/1, labels or one-hot).
+        y_pred: predictions (binary scores, labels or ``(N, K)`` scores).
+        threshold: binary decision threshold.
+        average: ``"binary"`` (class 1 only), ``"macro"`` (mean over the labels present),
+            ``"micro"`` (pooled counts) or ``"weighted"`` (mean weighted by true counts).
+            ``None`` (default): ``"binary"`` for 0/1 problems, ``"macro"`` otherwise.
+
+    Example:
+        >>> precision([1, 0, 1, 1], [0.9, 0.8, 0.2, 0.7])
+        0.6666666666666666
+    """
+    return _prf(y_true, y_pred, threshold, average, "p")
+
+
+def recall(y_true: Any, y_pred: Any, threshold: float = 0.5, average: str | None = None) -> float:
+    """Recall ``tp / (tp + fn)``; 0 when there are no positives. Arguments as :func:`precision`.
+
+    Example:
+        >>> recall([1, 0, 1, 1], [0.9, 0.8, 0.2, 0.7])
+        0.6666666666666666
+    """
+    return _prf(y_true, y_pred, threshold, average, "r")
+
+
+def f1_score(y_true: Any, y_pred: Any, threshold: float = 0.5, average: str | None = None) -> float:
+    """F1 ``2 tp / (2 tp + fp + fn)``, per label then averaged. Arguments as :func:`precision`.
+
+    Example:
+        >>> f1_score([0, 1, 2, 2], [[1, 0, 0], [0, 0, 1], [0, 0, 1], [0, 0, 1]], average="micro")
+        0.75
+    """
+    return _prf(y_true, y_pred, threshold, average, "f")
+
+
+# ---------------------------------------------------------------------------------------------
+# ROC AUC
+
+
+def auc(y_true: Any, y_score: Any) -> float:
+    """Area under the ROC curve of binary scores (trapezoid rule, tied scores one step).
+
+    Equals ``sklearn.metrics.roc_auc_score`` for binary targets: the ROC curve has one point per
+    distinct score, so tied scores count half, as in the Mann-Whitney statistic.
+
+    Args:
+        y_true: 0/1 targets, shape ``(N,)`` or ``(N, 1)``; both classes must be present.
+        y_score: scores, shape ``(N,)`` or ``(N, 1)``; or ``(N, 2)``, whose column 1 is used.
+
+    Raises:
+        ValueError: when ``y_true`` holds only one class (AUC is undefined), or on bad shapes.
+
+    Example:
+        >>> auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+        0.75
+    """
+    t, s = _pair(y_true, y_score, "y_score")
+    if s.ndim == 2 and s.shape[1] == 2:
+        s = s[:, 1]
+    if not (_is_column(t) and _is_column(s)):
+        raise ValueError(
+            f"auc needs binary targets and scores of shape (N,), (N, 1) or (N, 2); received "
+            f"y_true.shape={t.shape}, y_score.shape={s.shape}."
+        )
+    t, s = _binary_targets(t.reshape(-1)), s.reshape(-1).astype(np.float64)
+    n_pos = int(t.sum())
+    n_neg = t.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(
+            f"auc is undefined when y_true holds only one class; received {t.size} samples, all "
+            f"{int(t[0])}. Evaluate on data with both classes."
+        )
+    order = np.argsort(-s, kind="mergesort")  # scores from high to low
+    s, t = s[order], t[order]
+    last_of_each = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]  # one ROC point per score
+    tps = np.cumsum(t)[last_of_each]
+    fps = last_of_each + 1 - tps
+    tpr = np.r_[0.0, tps / n_pos]
+    fpr = np.r_[0.0, fps / n_neg]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Regression
+
+
+def _regression_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 ``(N, D)`` arrays of the same shape; ``(N,)`` and ``(N, 1)`` mix."""
+    t, p = _pair(y_true, y_pred)
+    if _is_column(t) and _is_column(p):
+        t, p = t.reshape(-1, 1), p.reshape(-1, 1)
+    if t.shape != p.shape or t.ndim != 2:
+        raise _shape_error(t, p, "both of shape (N,) or (N, D), the same")
+    return t.astype(np.float64), p.astype(np.float64)
+
+
+def mean_squared_error(y_true: Any, y_pred: Any) -> float:
+    """Mean of ``(y_true - y_pred) ** 2`` over all entries.
+
+    Args:
+        y_true: targets, shape ``(N,)`` or ``(N, D)``.
+        y_pred: predictions of the same shape (``(N, 1)`` also fits ``(N,)``).
+
+    Example:
+        >>> mean_squared_error([1.0, 2.0], [1.0, 4.0])
+        2.0
+    """
+    t, p = _regression_pair(y_true, y_pred)
+    return float(np.mean((t - p) ** 2))
+
+
+def mean_absolute_error(y_true: Any, y_pred: Any) -> float:
+    """Mean of ``|y_true - y_pred|`` over all entries. Arguments as :func:`mean_squared_error`.
+
+    Example:
+        >>> mean_absolute_error([1.0, 2.0], [1.0, 4.0])
+        1.0
+    """
+    t, p = _regression_pair(y_true, y_pred)
+    return float(np.mean(np.abs(t - p)))
+
+
+def r2_score(y_true: Any, y_pred: Any) -> float:
+    """Coefficient of determination ``1 - SS_res / SS_tot``, averaged over outputs (sklearn).
+
+    A constant target scores 1.0 when predicted exactly and 0.0 otherwise (scikit-learn's
+    ``force_finite``); with fewer than two samples R² is undefined and NaN is returned.
+
+    Args:
+        y_true: targets, shape ``(N,)`` or ``(N, D)``.
+        y_pred: predictions of the same shape.
+
+    Example:
+        >>> r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
+        0.5
+    """
+    t, p = _regression_pair(y_true, y_pred)
+    if t.shape[0] < 2:
+        return float("nan")
+    ss_res = np.sum((t - p) ** 2, axis=0)  # (D,)
+    ss_tot = np.sum((t - np.mean(t, axis=0)) ** 2, axis=0)  # (D,)
+    perfect = np.where(ss_res == 0, 1.0, 0.0)
+    scores = np.where(ss_tot != 0, 1.0 - _divide(ss_res, ss_tot), perfect)
+    return float(np.mean(scores))
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry
+
+METRICS: dict[str, Metric] = {
+    "accuracy": accuracy,
+    "acc": accuracy,
+    "binary_accuracy": binary_accuracy,
+    "categorical_accuracy": categorical_accuracy,
+    "sparse_categorical_accuracy": sparse_categorical_accuracy,
+    "precision": precision,
+    "recall": recall,
+    "f1": f1_score,
+    "f1_score": f1_score,
+    "auc": auc,
+    "mse": mean_squared_error,
+    "mean_squared_error": mean_squared_error,
+    "mae": mean_absolute_error,
+    "mean_absolute_error": mean_absolute_error,
+    "r2": r2_score,
+    "r2_score": r2_score,
+}
+"""Name (Keras names and aliases) -> metric function."""
+
+KNOWN_METRICS: list[str] = sorted(METRICS)
+"""Every name :func:`get` accepts, sorted."""
+
+
+def get(identifier: str | Metric) -> tuple[str, Metric]:
+    """Return ``(name, function)`` for a metric name or a callable, for ``compile(metrics=...)``.
+
+    A name keeps the spelling asked for (lower-cased), so ``"acc"`` is logged as ``acc`` as in
+    Keras; a callable is named by its ``__name__``.
+
+    Raises:
+        ValueError: for an unknown name (the message lists the known ones).
+        TypeError: for anything that is neither a string nor callable.
+
+    Example:
+        >>> get("acc")[0], get("acc")[1] is accuracy
+        ('acc', True)
+    """
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in METRICS:
+            raise ValueError(
+                f"Unknown metric {identifier!r}. Known metrics: {', '.join(KNOWN_METRICS)}; "
+                "or pass a function (y_true, y_pred) -> float."
+            )
+        return key, METRICS[key]
+    if callable(identifier):
+        return getattr(identifier, "__name__", type(identifier).__name__), identifier
+    raise TypeError(
+        "a metric must be a name or a function (y_true, y_pred) -> float; received "
+        f"{type(identifier).__name__}."
+    )
+
+
+__all__ = [
+    "KNOWN_METRICS",
+    "METRICS",
+    "accuracy",
+    "auc",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "confusion_matrix",
+    "f1_score",
+    "get",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "precision",
+    "r2_score",
+    "recall",
+    "sparse_categorical_accuracy",
+]
