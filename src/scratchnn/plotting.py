@@ -1,0 +1,991 @@
+"""Plots of models, training runs and sweeps: matplotlib, headless, PNG.
+
+Every function builds a :class:`matplotlib.figure.Figure` attached to the non-interactive Agg
+canvas (no ``pyplot``, no global state, no display needed), returns it, and with ``path=`` also
+writes it as a PNG of exactly ``figsize * dpi`` pixels. The file is written atomically: to a
+temporary file in the same folder, then moved over ``path`` with :func:`os.replace`, so a reader
+never sees half a PNG.
+
+matplotlib is imported inside the functions, so ``import scratchnn`` does not import it.
+
+This module works on plain arrays and callables only. A *model* is anything with a
+``.predict(X) -> array`` method, or a plain callable ``f(X) -> array``, whose output is read as in
+:mod:`scratchnn.metrics` (N samples, K classes):
+
+====================================  =========================================================
+output                                classes
+====================================  =========================================================
+``(N,)`` or ``(N, 1)`` floats/bools   binary: ``p > 0.5`` is class 1; ``p`` shades the plot
+``(N,)`` or ``(N, 1)`` integers       class labels, as they are
+``(N, K)``, K > 1                     ``argmax`` of each row (K = 2 shades by column 1)
+====================================  =========================================================
+
+    >>> import numpy as np
+    >>> from scratchnn import plotting
+    >>> X = np.array([[-1.0, 0.0], [1.0, 0.5], [-0.5, 1.0], [0.5, -1.0]])
+    >>> y = np.array([0, 1, 0, 1])
+    >>> fig = plotting.plot_decision_boundary(lambda X: X[:, 0] > 0, X, y, resolution=20)
+    >>> fig.axes[0].get_title()
+    'Decision boundary'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from scratchnn import backend
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+PathLike = str | os.PathLike
+"""A file path: ``str`` or :class:`os.PathLike`."""
+
+Model = Any
+"""Anything with ``.predict(X) -> array``, or a callable ``f(X) -> array``."""
+
+DEFAULT_DPI = 100.0
+"""Dots per inch of new figures: a ``(6, 4.5)`` inch figure is a 600 x 450 pixel PNG."""
+
+_BINARY_CMAP = "RdBu"  # probability 0 -> red, 1 -> blue
+_TRAIN_MARKER = "o"
+_TEST_MARKER = "^"
+
+
+# --- figures and files ------------------------------------------------------------------------
+
+
+def _check_figsize(figsize: Any) -> tuple[float, float]:
+    """``figsize`` as two positive finite floats (inches), or a ValueError naming it."""
+    try:
+        w, h = (float(v) for v in figsize)
+    except (TypeError, ValueError):
+        w = h = math.nan
+    if not (math.isfinite(w) and math.isfinite(h) and w > 0 and h > 0):
+        raise ValueError(
+            f"figsize must be (width, height) in inches, both positive; received {figsize!r}."
+        )
+    return w, h
+
+
+def _check_dpi(dpi: Any) -> float:
+    """``dpi`` as a positive finite float, or a ValueError naming it."""
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, float, np.integer, np.floating)):
+        raise ValueError(f"dpi must be a positive number; received {dpi!r}.")
+    if not (math.isfinite(float(dpi)) and dpi > 0):
+        raise ValueError(f"dpi must be a positive number; received {dpi!r}.")
+    return float(dpi)
+
+
+def _new_figure(figsize: Any, dpi: Any) -> Figure:
+    """A Figure on the Agg canvas, with constrained layout (the pixel size stays fixed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=_check_figsize(figsize), dpi=_check_dpi(dpi), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _root_figure(ax: Axes) -> Figure:
+    """The top-level Figure that holds ``ax`` (``ax.figure`` may be a SubFigure)."""
+    try:
+        return ax.get_figure(root=True)  # matplotlib >= 3.10
+    except TypeError:
+        return ax.figure
+
+
+def _save_png(fig: Figure, path: PathLike, dpi: float) -> Path:
+    """Write ``fig`` to ``path`` as a PNG, atomically (temporary file, then ``os.replace``).
+
+    The parent folder is created when missing. On any error the temporary file is removed and an
+    existing file at ``path`` is left as it was.
+    """
+    import matplotlib
+
+    target = Path(path)
+    if target.suffix.lower() != ".png":
+        raise ValueError(
+            f"path must name a .png file (plots are written as PNG); received {str(path)!r}."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh, matplotlib.rc_context({"savefig.bbox": "standard"}):
+            # bbox "standard" (not a user's "tight") keeps the size at figsize * dpi pixels.
+            fig.savefig(fh, format="png", dpi=dpi)
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+        os.chmod(tmp, mode)  # mkstemp makes 0600 files
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+def _numeric(x: Any, name: str) -> np.ndarray:
+    """``x`` as a float NumPy array (bools become 0/1), or a ValueError naming it."""
+    arr = np.asarray(backend.to_numpy(x))
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.float64)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"{name} must hold real numbers; received dtype {arr.dtype}.")
+    return arr
+
+
+def _points(X: Any, name: str = "X") -> np.ndarray:
+    """``X`` as a finite ``(N, 2)`` float array."""
+    arr = _numeric(X, name)
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 2-D array of shape (N, 2): the plot shows two input "
+            f"features; received shape {arr.shape}. Select two columns (e.g. {name}[:, :2]) "
+            "or project the data first."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values (shape {arr.shape}).")
+    return arr.astype(np.float64, copy=False)
+
+
+def _labels(y: Any, n: int, name: str = "y", x_name: str = "X") -> np.ndarray:
+    """Class labels of shape ``(n,)`` from labels ``(n,)``/``(n, 1)`` or one-hot ``(n, K)``."""
+    arr = _numeric(y, name)
+    if arr.ndim == 2 and arr.shape[1] > 1:
+        arr = arr.argmax(axis=1)
+    elif arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{name} must be labels (N,), (N, 1) or one-hot (N, K); received shape {arr.shape}."
+        )
+    if arr.shape[0] != n:
+        raise ValueError(
+            f"{x_name} and {name} have different numbers of samples: {n} and {arr.shape[0]}."
+        )
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise ValueError(
+                f"{name} must hold whole class labels (e.g. 0, 1, 2); received non-integer "
+                f"values such as {arr[arr != np.round(arr)][:3].tolist()}."
+            )
+        arr = arr.astype(np.int64)
+    return arr
+
+
+def _predict_fn(model: Model) -> Callable[[np.ndarray], Any]:
+    """The function that maps inputs to outputs: ``model.predict`` or ``model`` itself."""
+    predict = getattr(model, "predict", None)
+    if callable(predict):
+        return predict
+    if callable(model):
+        return model
+    raise TypeError(
+        "model must have a .predict(X) method or be a callable f(X) -> probabilities; "
+        f"received {type(model).__name__}."
+    )
+
+
+def _classes_and_proba(out: Any, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predicted labels ``(n,)`` and, for binary outputs, the probability of class 1 ``(n,)``."""
+    arr = _numeric(out, "the model's output")
+    if arr.ndim == 0 or arr.shape[0] != n:
+        raise ValueError(
+            f"the model returned shape {arr.shape} for {n} inputs; expected (N,), (N, 1) or "
+            f"(N, K) with N = {n}."
+        )
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim == 1:
+        if np.issubdtype(arr.dtype, np.integer):
+            return arr.astype(np.int64), None
+        return (arr > 0.5).astype(np.int64), np.clip(arr, 0.0, 1.0)
+    if arr.ndim == 2:
+        proba = np.clip(arr[:, 1], 0.0, 1.0) if arr.shape[1] == 2 else None
+        return arr.argmax(axis=1).astype(np.int64), proba
+    raise ValueError(
+        f"the model returned shape {arr.shape}; expected (N,), (N, 1) or (N, K) probabilities."
+    )
+
+
+def _class_colors(n: int) -> list[Any]:
+    """``n`` distinguishable RGBA colours (binary: the red and blue ends of the shading)."""
+    import matplotlib
+
+    if n <= 2:
+        cmap = matplotlib.colormaps[_BINARY_CMAP]
+        return [cmap(0.1), cmap(0.9)][:n]
+    if n <= 10:
+        return list(matplotlib.colormaps["tab10"].colors[:n])
+    if n <= 20:
+        return list(matplotlib.colormaps["tab20"].colors[:n])
+    cmap = matplotlib.colormaps["turbo"]
+    return [cmap(v) for v in np.linspace(0.0, 1.0, n)]
+
+
+def _class_name(names: Sequence[str] | None, index: int, label: Any) -> str:
+    return str(names[index]) if names is not None else f"class {label}"
+
+
+# --- decision boundaries ----------------------------------------------------------------------
+
+
+def _draw_boundary(
+    ax: Axes,
+    model: Model,
+    X: np.ndarray,
+    y: np.ndarray,
+    X_test: np.ndarray | None,
+    y_test: np.ndarray | None,
+    resolution: int,
+    padding: float,
+    class_names: Sequence[str] | None,
+    legend: bool,
+) -> None:
+    """Draw the predicted-class regions of ``model`` and the points onto ``ax``."""
+    from matplotlib.colors import ListedColormap
+
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)):
+        raise ValueError(f"resolution must be an int >= 2; received {resolution!r}.")
+    if resolution < 2:
+        raise ValueError(f"resolution must be an int >= 2; received {resolution}.")
+    if not (isinstance(padding, (int, float, np.number)) and padding >= 0):
+        raise ValueError(f"padding must be a number >= 0; received {padding!r}.")
+
+    every = X if X_test is None else np.concatenate([X, X_test])
+    lo = every.min(axis=0) - padding  # (2,)
+    hi = every.max(axis=0) + padding  # (2,)
+    hi = np.where(hi > lo, hi, lo + 1.0)  # all points equal and no padding: a unit window
+    xx, yy = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )  # (R, R) each
+    grid = np.column_stack([xx.ravel(), yy.ravel()])  # (R*R, 2)
+    pred, proba = _classes_and_proba(_predict_fn(model)(grid), grid.shape[0])
+
+    test_labels = [] if y_test is None else [y_test]
+    classes = np.unique(np.concatenate([y, pred, *test_labels]))  # sorted labels
+    if class_names is not None and len(class_names) != classes.size:
+        raise ValueError(
+            f"class_names has {len(class_names)} names but the labels and predictions hold "
+            f"{classes.size} classes: {classes.tolist()}."
+        )
+    colors = _class_colors(classes.size)
+
+    if proba is not None and classes.size <= 2:
+        shade = proba.reshape(xx.shape)  # (R, R)
+        ax.contourf(
+            xx,
+            yy,
+            shade,
+            levels=np.linspace(0.0, 1.0, 21),
+            cmap=_BINARY_CMAP,
+            vmin=0.0,
+            vmax=1.0,
+            alpha=0.7,
+        )
+        if shade.min() < 0.5 < shade.max():
+            ax.contour(xx, yy, shade, levels=[0.5], colors="k", linewidths=1.0)
+        if classes.size == 1:  # one class everywhere: colour the points by the side it is on
+            colors = [_class_colors(2)[int(classes[0] != 0)]]
+    else:
+        index = np.searchsorted(classes, pred).reshape(xx.shape)  # (R, R) in 0..C-1
+        ax.contourf(
+            xx,
+            yy,
+            index,
+            levels=np.arange(classes.size + 1) - 0.5,
+            cmap=ListedColormap(colors),
+            alpha=0.35,
+        )
+
+    splits = [("train", X, y, _TRAIN_MARKER)]
+    if X_test is not None and y_test is not None:
+        splits.append(("test", X_test, y_test, _TEST_MARKER))
+    for split, pts, labels, marker in splits:
+        for i, label in enumerate(classes):
+            mask = labels == label
+            if not mask.any():
+                continue
+            ax.scatter(
+                pts[mask, 0],
+                pts[mask, 1],
+                color=colors[i],
+                marker=marker,
+                s=25,
+                edgecolors="k",
+                linewidths=0.5,
+                label=f"{_class_name(class_names, i, label)} ({split})",
+            )
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel("feature 0")
+    ax.set_ylabel("feature 1")
+    if legend:
+        ax.legend(loc="best", fontsize="small", framealpha=0.8)
+
+
+def plot_decision_boundary(
+    model: Model,
+    X: Any,
+    y: Any,
+    X_test: Any = None,
+    y_test: Any = None,
+    resolution: int = 200,
+    padding: float = 0.5,
+    title: str | None = None,
+    path: PathLike | None = None,
+    ax: Axes | None = None,
+    *,
+    class_names: Sequence[str] | None = None,
+    legend: bool = True,
+    figsize: tuple[float, float] = (6.0, 4.5),
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Plot the classes a model predicts over the plane of two features, with the data on top.
+
+    The model is evaluated on a ``resolution x resolution`` grid spanning the points plus
+    ``padding``. The regions are filled by predicted class; binary models are shaded by their
+    probability of class 1 (red 0 to blue 1) with the 0.5 contour drawn in black. Training points
+    are circles, test points triangles, coloured by their true class.
+
+    Args:
+        model: ``.predict(X) -> array`` or a callable ``f(X) -> array`` of shape ``(M,)``,
+            ``(M, 1)`` or ``(M, K)``; it receives float64 inputs of shape ``(M, 2)``.
+        X: training inputs ``(N, 2)``.
+        y: training labels ``(N,)``, ``(N, 1)`` or one-hot ``(N, K)``.
+        X_test: optional test inputs ``(T, 2)``; give ``y_test`` with it.
+        y_test: test labels ``(T,)``, ``(T, 1)`` or one-hot.
+        resolution: grid points along each axis (>= 2).
+        padding: margin around the points, in data units.
+        title: the axes title (default ``"Decision boundary"``).
+        path: write a PNG there (atomically) when given.
+        ax: draw into these axes instead of a new figure; ``figsize`` is then ignored and the
+            PNG is written at the figure's own dpi.
+        class_names: one display name per class, in sorted label order.
+        legend: draw the legend.
+        figsize: ``(width, height)`` in inches of a new figure.
+        dpi: dots per inch of a new figure and of the PNG.
+
+    Returns:
+        The Figure (the one holding ``ax`` when given).
+
+    Raises:
+        ValueError: ``X`` not of shape ``(N, 2)`` (the message names the received shape),
+            different sample counts, ``X_test`` without ``y_test``, a model output of the wrong
+            shape, or a path not ending in ``.png``.
+        TypeError: ``model`` neither has ``.predict`` nor is callable.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.array([[-1.0, 0.0], [1.0, 0.0]])
+        >>> fig = plot_decision_boundary(lambda X: X[:, 0] > 0, X, [0, 1], resolution=10)
+        >>> len(fig.axes)
+        1
+    """
+    X = _points(X, "X")
+    y = _labels(y, X.shape[0], "y", "X")
+    if (X_test is None) != (y_test is None):
+        raise ValueError("Give X_test and y_test together (one of them is None).")
+    if X_test is not None:
+        X_test = _points(X_test, "X_test")
+        y_test = _labels(y_test, X_test.shape[0], "y_test", "X_test")
+    if ax is None:
+        fig = _new_figure(figsize, dpi)
+        ax = fig.add_subplot()
+    else:
+        fig = _root_figure(ax)
+        dpi = fig.dpi
+    _draw_boundary(ax, model, X, y, X_test, y_test, resolution, padding, class_names, legend)
+    ax.set_title("Decision boundary" if title is None else title)
+    if path is not None:
+        _save_png(fig, path, dpi)
+    return fig
+
+
+def plot_boundary_grid(
+    models_or_fns: Sequence[Model],
+    X: Any,
+    y: Any,
+    titles: Sequence[str] | None = None,
+    ncols: int | None = None,
+    path: PathLike | None = None,
+    *,
+    resolution: int = 100,
+    padding: float = 0.5,
+    title: str | None = None,
+    class_names: Sequence[str] | None = None,
+    figsize: tuple[float, float] | None = None,
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Plot the decision boundaries of several models side by side, on the same data.
+
+    Seed 001's figure: one network per hidden size 1, 2, 3, 4, 5, 20, 50, to show small networks
+    generalising and large ones overfitting. Only the first panel carries a legend.
+
+    Args:
+        models_or_fns: the models (``.predict`` or callables, as in
+            :func:`plot_decision_boundary`).
+        X: inputs ``(N, 2)`` shown in every panel.
+        y: labels ``(N,)``, ``(N, 1)`` or one-hot ``(N, K)``.
+        titles: one title per model (default ``"model 0"``, ``"model 1"``, ...).
+        ncols: panels per row (default ``min(len(models_or_fns), 4)``).
+        path: write a PNG there (atomically) when given.
+        resolution: grid points along each axis of each panel.
+        padding: margin around the points, in data units.
+        title: a title over the whole grid.
+        class_names: one display name per class, in sorted label order.
+        figsize: ``(width, height)`` in inches (default 4 x 3.2 per panel).
+        dpi: dots per inch of the figure and of the PNG.
+
+    Returns:
+        The Figure, with one axes per model (unused cells of the last row are removed).
+
+    Raises:
+        ValueError: no models, a ``titles`` length different from the number of models, a bad
+            ``ncols``, or any error of :func:`plot_decision_boundary`.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.array([[-1.0, 0.0], [1.0, 0.0]])
+        >>> fns = [lambda X: X[:, 0] > 0, lambda X: X[:, 1] > 0]
+        >>> fig = plot_boundary_grid(fns, X, [0, 1], ["x0 > 0", "x1 > 0"], resolution=10)
+        >>> [a.get_title() for a in fig.axes]
+        ['x0 > 0', 'x1 > 0']
+    """
+    models = list(models_or_fns)
+    if not models:
+        raise ValueError("models_or_fns is empty; pass at least one model or function.")
+    n = len(models)
+    if titles is None:
+        titles = [f"model {i}" for i in range(n)]
+    if isinstance(titles, str) or len(titles) != n:
+        raise ValueError(
+            f"titles must hold one title per model: {n} models but "
+            f"{'a single string' if isinstance(titles, str) else f'{len(titles)} titles'}."
+        )
+    if ncols is None:
+        ncols = min(n, 4)
+    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int; received {ncols!r}.")
+    ncols = min(int(ncols), n)
+    nrows = math.ceil(n / ncols)
+    X = _points(X, "X")
+    y = _labels(y, X.shape[0], "y", "X")
+
+    fig = _new_figure((4.0 * ncols, 3.2 * nrows) if figsize is None else figsize, dpi)
+    axes = fig.subplots(nrows, ncols, squeeze=False)  # (nrows, ncols)
+    for i, ax in enumerate(axes.ravel()):
+        if i >= n:
+            ax.remove()
+            continue
+        _draw_boundary(
+            ax, models[i], X, y, None, None, resolution, padding, class_names, legend=i == 0
+        )
+        ax.set_title(str(titles[i]))
+    if title is not None:
+        fig.suptitle(title)
+    if path is not None:
+        _save_png(fig, path, dpi)
+    return fig
+
+
+# --- training curves --------------------------------------------------------------------------
+
+
+def _series(history: Any) -> dict[str, np.ndarray]:
+    """``{name: (E,) float array}`` from a dict or an object with a ``.history`` dict."""
+    logs = history
+    if not isinstance(logs, Mapping):
+        logs = getattr(history, "history", None)
+        if not isinstance(logs, Mapping):
+            raise TypeError(
+                "history must be a dict {name: [per-epoch values]} or an object with a "
+                f".history dict (such as the History callback); received "
+                f"{type(history).__name__}."
+            )
+    if not logs:
+        raise ValueError("history is empty: nothing to plot. Train for at least one epoch first.")
+    out: dict[str, np.ndarray] = {}
+    for name, values in logs.items():
+        arr = _numeric(values, f"history[{name!r}]")
+        if arr.ndim != 1:
+            raise ValueError(
+                f"history[{name!r}] must be a list of per-epoch numbers; received shape "
+                f"{arr.shape}."
+            )
+        out[str(name)] = arr.astype(np.float64)
+    if all(v.size == 0 for v in out.values()):
+        raise ValueError(
+            f"history holds no values (every series is empty: {sorted(out)}); "
+            "train for at least one epoch first."
+        )
+    return out
+
+
+def plot_history(
+    history: Any,
+    metrics: Sequence[str] | None = None,
+    path: PathLike | None = None,
+    *,
+    title: str | None = None,
+    ncols: int | None = None,
+    logy: bool = False,
+    figsize: tuple[float, float] | None = None,
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Plot loss and metric curves per epoch: one panel per metric, ``val_`` twin alongside.
+
+    ``"loss"`` and ``"val_loss"`` share a panel titled ``"loss"``; a ``val_`` series without a
+    training twin gets its own panel. Panels follow the order of first appearance in the history.
+    Each line is labelled by its series name, and x runs over epochs 1, 2, ...
+
+    Args:
+        history: ``{name: [per-epoch values]}`` or an object with such a ``.history`` dict.
+        metrics: base names to plot (e.g. ``["loss", "accuracy"]``); default all.
+        path: write a PNG there (atomically) when given.
+        title: a title over the whole figure.
+        ncols: panels per row (default ``min(number of panels, 3)``).
+        logy: logarithmic y axes.
+        figsize: ``(width, height)`` in inches (default 4.5 x 3.5 per panel).
+        dpi: dots per inch of the figure and of the PNG.
+
+    Returns:
+        The Figure, one axes per metric; in each, ``ax.lines`` are the train then the val series.
+
+    Raises:
+        ValueError: an empty history, a series that is not 1-D numbers, or an unknown metric
+            name (the message lists the available ones).
+        TypeError: ``history`` neither a dict nor an object with a ``.history`` dict.
+
+    Example:
+        >>> fig = plot_history({"loss": [0.9, 0.5, 0.3], "val_loss": [1.0, 0.7, 0.6]})
+        >>> [line.get_label() for line in fig.axes[0].lines]
+        ['loss', 'val_loss']
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    series = _series(history)
+    bases: list[str] = []
+    for name in series:
+        base = name[4:] if name.startswith("val_") and name[4:] in series else name
+        if base not in bases:
+            bases.append(base)
+    if metrics is not None:
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        unknown = [m for m in metrics if m not in bases]
+        if unknown:
+            raise ValueError(
+                f"Unknown metric(s) {unknown} for plot_history; the history holds {bases} "
+                "(validation twins are plotted with their training series)."
+            )
+        if not metrics:
+            raise ValueError(f"metrics is empty; pick from {bases} or pass None for all.")
+        bases = list(dict.fromkeys(metrics))
+    n = len(bases)
+    if ncols is None:
+        ncols = min(n, 3)
+    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int; received {ncols!r}.")
+    ncols = min(int(ncols), n)
+    nrows = math.ceil(n / ncols)
+
+    fig = _new_figure((4.5 * ncols, 3.5 * nrows) if figsize is None else figsize, dpi)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.remove()
+    for ax, base in zip(axes, bases, strict=False):
+        for name in (base, f"val_{base}"):
+            if name in series:
+                values = series[name]
+                epochs = np.arange(1, values.size + 1)
+                ax.plot(
+                    epochs,
+                    values,
+                    label=name,
+                    marker="." if values.size <= 30 else None,
+                    linestyle="--" if name.startswith("val_") else "-",
+                )
+        ax.set_title(base)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(base)
+        if logy:
+            ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+    if title is not None:
+        fig.suptitle(title)
+    if path is not None:
+        _save_png(fig, path, dpi)
+    return fig
+
+
+def plot_cost_curve(
+    costs: Any,
+    path: PathLike | None = None,
+    title: str | None = None,
+    xlabel: str = "iteration",
+    ylabel: str = "cost",
+    *,
+    iterations: Any = None,
+    logy: bool = False,
+    figsize: tuple[float, float] = (6.0, 4.0),
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Plot a cost per iteration as one line (seed 002's average cost over 3000 iterations).
+
+    Args:
+        costs: the cost values ``(E,)`` (a ``(E, 1)`` column is accepted).
+        path: write a PNG there (atomically) when given.
+        title: the axes title (default ``"Cost per iteration"``).
+        xlabel: the x axis label.
+        ylabel: the y axis label.
+        iterations: x values ``(E,)`` when the cost was not recorded every iteration (e.g.
+            ``range(0, 10000, 1000)``); default ``0, 1, ..., E - 1``.
+        logy: logarithmic y axis (needs positive costs).
+        figsize: ``(width, height)`` in inches.
+        dpi: dots per inch of the figure and of the PNG.
+
+    Returns:
+        The Figure; its one axes holds one line with the costs as y data.
+
+    Raises:
+        ValueError: empty or non-1-D costs, ``iterations`` of another length, or ``logy`` with
+            a cost <= 0.
+
+    Example:
+        >>> fig = plot_cost_curve([0.9, 0.4, 0.2])
+        >>> fig.axes[0].lines[0].get_ydata().tolist()
+        [0.9, 0.4, 0.2]
+    """
+    y = _numeric(costs, "costs")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(
+            f"costs must be a non-empty 1-D sequence of numbers; received shape {y.shape}."
+        )
+    if iterations is None:
+        x = np.arange(y.size)
+    else:
+        x = _numeric(iterations, "iterations")
+        if x.shape != y.shape:
+            raise ValueError(
+                f"iterations and costs have different shapes: {x.shape} and {y.shape}."
+            )
+    if logy and not np.all(y[np.isfinite(y)] > 0):
+        raise ValueError("logy=True needs positive costs; some are <= 0. Use logy=False.")
+    fig = _new_figure(figsize, dpi)
+    ax = fig.add_subplot()
+    ax.plot(x, y.astype(np.float64), color="C0", linewidth=1.5)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title("Cost per iteration" if title is None else title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    if path is not None:
+        _save_png(fig, path, dpi)
+    return fig
+
+
+# --- confusion matrix -------------------------------------------------------------------------
+
+
+def plot_confusion_matrix(
+    cm: Any,
+    class_names: Sequence[str] | None = None,
+    normalize: bool = False,
+    path: PathLike | None = None,
+    *,
+    title: str | None = None,
+    cmap: str = "Blues",
+    figsize: tuple[float, float] = (5.0, 4.5),
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Plot a confusion matrix as an annotated heat map: rows true class, columns predicted.
+
+    The layout is that of :func:`scratchnn.metrics.confusion_matrix` (and scikit-learn): for a
+    binary problem ``[[tn, fp], [fn, tp]]``. Each cell shows its count; with ``normalize=True``
+    the colours are row fractions (recall per class) and a cell reads ``"0.97\\n(1541)"``. Text is
+    white on dark cells and black on light ones.
+
+    Args:
+        cm: a square ``(K, K)`` array of non-negative counts.
+        class_names: ``K`` tick labels (default ``"0"``, ``"1"``, ...).
+        normalize: colour by each row's fraction instead of raw counts.
+        path: write a PNG there (atomically) when given.
+        title: the axes title (default ``"Confusion matrix"``).
+        cmap: a matplotlib colormap name.
+        figsize: ``(width, height)`` in inches.
+        dpi: dots per inch of the figure and of the PNG.
+
+    Returns:
+        The Figure; ``fig.axes[0].texts`` are the cell annotations in row-major order.
+
+    Raises:
+        ValueError: ``cm`` not square 2-D, empty, negative or not finite, or ``class_names`` of
+            another length.
+
+    Example:
+        >>> fig = plot_confusion_matrix([[1541, 54], [230, 175]], ["stayed", "exited"])
+        >>> [t.get_text() for t in fig.axes[0].texts]
+        ['1541', '54', '230', '175']
+    """
+    counts = _numeric(cm, "cm")
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.size == 0:
+        raise ValueError(
+            f"cm must be a square (K, K) matrix (rows true, columns predicted); received shape "
+            f"{counts.shape}."
+        )
+    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError("cm must hold finite, non-negative counts.")
+    k = counts.shape[0]
+    if class_names is None:
+        class_names = [str(i) for i in range(k)]
+    elif isinstance(class_names, str) or len(class_names) != k:
+        raise ValueError(
+            f"class_names must hold {k} names for a {k}x{k} matrix; received {class_names!r}."
+        )
+    whole = bool(np.all(counts == np.round(counts)))
+    shown = counts.astype(np.float64)
+    if normalize:
+        totals = shown.sum(axis=1, keepdims=True)  # (K, 1)
+        shown = np.divide(shown, totals, out=np.zeros_like(shown), where=totals > 0)
+
+    fig = _new_figure(figsize, dpi)
+    ax = fig.add_subplot()
+    vmax = 1.0 if normalize else max(float(shown.max()), 1.0)
+    im = ax.imshow(shown, cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="fraction of true class" if normalize else "count")
+    for i in range(k):
+        for j in range(k):
+            count = f"{int(counts[i, j])}" if whole else f"{counts[i, j]:.3g}"
+            text = f"{shown[i, j]:.2f}\n({count})" if normalize else count
+            r, g, b, _ = im.cmap(im.norm(shown[i, j]))
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                color="white" if dark else "black",
+                fontsize="medium" if k <= 10 else "x-small",
+            )
+    names = [str(c) for c in class_names]
+    tilt = sum(len(c) for c in names) > 30  # long labels: tilt them so they do not overlap
+    ax.set_xticks(
+        np.arange(k), labels=names, rotation=45 if tilt else 0, ha="right" if tilt else "center"
+    )
+    ax.set_yticks(np.arange(k), labels=names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    default_title = "Confusion matrix (normalized by row)" if normalize else "Confusion matrix"
+    ax.set_title(default_title if title is None else title)
+    if path is not None:
+        _save_png(fig, path, dpi)
+    return fig
+
+
+# --- sweeps -----------------------------------------------------------------------------------
+
+
+def _columns(rows: Any) -> tuple[dict[str, list[Any]], int]:
+    """``({column: values}, number of rows)`` from a list of dicts or a dict of columns."""
+    if isinstance(rows, Mapping):
+        cols = {
+            str(k): list(backend.to_numpy(v)) if hasattr(v, "shape") else list(v)
+            for k, v in rows.items()
+        }
+        lengths = {k: len(v) for k, v in cols.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"The columns of rows have different lengths: {lengths}.")
+        n = next(iter(lengths.values()), 0)
+    else:
+        try:
+            records = list(rows)
+        except TypeError:
+            raise TypeError(
+                "rows must be a list of dicts (one per run) or a dict of columns; received "
+                f"{type(rows).__name__}."
+            ) from None
+        bad = [i for i, r in enumerate(records) if not isinstance(r, Mapping)]
+        if bad:
+            raise TypeError(
+                f"rows must be a list of dicts; row {bad[0]} is a {type(records[bad[0]]).__name__}."
+            )
+        keys = list(dict.fromkeys(k for r in records for k in r))
+        cols = {str(k): [r.get(k) for r in records] for k in keys}
+        n = len(records)
+    if n == 0:
+        raise ValueError("rows is empty: no sweep results to plot.")
+    return cols, n
+
+
+def _column(cols: dict[str, list[Any]], name: str, role: str) -> np.ndarray:
+    """Column ``name`` as floats, or an error listing the columns there are."""
+    if name not in cols:
+        raise ValueError(f"{role}={name!r} is not a column of rows; the columns are {list(cols)}.")
+    values = cols[name]
+    missing = [i for i, v in enumerate(values) if v is None]
+    if missing:
+        raise ValueError(f"Column {name!r} is missing from row(s) {missing[:5]}.")
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"Column {name!r} ({role}) must hold numbers; received e.g. {values[:3]!r}."
+        ) from None
+
+
+def plot_sweep_scatter(
+    rows: Any,
+    x: str = "fit_time",
+    y: str = "dev_acc",
+    color: str | None = None,
+    highlight: int | Mapping[str, Any] | None = None,
+    path: PathLike | None = None,
+    *,
+    logx: bool = False,
+    title: str | None = None,
+    highlight_label: str = "picked",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    figsize: tuple[float, float] = (7.0, 4.5),
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Scatter sweep results, by default dev accuracy against training time (seed 000's study).
+
+    One point per run. ``color`` names a column: numbers are coloured on a scale with a colour
+    bar; anything else (activation names, say) gets one colour per value and a legend.
+    ``highlight`` rings the picked run.
+
+    Args:
+        rows: one dict per run (``[{"fit_time": 1.2, "dev_acc": 0.95, ...}, ...]``) or a dict of
+            equally long columns.
+        x: the column on the x axis.
+        y: the column on the y axis.
+        color: an optional column that colours the points.
+        highlight: the picked run: a row index, or a row dict (its ``x`` and ``y`` are used).
+        path: write a PNG there (atomically) when given.
+        logx: logarithmic x axis (needs positive x values).
+        title: the axes title (default ``"<y> vs <x>"``).
+        highlight_label: the legend label of the highlighted point.
+        xlabel: the x axis label (default the column name).
+        ylabel: the y axis label (default the column name).
+        figsize: ``(width, height)`` in inches.
+        dpi: dots per inch of the figure and of the PNG.
+
+    Returns:
+        The Figure.
+
+    Raises:
+        ValueError: empty rows, columns of different lengths, an unknown or non-numeric column
+            (the message lists the columns), an out-of-range ``highlight``, or ``logx`` with
+            x <= 0.
+        TypeError: ``rows`` neither a list of dicts nor a dict of columns.
+
+    Example:
+        >>> rows = [{"fit_time": 1.0, "dev_acc": 0.9}, {"fit_time": 3.0, "dev_acc": 0.96}]
+        >>> fig = plot_sweep_scatter(rows, highlight=1)
+        >>> fig.axes[0].get_xlabel()
+        'fit_time'
+    """
+    cols, n = _columns(rows)
+    xs = _column(cols, x, "x")
+    ys = _column(cols, y, "y")
+    if logx and not np.all(xs[np.isfinite(xs)] > 0):
+        raise ValueError(f"logx=True needs positive values of {x!r}; some are <= 0.")
+
+    fig = _new_figure(figsize, dpi)
+    ax = fig.add_subplot()
+    style = {"s": 28, "edgecolors": "k", "linewidths": 0.3, "alpha": 0.85}
+    if color is None:
+        ax.scatter(xs, ys, color="C0", **style)
+    else:
+        if color not in cols:
+            raise ValueError(
+                f"color={color!r} is not a column of rows; the columns are {list(cols)}."
+            )
+        raw = cols[color]
+        numeric = all(
+            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            for v in raw
+        )
+        if numeric:
+            points = ax.scatter(
+                xs, ys, c=np.asarray(raw, dtype=np.float64), cmap="viridis", **style
+            )
+            fig.colorbar(points, ax=ax, label=color)
+        else:
+            names = [str(v) for v in raw]
+            groups = list(dict.fromkeys(names))
+            palette = _class_colors(max(len(groups), 3))
+            for g, group in enumerate(groups):
+                mask = np.array([name == group for name in names])
+                ax.scatter(xs[mask], ys[mask], color=palette[g], label=group, **style)
+            ax.legend(title=color, fontsize="small")
+    if highlight is not None:
+        if isinstance(highlight, Mapping):
+            hx, hy = float(highlight[x]), float(highlight[y])
+        elif isinstance(highlight, (int, np.integer)) and not isinstance(highlight, bool):
+            if not -n <= highlight < n:
+                raise ValueError(f"highlight={highlight} is out of range for {n} rows.")
+            hx, hy = xs[highlight], ys[highlight]
+        else:
+            raise ValueError(
+                f"highlight must be a row index or a row dict; received {highlight!r}."
+            )
+        ax.scatter(
+            [hx],
+            [hy],
+            s=260,
+            facecolors="none",
+            edgecolors="crimson",
+            linewidths=2.0,
+            label=highlight_label,
+            zorder=5,
+        )
+        ax.annotate(
+            f"{highlight_label}: {y}={hy:.4g}, {x}={hx:.3g}",
+            (hx, hy),
+            xytext=(10, -18),
+            textcoords="offset points",
+            color="crimson",
+            fontsize="small",
+        )
+        ax.legend(title=color, fontsize="small")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(x if xlabel is None else xlabel)
+    ax.set_ylabel(y if ylabel is None else ylabel)
+    ax.set_title(f"{y} vs {x}" if title is None else title)
+    ax.grid(True, alpha=0.3)
+    if path is not None:
+        _save_png(fig, path, dpi)
+    return fig
+
+
+__all__ = [
+    "DEFAULT_DPI",
+    "plot_boundary_grid",
+    "plot_confusion_matrix",
+    "plot_cost_curve",
+    "plot_decision_boundary",
+    "plot_history",
+    "plot_sweep_scatter",
+]
