@@ -1,0 +1,505 @@
+"""Safe model files: named arrays in a safetensors file, everything else as JSON metadata.
+
+One model is one file (suggested suffix ``.snn``; any name is accepted). It is a plain
+`safetensors <https://huggingface.co/docs/safetensors>`_ file:
+
+* tensors ``weights/<layer>/<weight>`` (e.g. ``weights/dense/kernel``) hold the weights, and, in a
+  full model file saved with its optimizer, tensors ``optimizer/<key>`` (e.g. ``optimizer/m.0``)
+  hold the optimizer state from ``Optimizer.get_state()``;
+* the string metadata has one entry, ``"scratchnn"``, a JSON object with the format name
+  (``"scratchnn.model"`` or ``"scratchnn.weights"``), the format version, the scratchnn version
+  that wrote it, the architecture (``model.get_config()``), the compile settings
+  (``model.compile_config()``), whether optimizer state is included, and a SHA-256 of the
+  header and tensors (``"sha256"``), checked on load.
+
+Safety: loading parses JSON and reads raw arrays; nothing in a file is ever executed. There is no
+pickle, no ``eval``, no import of a name read from a file: layer classes come from the registry
+:data:`scratchnn.layers.LAYERS`, losses and optimizers from their registries.
+
+Writes are atomic: the bytes go to a temporary file in the target's directory, which is flushed,
+``fsync``-ed and then renamed onto the target with :func:`os.replace`. A crash mid-save leaves the
+previous file intact (at worst a stray ``.<name>.*.tmp`` file beside it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import safetensors
+import safetensors.numpy
+
+from scratchnn import backend
+from scratchnn.layers import LAYERS
+
+if TYPE_CHECKING:
+    from scratchnn.models import Sequential
+
+FORMAT_VERSION = 1  # the newest file format this module writes and reads
+MODEL_FORMAT = "scratchnn.model"
+WEIGHTS_FORMAT = "scratchnn.weights"
+METADATA_KEY = "scratchnn"
+WEIGHTS_PREFIX = "weights/"
+OPTIMIZER_PREFIX = "optimizer/"
+
+PathLike = str | os.PathLike
+
+# First bytes of formats people mistake for model files, to say what a foreign file is.
+_FOREIGN_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"PK\x03\x04", "a zip archive (e.g. a NumPy .npz, which may hold pickles)"),
+    (b"\x93NUMPY", "a NumPy .npy file"),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file (e.g. a Keras .h5 model)"),
+    (b"\x1f\x8b", "a gzip file"),
+    *((bytes([0x80, proto]), "a Python pickle") for proto in range(2, 6)),
+)
+
+
+@dataclass
+class _File:
+    """What :func:`_read` found in a valid file."""
+
+    header: dict[str, Any]
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    optimizer: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------ public API
+def save_model(model: Sequential, path: PathLike, include_optimizer: bool = True) -> None:
+    """Save a model (architecture, weights, compile settings, optimizer state) to one file.
+
+    The file is written atomically: until the new file is complete, ``path`` keeps its previous
+    content. ``Sequential.save`` calls this function.
+
+    Args:
+        model: the model to save (built or not; an unbuilt model has no weights to store).
+        path: target file; ``.snn`` is the suggested suffix. Its directory must exist.
+        include_optimizer: also store the optimizer's state (moments, step counts), so that
+            training resumes exactly where it stopped. The optimizer's hyper-parameters are
+            stored with the compile settings either way.
+
+    Raises:
+        FileNotFoundError: when the directory of ``path`` does not exist.
+        TypeError: when the configuration cannot be written as JSON (e.g. a custom function
+            used as activation or learning rate).
+        OSError: when the file cannot be written; ``path`` is then left unchanged.
+
+    Example:
+        >>> from scratchnn.layers import Dense
+        >>> from scratchnn.models import Sequential
+        >>> model = Sequential([Dense(2, input_dim=3)])
+        >>> save_model(model, "model.snn")  # doctest: +SKIP
+        >>> load_model("model.snn").get_config() == model.get_config()  # doctest: +SKIP
+        True
+    """
+    tensors = _weight_tensors(model)
+    compile_config = model.compile_config()
+    optimizer = getattr(model, "optimizer", None)
+    with_state = bool(include_optimizer) and compile_config is not None and optimizer is not None
+    if with_state:
+        for key, value in optimizer.get_state().items():
+            tensors[OPTIMIZER_PREFIX + key] = _contiguous(value)
+    header = {
+        "format": MODEL_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "scratchnn_version": _library_version(),
+        "model": model.get_config(),
+        "compile": compile_config,
+        "optimizer_state": with_state,
+    }
+    _write(path, tensors, header)
+
+
+def load_model(path: PathLike) -> Sequential:
+    """Rebuild a model saved by :func:`save_model` (or ``model.save``).
+
+    The architecture is rebuilt from JSON through the layer registry, the weights are checked
+    by name and shape, the model is compiled again when it was compiled, and the optimizer state
+    is restored when it was saved.
+
+    Args:
+        path: a file written by :func:`save_model`.
+
+    Returns:
+        The model, ready for ``predict`` (and ``fit`` when it was saved compiled).
+
+    Raises:
+        FileNotFoundError: when ``path`` does not exist.
+        ValueError: naming ``path`` and the problem, when the file is empty, truncated,
+            corrupt, foreign (not a safetensors file, or one without scratchnn metadata), a
+            weights-only file, written by a newer format version, or names a layer class, loss
+            or optimizer this scratchnn does not know.
+
+    Example:
+        >>> model = load_model("model.snn")  # doctest: +SKIP
+        >>> model.predict(x)  # doctest: +SKIP
+    """
+    from scratchnn.models import Sequential  # here: scratchnn.models imports this module
+
+    path = os.fspath(path)
+    found = _read(path)
+    header = found.header
+    if header["format"] != MODEL_FORMAT:
+        raise ValueError(
+            f"{path}: a weights-only file (written by save_weights), not a full model. Build "
+            "the model in code, then call model.load_weights(path)."
+        )
+    _check_model_config(header.get("model"), path)
+    try:
+        model = Sequential.from_config(header["model"])
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise ValueError(f"{path}: cannot rebuild the model from its architecture: {exc}") from exc
+    _build_from_weights(model, found.weights, path)
+    _assign_weights(model, found.weights, path)
+
+    compile_config = header.get("compile")
+    if compile_config is not None:
+        if not isinstance(compile_config, dict):
+            raise ValueError(f"{path}: the compile settings are not a JSON object.")
+        try:
+            model.compile_from_config(compile_config)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(
+                f"{path}: cannot restore the compile settings {compile_config!r}: {exc}"
+            ) from exc
+    if header.get("optimizer_state"):
+        if getattr(model, "optimizer", None) is None:
+            raise ValueError(
+                f"{path}: the file holds optimizer state but no compile settings; it is corrupt."
+            )
+        try:
+            model.optimizer.set_state(found.optimizer)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"{path}: cannot restore the optimizer state: {exc}") from exc
+    elif found.optimizer:
+        raise ValueError(
+            f"{path}: optimizer tensors {sorted(found.optimizer)[:5]} present although the "
+            "metadata says none were saved; the file is corrupt."
+        )
+    return model
+
+
+def save_weights(model: Sequential, path: PathLike) -> None:
+    """Save only the weights of a built model (atomically, like :func:`save_model`).
+
+    Args:
+        model: a built model.
+        path: target file (e.g. ``"model.weights.snn"``); its directory must exist.
+
+    Raises:
+        ValueError: when the model is not built (it has no weights yet).
+        FileNotFoundError: when the directory of ``path`` does not exist.
+        OSError: when the file cannot be written; ``path`` is then left unchanged.
+
+    Example:
+        >>> save_weights(model, "model.weights.snn")  # doctest: +SKIP
+        >>> load_weights(model, "model.weights.snn")  # doctest: +SKIP
+    """
+    if not model.built:
+        raise ValueError(
+            "save_weights needs a built model; this one has no weights yet. Build it first "
+            "(model.build(input_shape), or give the first layer an input shape)."
+        )
+    tensors = _weight_tensors(model)
+    header = {
+        "format": WEIGHTS_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "scratchnn_version": _library_version(),
+        "model": model.get_config(),  # for information; load_weights matches names and shapes
+        "compile": None,
+        "optimizer_state": False,
+    }
+    _write(path, tensors, header)
+
+
+def load_weights(model: Sequential, path: PathLike) -> None:
+    """Load weights saved by :func:`save_weights` (or :func:`save_model`) into ``model``.
+
+    Every weight of the model must be in the file with the same shape, and the file must hold no
+    other weights. An unbuilt model is first built from the shape of its first kernel when the
+    file makes that unambiguous. Values are cast to the dtype of the model's weights.
+
+    Args:
+        model: a model with the same layer names and weight shapes as the saved one.
+        path: a file written by :func:`save_weights` or :func:`save_model`.
+
+    Raises:
+        FileNotFoundError: when ``path`` does not exist.
+        ValueError: naming ``path`` when the file is not a valid scratchnn file (see
+            :func:`load_model`), or naming the weight, expected and received shape when the
+            file does not match the model.
+
+    Example:
+        >>> model.load_weights("model.weights.snn")  # doctest: +SKIP
+    """
+    path = os.fspath(path)
+    found = _read(path)
+    _build_from_weights(model, found.weights, path)
+    _assign_weights(model, found.weights, path)
+
+
+# ------------------------------------------------------------------------------------ writing
+def _weight_tensors(model: Sequential) -> dict[str, np.ndarray]:
+    return {WEIGHTS_PREFIX + name: _contiguous(w) for name, w in model.weight_dict().items()}
+
+
+def _contiguous(value: Any) -> np.ndarray:
+    return np.ascontiguousarray(backend.to_numpy(value))
+
+
+def _library_version() -> str:
+    import scratchnn  # late: this module is imported while scratchnn/__init__.py runs
+
+    return scratchnn.__version__
+
+
+def _digest(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> str:
+    """SHA-256 of the header (canonical JSON, without its ``"sha256"``) and of the tensors.
+
+    Tensors enter by name order as name, dtype, shape and little-endian bytes. The digest detects
+    damage (a flipped bit, a cut, an edit by a tool that knows safetensors but not scratchnn); it
+    is not a signature: whoever crafts a file can compute it too.
+    """
+    h = hashlib.sha256()
+    rest = {key: value for key, value in header.items() if key != "sha256"}
+    h.update(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode())
+    for name in sorted(tensors):
+        array = tensors[name]
+        little = array.astype(array.dtype.newbyteorder("<"), copy=False)
+        h.update(f"\0{name}\0{little.dtype.str}\0{list(array.shape)}\0".encode())
+        h.update(np.ascontiguousarray(little).tobytes())
+    return h.hexdigest()
+
+
+def _write(path: PathLike, tensors: dict[str, np.ndarray], header: dict[str, Any]) -> None:
+    try:
+        header = {**header, "sha256": _digest(tensors, header)}
+        text = json.dumps(header)
+    except TypeError as exc:
+        raise TypeError(
+            f"Cannot save to {os.fspath(path)}: the model's configuration is not JSON: {exc}. "
+            "Custom functions (activations, schedules, ...) cannot be stored; use registered "
+            "names."
+        ) from exc
+    data = safetensors.numpy.save(tensors, metadata={METADATA_KEY: text})
+    _atomic_write(os.fspath(path), data)
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` holds either its old or its new bytes."""
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    directory = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            errno.ENOENT, "Cannot save: this directory does not exist", directory
+        )
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory
+    )
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            if hasattr(os, "fchmod"):  # POSIX; mkstemp's files are private (0o600)
+                os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux); 0o022 when unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+# ------------------------------------------------------------------------------------ reading
+def _read(path: str) -> _File:
+    """Open, validate and read a scratchnn file; every problem is a ValueError naming ``path``."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, "No such model file", path)
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if not head:
+        raise ValueError(
+            f"{path}: empty file (0 bytes), not a scratchnn model file. Was a save interrupted "
+            "by something that did not use model.save()?"
+        )
+    try:
+        with safetensors.safe_open(path, framework="numpy") as f:
+            metadata = f.metadata()
+            names = list(f.keys())
+            tensors = {name: f.get_tensor(name) for name in names}
+    except safetensors.SafetensorError as exc:
+        # Only now look at the first bytes: a valid header length can look like a magic number.
+        for magic, what in _FOREIGN_MAGIC:
+            if head.startswith(magic):
+                raise ValueError(
+                    f"{path}: not a scratchnn model file; it looks like {what}. scratchnn reads "
+                    "only the safetensors files written by model.save() / model.save_weights(), "
+                    "and never unpickles."
+                ) from None
+        raise ValueError(
+            f"{path}: not a valid safetensors file ({exc}). The file is truncated or corrupt, "
+            "or was not written by scratchnn."
+        ) from exc
+    header = _parse_header(metadata, path)
+    if _digest(tensors, header) != header["sha256"]:
+        raise ValueError(
+            f"{path}: the content does not match the SHA-256 checksum written with it; the file "
+            "is corrupt (or was edited by hand)."
+        )
+    found = _File(header)
+    for name, array in tensors.items():
+        if name.startswith(WEIGHTS_PREFIX):
+            found.weights[name[len(WEIGHTS_PREFIX):]] = array
+        elif name.startswith(OPTIMIZER_PREFIX):
+            found.optimizer[name[len(OPTIMIZER_PREFIX):]] = array
+        else:
+            raise ValueError(
+                f"{path}: unexpected tensor {name!r}; scratchnn files hold only "
+                f"'{WEIGHTS_PREFIX}...' and '{OPTIMIZER_PREFIX}...' tensors."
+            )
+    return found
+
+
+def _parse_header(metadata: dict[str, str] | None, path: str) -> dict[str, Any]:
+    if not metadata or METADATA_KEY not in metadata:
+        keys = sorted(metadata or {})
+        raise ValueError(
+            f"{path}: not a scratchnn model file (no '{METADATA_KEY}' metadata; metadata keys: "
+            f"{keys}); was it written by model.save()? It is a safetensors file from another "
+            "program."
+        )
+    try:
+        header = json.loads(metadata[METADATA_KEY])
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(
+            f"{path}: the '{METADATA_KEY}' metadata is not valid JSON ({exc}); the file is "
+            "corrupt."
+        ) from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: the '{METADATA_KEY}' metadata is not a JSON object.")
+    fmt = header.get("format")
+    if fmt not in (MODEL_FORMAT, WEIGHTS_FORMAT):
+        raise ValueError(
+            f"{path}: unknown file format {fmt!r}; expected {MODEL_FORMAT!r} or "
+            f"{WEIGHTS_FORMAT!r}."
+        )
+    version = header.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(
+            f"{path}: invalid format_version {version!r}; expected a positive integer."
+        )
+    if version > FORMAT_VERSION:
+        writer = header.get("scratchnn_version", "unknown")
+        raise ValueError(
+            f"{path}: written by scratchnn format version {version} (scratchnn {writer}); this "
+            f"scratchnn reads up to {FORMAT_VERSION} — upgrade scratchnn."
+        )
+    if not isinstance(header.get("sha256"), str):
+        raise ValueError(f"{path}: the metadata has no 'sha256' checksum; the file is corrupt.")
+    return header
+
+
+def _check_model_config(config: Any, path: str) -> None:
+    """Check the architecture's shape and that every layer class is in the registry."""
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ValueError(
+            f"{path}: the architecture is missing or malformed; expected a JSON object with a "
+            "'layers' list."
+        )
+    for i, entry in enumerate(config["layers"]):
+        if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+            raise ValueError(
+                f"{path}: layer {i} of the architecture is malformed; expected "
+                "{'class_name': ..., 'config': {...}}."
+            )
+        class_name = entry.get("class_name")
+        if not isinstance(class_name, str) or class_name not in LAYERS:
+            raise ValueError(
+                f"{path}: unknown layer class {class_name!r} (layer {i}); known layer classes: "
+                f"{', '.join(sorted(LAYERS))}."
+            )
+
+
+def _build_from_weights(model: Sequential, weights: dict[str, np.ndarray], path: str) -> None:
+    """Build an unbuilt model from the file when its first layer is a Dense (kernel: (D, units)).
+
+    Full model files of built models carry their input shape in the architecture; this serves
+    :func:`load_weights` into a model built in code without an input shape.
+    """
+    if model.built or not weights:
+        return
+    layers = [layer for layer in getattr(model, "layers", []) if type(layer).__name__ != "Input"]
+    if layers and type(layers[0]).__name__ == "Dense":
+        kernel = weights.get(f"{layers[0].name}/kernel")
+        if kernel is not None and kernel.ndim == 2:
+            model.build((int(kernel.shape[0]),))
+            return
+    raise ValueError(
+        f"{path}: the model is not built and its input shape cannot be read from the file. "
+        "Build it first (model.build(input_shape)), then load the weights."
+    )
+
+
+def _assign_weights(model: Sequential, weights: dict[str, np.ndarray], path: str) -> None:
+    """Check names and shapes against the model, then hand the arrays over (model's dtypes)."""
+    if not model.built and not weights:
+        return  # an unbuilt model saved as such: nothing to load
+    expected = model.weight_dict()
+    missing = [name for name in expected if name not in weights]
+    unexpected = [name for name in weights if name not in expected]
+    if missing or unexpected:
+        raise ValueError(
+            f"{path}: the file's weights do not match the model. Missing from the file: "
+            f"{missing or 'none'}; in the file but not in the model: {unexpected or 'none'}. "
+            "Layer names must match: name the layers explicitly (name=...) when the model is "
+            "rebuilt in code."
+        )
+    arrays: dict[str, np.ndarray] = {}
+    for name, current in expected.items():
+        received = weights[name]
+        if tuple(received.shape) != tuple(current.shape):
+            raise ValueError(
+                f"{path}: weight {name!r} has shape {tuple(received.shape)} in the file; the "
+                f"model expects shape {tuple(current.shape)}."
+            )
+        arrays[name] = np.asarray(received, dtype=np.asarray(current).dtype)
+    model.load_weight_dict(arrays)
