@@ -5,24 +5,44 @@ checker. Submodules: ``scratchnn.ops``, ``layers``, ``losses``, ``optimizers``, 
 ``regularizers``, ``activations``, ``metrics``, ``backend``.
 """
 
-from scratchnn import activations, backend, initializers, layers, losses, ops, regularizers
+from scratchnn import (
+    activations,
+    backend,
+    callbacks,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    regularizers,
+)
 from scratchnn.gradcheck import GradcheckResult, gradcheck
+from scratchnn.io import load_model
+from scratchnn.models import Sequential
 from scratchnn.tensor import Tensor, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckResult",
+    "Sequential",
     "Tensor",
     "__version__",
     "activations",
     "backend",
+    "callbacks",
     "gradcheck",
     "initializers",
     "is_grad_enabled",
     "layers",
+    "load_model",
     "losses",
+    "metrics",
+    "models",
     "no_grad",
     "ops",
+    "optimizers",
     "regularizers",
 ]
