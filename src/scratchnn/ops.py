@@ -180,10 +180,10 @@ def matmul(a: Any, b: Any) -> Tensor:
         a2 = a.data[None, :] if a.ndim == 1 else a.data  # (..., N, D)
         b2 = b.data[:, None] if b.ndim == 1 else b.data  # (..., D, H)
         g2 = g
+        if b.ndim == 1:  # first: for 1-D @ 1-D, g is 0-d and has no axis -2 yet
+            g2 = xp.expand_dims(g2, -1)
         if a.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = xp.expand_dims(g2, -1)  # (..., N, H)
+            g2 = xp.expand_dims(g2, -2)  # (..., N, H)
         ga = gb = None
         if a.requires_grad:
             ga = g2 @ xp.swapaxes(b2, -1, -2)  # (..., N, H) @ (..., H, D) -> (..., N, D)
@@ -343,6 +343,7 @@ def _binary_extremum(a: Any, b: Any, largest: bool) -> Tensor:
     def backward(g):
         wins = (a.data > b.data) if largest else (a.data < b.data)
         share_a = wins + 0.5 * (a.data == b.data)  # ties split the gradient, as torch does
+        share_a = share_a.astype(g.dtype, copy=False)  # bool + 0.5*bool is float64
         return (
             unbroadcast(g * share_a, a.shape) if a.requires_grad else None,
             unbroadcast(g * (1 - share_a), b.shape) if b.requires_grad else None,
@@ -390,7 +391,10 @@ def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
     """Permute axes (reverse them when ``axes`` is ``None``)."""
     xp = backend.xp
     out = xp.transpose(a.data, axes)
-    inverse = None if axes is None else tuple(int(i) for i in xp.argsort(xp.asarray(axes)))
+    # Normalise negative axes first: argsort of (-1, 0) is not the inverse of (1, 0).
+    inverse = None if axes is None else tuple(
+        int(i) for i in xp.argsort(xp.asarray([ax % a.ndim for ax in axes]))
+    )
     return Tensor._from_op(out, (a,), lambda g: (xp.transpose(g, inverse),), "transpose")
 
 

@@ -102,9 +102,11 @@ class Tensor:
         except (TypeError, ValueError) as exc:
             if "dtype" in str(exc) and "Unsupported" in str(exc):
                 raise
+            hint = "Pass numbers, nested lists of numbers or a numeric array."
+            if "string" in str(exc):  # e.g. a list or object array of labels
+                hint = "Encode string labels as integers first (sklearn LabelEncoder)."
             raise TypeError(
-                f"Cannot make a Tensor from {type(data).__name__}: {exc}. "
-                "Pass numbers, nested lists of numbers or a numeric array."
+                f"Cannot make a Tensor from {type(data).__name__}: {exc}. {hint}"
             ) from exc
         self.grad: Any = None
         self.requires_grad = bool(requires_grad)
@@ -258,7 +260,7 @@ class Tensor:
                         f"{node.data.shape}"
                     )
                 if node.grad is not None:
-                    node.grad = node.grad + g
+                    node.grad = node.grad + g.astype(node.data.dtype, copy=False)
                 elif (
                     id(g) in shared
                     or not g.flags.owndata
