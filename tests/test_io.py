@@ -283,6 +283,33 @@ def test_load_weights_builds_an_unbuilt_dense_first_model(tmp_path: Path) -> Non
     assert_same_weights(source, target)
 
 
+def test_load_weights_matches_by_position_when_automatic_names_differ(tmp_path: Path) -> None:
+    def build(seed: int) -> Sequential:  # no names: each build gets fresh ones (dense_7, ...)
+        return Sequential([Dense(4, activation="relu", input_dim=3), Dropout(0.2), Dense(2)],
+                          seed=seed)
+
+    source, target = build(1), build(2)
+    assert [layer.name for layer in source.layers] != [layer.name for layer in target.layers]
+    source.save_weights(tmp_path / "w.snn")
+    target.load_weights(tmp_path / "w.snn")
+    for a, b in zip(source.get_weights(), target.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+
+    unbuilt = Sequential([Dense(4, activation="relu"), Dropout(0.2), Dense(2)])
+    unbuilt.load_weights(tmp_path / "w.snn")
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
+    assert np.array_equal(unbuilt.predict(x), source.predict(x))
+
+
+def test_load_weights_by_position_still_refuses_other_shapes(tmp_path: Path) -> None:
+    Sequential([Dense(4, input_dim=3), Dense(2)], seed=0).save_weights(tmp_path / "w.snn")
+    wider = Sequential([Dense(5, input_dim=3), Dense(2)], seed=0)
+    before = [w.copy() for w in wider.get_weights()]
+    with pytest.raises(ValueError, match="neither matched"):
+        wider.load_weights(tmp_path / "w.snn")
+    assert all(np.array_equal(a, b) for a, b in zip(before, wider.get_weights(), strict=True))
+
+
 def test_load_model_refuses_a_weights_file(tmp_path: Path) -> None:
     path = tmp_path / "w.snn"
     make_model().save_weights(path)
@@ -318,7 +345,7 @@ def assert_same_weights_dict(a: dict, b: dict) -> None:
 def test_weight_name_mismatch_lists_missing_and_unexpected(tmp_path: Path) -> None:
     path = tmp_path / "w.snn"
     Sequential([Dense(4, input_dim=3, name="a"), Dense(2, name="b")]).save_weights(path)
-    other = Sequential([Dense(4, input_dim=3, name="a"), Dense(2, name="c")])
+    other = Sequential([Dense(4, input_dim=3, name="a"), Dense(3, name="c")])  # no positional match
     with pytest.raises(ValueError) as info:
         other.load_weights(path)
     message = str(info.value)

@@ -158,7 +158,7 @@ def load_model(path: PathLike) -> Sequential:
         model = Sequential.from_config(header["model"])
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
         raise ValueError(f"{path}: cannot rebuild the model from its architecture: {exc}") from exc
-    _build_from_weights(model, found.weights, path)
+    _build_from_weights(model, found.weights, header, path)
     _assign_weights(model, found.weights, path)
 
     compile_config = header.get("compile")
@@ -225,11 +225,14 @@ def load_weights(model: Sequential, path: PathLike) -> None:
     """Load weights saved by :func:`save_weights` (or :func:`save_model`) into ``model``.
 
     Every weight of the model must be in the file with the same shape, and the file must hold no
-    other weights. An unbuilt model is first built from the shape of its first kernel when the
-    file makes that unambiguous. Values are cast to the dtype of the model's weights.
+    other weights. Weights are matched by layer name; when the names differ (a model rebuilt in
+    code gets fresh automatic names such as ``dense_3``), they are matched by position instead,
+    layer by layer, provided every layer holds the same weights with the same shapes. An unbuilt
+    model is first built from the shape of its first kernel when the file makes that unambiguous.
+    Values are cast to the dtype of the model's weights.
 
     Args:
-        model: a model with the same layer names and weight shapes as the saved one.
+        model: a model with the same layers (names, or order and weight shapes) as the saved one.
         path: a file written by :func:`save_weights` or :func:`save_model`.
 
     Raises:
@@ -243,8 +246,8 @@ def load_weights(model: Sequential, path: PathLike) -> None:
     """
     path = os.fspath(path)
     found = _read(path)
-    _build_from_weights(model, found.weights, path)
-    _assign_weights(model, found.weights, path)
+    _build_from_weights(model, found.weights, found.header, path)
+    _assign_weights(model, _by_model_names(model, found.weights, found.header), path)
 
 
 # ------------------------------------------------------------------------------------ writing
@@ -459,7 +462,40 @@ def _check_model_config(config: Any, path: str) -> None:
             )
 
 
-def _build_from_weights(model: Sequential, weights: dict[str, np.ndarray], path: str) -> None:
+def _by_model_names(
+    model: Sequential, weights: dict[str, np.ndarray], header: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """``weights`` renamed to the model's layer names when they match by position, else as is.
+
+    The file's layer order comes from its architecture; layer ``i`` of the file pairs with the
+    ``i``-th layer of the model that has weights, and each pair must hold the same weight names
+    and shapes. Anything less leaves the names as they are, so the name check reports the problem.
+    """
+    layers = [layer for layer in model.layers if layer.weights]
+    if not layers or all(f"{layer.name}/{w}" in weights for layer in layers for w in layer.weights):
+        return weights
+    saved = [entry.get("config", {}).get("name") for entry in header["model"].get("layers", [])]
+    groups = [
+        {key.split("/", 1)[1]: key for key in weights if key.split("/", 1)[0] == name}
+        for name in saved
+    ]
+    groups = [group for group in groups if group]
+    if len(groups) != len(layers) or sum(map(len, groups)) != len(weights):
+        return weights
+    renamed: dict[str, np.ndarray] = {}
+    for layer, group in zip(layers, groups, strict=True):
+        if set(group) != set(layer.weights):
+            return weights
+        for wname, key in group.items():
+            if tuple(weights[key].shape) != tuple(layer.weights[wname].shape):
+                return weights
+            renamed[f"{layer.name}/{wname}"] = weights[key]
+    return renamed
+
+
+def _build_from_weights(
+    model: Sequential, weights: dict[str, np.ndarray], header: dict[str, Any], path: str
+) -> None:
     """Build an unbuilt model from the file when its first layer is a Dense (kernel: (D, units)).
 
     Full model files of built models carry their input shape in the architecture; this serves
@@ -470,6 +506,9 @@ def _build_from_weights(model: Sequential, weights: dict[str, np.ndarray], path:
     layers = [layer for layer in getattr(model, "layers", []) if type(layer).__name__ != "Input"]
     if layers and type(layers[0]).__name__ == "Dense":
         kernel = weights.get(f"{layers[0].name}/kernel")
+        if kernel is None:  # names differ: the file's first kernel, in its layer order
+            saved = [e.get("config", {}).get("name") for e in header["model"].get("layers", [])]
+            kernel = next((weights[f"{n}/kernel"] for n in saved if f"{n}/kernel" in weights), None)
         if kernel is not None and kernel.ndim == 2:
             model.build((int(kernel.shape[0]),))
             return
@@ -490,8 +529,9 @@ def _assign_weights(model: Sequential, weights: dict[str, np.ndarray], path: str
         raise ValueError(
             f"{path}: the file's weights do not match the model. Missing from the file: "
             f"{missing or 'none'}; in the file but not in the model: {unexpected or 'none'}. "
-            "Layer names must match: name the layers explicitly (name=...) when the model is "
-            "rebuilt in code."
+            "Weights are matched by layer name, or by position when every layer holds the same "
+            "weights with the same shapes; neither matched. Check the layer sizes, or name the "
+            "layers explicitly (name=...)."
         )
     arrays: dict[str, np.ndarray] = {}
     for name, current in expected.items():
