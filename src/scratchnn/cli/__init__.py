@@ -1,0 +1,81 @@
+"""The ``scratchnn`` command line. Nothing in the library imports this package.
+
+    scratchnn train moons --layers 8,8 --epochs 200   # train, save model + plots, record the run
+    scratchnn runs                                     # the recorded runs, as a table
+    scratchnn runs show 1m8                            # one run in full (any unique id prefix)
+    scratchnn predict scratchnn-runs/<id>/model.snn new.csv --output predictions.csv
+    scratchnn reproduce all --quick                    # the tutorials' figures, and a report
+    scratchnn demo                                     # tutorial 000's network on moons
+
+Bad input (an unknown name, a bad CSV cell, a file that is not a model, a locked run store, an
+option out of range) ends the command with exit status 1 (2 for a usage error) and one line on
+standard error, ``Error: ...``; :class:`MainGroup` does that for every command.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import Any
+
+import click
+
+import scratchnn
+from scratchnn.cli._common import USER_ERRORS, describe_error, one_line
+from scratchnn.cli.demo import demo
+from scratchnn.cli.predict import predict
+from scratchnn.cli.reproduce import reproduce
+from scratchnn.cli.runs import runs
+from scratchnn.cli.train import train
+
+INTERRUPTED_EXIT = 130
+"""Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
+
+
+class MainGroup(click.Group):
+    """A click group whose commands report user errors as one ``Error: ...`` line.
+
+    ``ValueError``, ``OSError``, ``RunStoreError`` and ``TrainingError`` raised by a command
+    become a :class:`click.ClickException` (exit status 1); click's usage errors (exit status 2)
+    are printed on one line too, without the usage text. Ctrl-C prints ``Interrupted.`` and
+    exits with status 130. Other exceptions are bugs and keep their traceback.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a user error becomes a one-line ClickException."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise  # `scratchnn runs | head`: click exits quietly
+        except USER_ERRORS as exc:
+            raise click.ClickException(describe_error(exc)) from exc
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Parse the command line and run it; in standalone mode, print errors and exit."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            status = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"Error: {one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"Error: {one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Interrupted.", err=True)
+            sys.exit(INTERRUPTED_EXIT)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+@click.group(cls=MainGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(scratchnn.__version__, prog_name="scratchnn")
+def main() -> None:
+    """scratchnn: neural networks written from scratch on NumPy."""
+
+
+for _command in (train, runs, predict, reproduce, demo):
+    main.add_command(_command)
+if importlib.util.find_spec("scratchnn.sweep.cli") is not None:  # `scratchnn sweep`, if installed
+    main.add_command(importlib.import_module("scratchnn.sweep.cli").sweep)

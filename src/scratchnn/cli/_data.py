@@ -1,0 +1,324 @@
+"""Data for the commands: numeric CSV files, the registry's data sets, and ``preprocess.json``.
+
+``train`` fits a :class:`~sklearn.preprocessing.StandardScaler` on its training split and writes
+its mean and scale, with the feature names, the target and the classes, to ``preprocess.json``
+beside the model; ``predict`` reads that file back so new rows get exactly the same treatment.
+
+Shape legend: N rows, D features, C columns of a CSV file.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import inspect
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scratchnn.cli._common import write_json
+
+PREPROCESS_FILE = "preprocess.json"
+PREPROCESS_FORMAT = "scratchnn.preprocess"
+PREPROCESS_VERSION = 1
+TASKS = ("binary", "multiclass", "regression")
+MAX_AUTO_CLASSES = 20
+"""A whole-number target with at most this many distinct values is read as class labels."""
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+
+def read_csv(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray]:
+    """Read a CSV file of numbers with a header row.
+
+    Args:
+        path: the file; the first row names the columns, every other cell is a number.
+
+    Returns:
+        ``(column names, (N, C) float64 array)``. Blank lines are skipped.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: no header or no rows, unnamed or repeated columns, a row of the wrong length,
+            or a missing, non-numeric or non-finite cell (the message names its row and column).
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(errno.ENOENT, "No such CSV file", str(path))
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    with source.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = [name.strip() for name in next(reader, [])]
+        if not header:
+            raise ValueError(f"{path} is empty; expected a header row naming the columns.")
+        for i, name in enumerate(header):
+            if not name:
+                raise ValueError(f"{path}: column {i + 1} of the header row has no name.")
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise ValueError(f"{path}: the header repeats the column names {repeated}.")
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise ValueError(
+                    f"{path}: row {len(rows) + 1} (line {reader.line_num}) has {len(row)} cells; "
+                    f"the header has {len(header)} columns."
+                )
+            rows.append(row)
+            lines.append(reader.line_num)
+    if not rows:
+        raise ValueError(f"{path} has a header but no data rows.")
+    try:
+        data = np.array(rows, dtype=np.float64)  # (N, C)
+    except ValueError:
+        data = None
+    bad = _first_bad_cell(rows, data)
+    if bad is not None:
+        r, c = bad
+        cell = rows[r][c].strip()
+        problem = "is empty (a missing value)" if not cell else f"holds {cell!r}, not a number"
+        if cell and data is not None:
+            problem = f"holds {cell!r}, not a finite number"
+        raise ValueError(
+            f"{path}: row {r + 1} (line {lines[r]}), column {header[c]!r} {problem}; every "
+            "cell must be a number (fill or drop that row)."
+        )
+    assert data is not None
+    return header, data
+
+
+def _first_bad_cell(rows: list[list[str]], data: np.ndarray | None) -> tuple[int, int] | None:
+    """(row, column) of the first cell that is not a finite number, or ``None``."""
+    if data is not None:
+        bad = np.argwhere(~np.isfinite(data))
+        return (int(bad[0][0]), int(bad[0][1])) if len(bad) else None
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            try:
+                float(cell)
+            except ValueError:
+                return r, c
+    return None  # pragma: no cover - numpy refused a table that float() accepts
+
+
+# --- data sets ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """Features and target of a data set, with their names.
+
+    Attributes:
+        name: the registry name, or the CSV file's path.
+        X: ``(N, D)`` float64 features.
+        y: ``(N,)`` target values.
+        feature_names: the ``D`` feature names.
+        target: the target's name.
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    target: str
+
+
+def load_table(
+    spec: str,
+    *,
+    n_samples: int | None = None,
+    noise: float | None = None,
+    seed: int = 0,
+    target: str | None = None,
+) -> Table:
+    """Load a data set by registry name (``moons``, ``digits``, ...) or from a CSV path.
+
+    Args:
+        spec: a name of :data:`scratchnn.datasets.DATASETS` or a CSV file (header row; the last
+            column is the target unless ``target`` names another).
+        n_samples: rows to draw (synthetic sets) or to keep, picked at random (other sets).
+        noise: noise of a synthetic set.
+        seed: seed of the draw and of the subsample.
+        target: the target column of a CSV file.
+
+    Raises:
+        ValueError: an unknown name (the message lists the known ones), an option that does not
+            apply to this data set, an unknown target column, a bad CSV file.
+        FileNotFoundError: MNIST files missing (the message says where to put which file).
+    """
+    from scratchnn import datasets
+
+    if spec in datasets.DATASETS:
+        if target is not None:
+            raise ValueError(
+                f"--target applies to CSV files; data set {spec!r} has its target already."
+            )
+        table = _registry_table(spec, n_samples, noise, seed)
+        drawn = "n_samples" in inspect.signature(datasets.DATASETS[spec]).parameters
+    elif spec.lower().endswith(".csv") or Path(spec).is_file():
+        if noise is not None:
+            raise ValueError("--noise applies to the synthetic data sets, not to a CSV file.")
+        table, drawn = _csv_table(spec, target), False
+    else:
+        raise ValueError(
+            f"unknown data set {spec!r}. Known data sets: {', '.join(sorted(datasets.DATASETS))}; "
+            "or give the path of a CSV file (header row, last column = target)."
+        )
+    X, y = table.X, table.y
+    if n_samples is not None and not drawn and n_samples < len(y):
+        keep = np.sort(np.random.default_rng(seed).choice(len(y), n_samples, replace=False))
+        X, y = X[keep], y[keep]
+    X = np.asarray(X, dtype=np.float64)  # after the subsample: MNIST stays uint8 until then
+    return Table(table.name, X, y, table.feature_names, table.target)
+
+
+def _registry_table(name: str, n_samples: int | None, noise: float | None, seed: int) -> Table:
+    """A registry data set as a :class:`Table` (MNIST images flattened to 784 columns)."""
+    from scratchnn import datasets
+
+    takes = inspect.signature(datasets.DATASETS[name]).parameters
+    kwargs: dict[str, Any] = {}
+    if "seed" in takes:
+        kwargs["seed"] = seed
+    if "n_samples" in takes and n_samples is not None:
+        kwargs["n_samples"] = n_samples
+    if noise is not None:
+        if "noise" not in takes:
+            raise ValueError(
+                f"--noise applies to the synthetic data sets; {name!r} is a fixed data set."
+            )
+        kwargs["noise"] = noise
+    loaded = datasets.get(name, **kwargs)
+    target = "y"
+    feature_names = None
+    if name == "churn":
+        X, y, feature_names, target = loaded.X, loaded.y, loaded.feature_names, "Exited"
+    elif name == "mnist":
+        (x_train, y_train), _ = loaded  # the test split stays unseen; --val-split holds out
+        X, y = x_train.reshape(len(x_train), -1), y_train  # (N, 28, 28) -> (N, 784)
+    else:
+        X, y = loaded
+    names = tuple(feature_names or (f"x{i + 1}" for i in range(X.shape[1])))
+    return Table(name, X, np.asarray(y), names, target)
+
+
+def _csv_table(path: str, target: str | None) -> Table:
+    """A CSV file as a :class:`Table`: ``target`` (default: the last column) is the target."""
+    header, data = read_csv(path)
+    if len(header) < 2:
+        raise ValueError(
+            f"{path} has one column ({header[0]!r}); training needs at least one feature column "
+            "and the target column."
+        )
+    if target is None:
+        target = header[-1]
+    if target not in header:
+        raise ValueError(
+            f"--target {target!r} is not a column of {path}; its columns are {', '.join(header)}."
+        )
+    t = header.index(target)
+    features = [i for i in range(len(header)) if i != t]
+    return Table(
+        str(path), data[:, features], data[:, t], tuple(header[i] for i in features), target
+    )
+
+
+# --- preprocessing saved beside the model -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How ``train`` prepared the data, saved as ``preprocess.json`` beside the model.
+
+    Attributes:
+        feature_names: the input columns, in the model's order.
+        target: the target column's name.
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
+        classes: the original label of each output class (class ``i`` is ``classes[i]``);
+            empty for regression.
+        mean: per-feature mean of the training split (``StandardScaler.mean_``).
+        scale: per-feature scale (``StandardScaler.scale_``; 1 for a constant feature).
+        dataset: what the model was trained on.
+    """
+
+    feature_names: tuple[str, ...]
+    target: str
+    task: str
+    classes: tuple[Any, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    dataset: str = ""
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Standardise ``(N, D)`` features as the training split was: ``(X - mean) / scale``."""
+        return (X - np.asarray(self.mean)) / np.asarray(self.scale)  # (N, D)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object written to ``preprocess.json``."""
+        return {
+            "format": PREPROCESS_FORMAT,
+            "version": PREPROCESS_VERSION,
+            "dataset": self.dataset,
+            "feature_names": list(self.feature_names),
+            "target": self.target,
+            "task": self.task,
+            "classes": list(self.classes),
+            "scaler": {"mean": list(self.mean), "scale": list(self.scale)},
+        }
+
+    def save(self, path: Path) -> None:
+        """Write ``preprocess.json`` at ``path`` (atomically)."""
+        write_json(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> Preprocess:
+        """Read a ``preprocess.json`` written by ``train``.
+
+        Raises:
+            ValueError: the file is not JSON or not a scratchnn preprocessing file.
+        """
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if data.get("format") != PREPROCESS_FORMAT:
+                raise ValueError("no 'format': 'scratchnn.preprocess' entry")
+            if data.get("version", 0) > PREPROCESS_VERSION:
+                raise ValueError(
+                    f"version {data.get('version')} is newer than this scratchnn reads "
+                    f"({PREPROCESS_VERSION}); upgrade scratchnn"
+                )
+            prep = cls(
+                feature_names=tuple(str(n) for n in data["feature_names"]),
+                target=str(data["target"]),
+                task=str(data["task"]),
+                classes=tuple(data["classes"]),
+                mean=tuple(float(v) for v in data["scaler"]["mean"]),
+                scale=tuple(float(v) for v in data["scaler"]["scale"]),
+                dataset=str(data.get("dataset", "")),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(
+                f"{path} is not a preprocessing file written by scratchnn train ({exc}); "
+                "delete it to predict on unscaled inputs."
+            ) from None
+        n = len(prep.feature_names)
+        if prep.task not in TASKS or len(prep.mean) != n or len(prep.scale) != n:
+            raise ValueError(
+                f"{path} is inconsistent: task {prep.task!r}, {n} features, "
+                f"{len(prep.mean)} means and {len(prep.scale)} scales."
+            )
+        return prep
+
+
+def plain_label(value: Any) -> Any:
+    """A class label for JSON and CSV: ``1.0`` -> ``1``, ``0.5`` stays ``0.5``."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

@@ -1,0 +1,83 @@
+"""``scratchnn reproduce``: run the tutorial studies of SEEDS.md and write one report.
+
+The studies live in :mod:`scratchnn.studies`: ``STUDIES`` maps "000".."004" to a function
+``run(out_dir, quick=False, seed=0, progress=None) -> StudyResult``, and
+``scratchnn.studies.report.write_report(results, out_dir, fmt)`` writes the report.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import click
+
+REPORT_FORMATS = ("md", "html")
+
+
+def load_studies() -> tuple[Any, Any]:
+    """The :mod:`scratchnn.studies` package and its ``report`` module.
+
+    Raises:
+        click.ClickException: this installation has no (complete) studies package.
+    """
+    try:
+        studies = importlib.import_module("scratchnn.studies")
+        report = importlib.import_module("scratchnn.studies.report")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("scratchnn.studies", "scratchnn.studies.report"):
+            raise
+        studies = report = None
+    if not getattr(studies, "STUDIES", None) or not hasattr(report, "write_report"):
+        raise click.ClickException(
+            "this installation of scratchnn has no studies (scratchnn.studies with STUDIES and "
+            "report.write_report); reinstall scratchnn from a complete checkout."
+        )
+    return studies, report
+
+
+def figure_table(results: list[Any]) -> str:
+    """Every figure of every study as an aligned table: study, figure, tutorial, ours, verdict."""
+    rows = [["study", "figure", "tutorial", "ours", "verdict"]]
+    for result in results:
+        for fig in result.figures:
+            rows.append([str(result.study), str(fig.name), str(fig.tutorial), str(fig.ours),
+                         str(fig.verdict)])  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)  # fmt: skip
+
+
+@click.command()
+@click.argument("study", default="all")
+@click.option("--quick", is_flag=True, help="Smaller grids and fewer steps (minutes, not hours).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("scratchnn-report"), show_default=True,
+              help="Folder for the report and its images.")
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="md",
+              show_default=True, help="Report format: Markdown or HTML.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of every study.")
+def reproduce(study: str, quick: bool, out: Path, fmt: str, seed: int) -> None:
+    """Reproduce the tutorials' figures: STUDY is 000, 001, 002, 003, 004 or all (default).
+
+    Prints each figure beside the tutorial's as it is computed, then a table of all of them,
+    and writes a report (with the plots) into --out.
+    """
+    studies, report = load_studies()
+    known = list(studies.STUDIES)
+    if study != "all" and study not in studies.STUDIES:
+        raise ValueError(f"unknown study {study!r}. Known studies: {', '.join(known)}, all.")
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for key in known if study == "all" else [study]:
+        click.echo(f"== Study {key}{' (quick)' if quick else ''}")
+        result = studies.STUDIES[key](out_dir=out, quick=quick, seed=seed, progress=click.echo)
+        click.echo(f"== {key} {result.title}: {len(result.figures)} figures, "
+                   f"{result.seconds:.1f} s")  # fmt: skip
+        results.append(result)
+    path = report.write_report(results, out, fmt)
+    click.echo("")
+    click.echo(figure_table(results))
+    click.echo(f"Report: {path}")

@@ -1,0 +1,392 @@
+"""``scratchnn train``: fit a network on a data set, save it with its plots, record the run.
+
+The steps, in order: open the run store, load the data, split off the validation rows, fit a
+``StandardScaler`` on the training rows, build and compile the network, start a run, fit (each
+epoch logged to the run), evaluate, save ``preprocess.json`` and ``model.snn`` (atomic writes),
+draw the plots, finish the run. Bad input fails before the run starts, so it leaves no run.
+
+Shape legend: N rows, D features, K classes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from scratchnn import activations, callbacks, optimizers
+from scratchnn.cli._common import LAYERS, TrainingError, fmt_number, open_store, store_options
+from scratchnn.cli._data import (
+    MAX_AUTO_CLASSES,
+    PREPROCESS_FILE,
+    Preprocess,
+    Table,
+    load_table,
+    plain_label,
+)
+
+MODEL_FILE = "model.snn"
+HISTORY_PNG = "history.png"
+BOUNDARY_PNG = "boundary.png"
+CONFUSION_PNG = "confusion.png"
+PNG_SIZES = {HISTORY_PNG: (10.0, 4.0), BOUNDARY_PNG: (6.0, 4.5), CONFUSION_PNG: (5.0, 4.5)}
+"""Figure size of each plot in inches; at 100 dpi, 1000 x 400, 600 x 450 and 500 x 450 pixels."""
+
+HIDDEN_ACTIVATIONS = [n for n in activations.ACTIVATIONS if n not in ("softmax", "log_softmax")]
+LOSS_CHOICES = ["auto", "binary_crossentropy", "sparse_categorical_crossentropy", "mse", "mae",
+                "huber"]  # fmt: skip
+_LOSS_TASK = {
+    "binary_crossentropy": "binary",
+    "sparse_categorical_crossentropy": "multiclass",
+    "mse": "regression",
+    "mae": "regression",
+    "huber": "regression",
+}
+_DEFAULT_LOSS = {
+    "binary": "binary_crossentropy",
+    "multiclass": "sparse_categorical_crossentropy",
+    "regression": "mse",
+}
+_OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
+
+
+# --- the data -----------------------------------------------------------------------------------
+
+
+def infer_task(y: np.ndarray, loss: str = "auto") -> str:
+    """``"binary"``, ``"multiclass"`` or ``"regression"``, from the loss or else the target.
+
+    With ``loss="auto"``: a target of whole numbers with 2 distinct values is binary, with 3 to
+    :data:`MAX_AUTO_CLASSES` values multi-class; anything else is regression.
+
+        >>> infer_task(np.array([0, 1, 1])), infer_task(np.array([0.5, 1.5, 2.0]))
+        ('binary', 'regression')
+    """
+    if loss != "auto":
+        return _LOSS_TASK[loss]
+    values = np.unique(y)
+    whole = bool(np.all(values == np.round(values)))
+    if whole and len(values) == 2:
+        return "binary"
+    if whole and 2 < len(values) <= MAX_AUTO_CLASSES:
+        return "multiclass"
+    return "regression"
+
+
+@dataclass(frozen=True)
+class Split:
+    """Training and validation rows: raw features, scaled features, encoded targets.
+
+    ``x_*`` are the scaled ``(N, D)`` inputs the network sees, ``raw_*`` the same rows unscaled
+    (for plots), ``y_*`` class indices ``0..K-1`` (classification) or values (regression). The
+    validation arrays are ``None`` when ``--val-split 0``.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    raw_train: np.ndarray
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
+    raw_val: np.ndarray | None
+    prep: Preprocess
+
+
+def prepare(table: Table, task: str, val_split: float, seed: int) -> Split:
+    """Encode the target, split off ``val_split`` of the rows, and scale on the training rows.
+
+    Classification splits are stratified when every class can appear on both sides.
+
+    Raises:
+        ValueError: a target with one value, more than 2 classes for a binary loss, too few rows.
+    """
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import LabelEncoder, StandardScaler
+
+    y = table.y
+    classes: tuple[Any, ...] = ()
+    if task != "regression":
+        encoder = LabelEncoder().fit(y)
+        classes = tuple(plain_label(c) for c in encoder.classes_)
+        if len(classes) < 2:
+            raise ValueError(
+                f"the target {table.target!r} has a single value ({classes[0]}); a classifier "
+                "needs at least two classes."
+            )
+        if task == "binary" and len(classes) > 2:
+            raise ValueError(
+                f"--loss binary_crossentropy needs a target with two classes; {table.target!r} "
+                f"has {len(classes)}. Use sparse_categorical_crossentropy (or --loss auto)."
+            )
+        y = encoder.transform(y)
+    y = np.asarray(y, dtype=np.int64 if task != "regression" else np.float64)
+    if val_split > 0:
+        counts = np.bincount(y) if task != "regression" else np.array([])
+        n_val = math.ceil(val_split * len(y))
+        stratify = (
+            y
+            if len(counts) and counts.min() >= 2 and min(n_val, len(y) - n_val) >= len(counts)
+            else None
+        )
+        raw_train, raw_val, y_train, y_val = train_test_split(
+            table.X, y, test_size=val_split, random_state=seed, stratify=stratify
+        )
+    else:
+        raw_train, raw_val, y_train, y_val = table.X, None, y, None
+    scaler = StandardScaler().fit(raw_train)
+    prep = Preprocess(
+        feature_names=table.feature_names,
+        target=table.target,
+        task=task,
+        classes=classes,
+        mean=tuple(float(v) for v in scaler.mean_),
+        scale=tuple(float(v) for v in scaler.scale_),
+        dataset=table.name,
+    )
+    x_val = None if raw_val is None else prep.transform(raw_val)
+    return Split(prep.transform(raw_train), y_train, raw_train, x_val, y_val, raw_val, prep)
+
+
+# --- the network --------------------------------------------------------------------------------
+
+
+def build_model(
+    n_features: int,
+    layers: tuple[int, ...],
+    activation: str,
+    task: str,
+    n_classes: int,
+    seed: int,
+) -> Any:
+    """A ``Sequential`` MLP: the hidden ``layers`` then the output layer the task calls for.
+
+    Binary: one sigmoid unit; multi-class: ``n_classes`` softmax units; regression: one linear
+    unit.
+    """
+    from scratchnn import Sequential
+    from scratchnn.layers import Dense
+
+    sizes = [*layers, n_classes if task == "multiclass" else 1]
+    acts = [activation] * len(layers) + [_OUTPUT_ACTIVATION[task]]
+    dense = [
+        Dense(units, activation=act, **({"input_dim": n_features} if i == 0 else {}))
+        for i, (units, act) in enumerate(zip(sizes, acts, strict=True))
+    ]
+    return Sequential(dense, seed=seed)
+
+
+class RunLogger(callbacks.Callback):
+    """Record each epoch's logs (loss, metrics, ``val_`` twins) in a run of the run store."""
+
+    def __init__(self, run: Any) -> None:
+        super().__init__()
+        self.run = run
+
+    def on_epoch_end(self, epoch: int, logs: callbacks.Logs = None) -> None:
+        """Append this epoch to the run's history."""
+        self.run.log_epoch(epoch, dict(logs or {}))
+
+
+def _fit(model: Any, split: Split, fit_args: dict[str, Any], run: Any) -> Any:
+    """Fit, logging epochs to ``run``; other warnings are echoed as one line each.
+
+    Raises:
+        TrainingError: the loss diverged (the run is then recorded as failed).
+    """
+    val = None if split.x_val is None else (split.x_val, split.y_val)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(
+            split.x_train, split.y_train, validation_data=val, callbacks=[RunLogger(run)],
+            **fit_args,
+        )  # fmt: skip
+    messages = [str(w.message) for w in caught]
+    if model.stop_training and any(issubclass(w.category, RuntimeWarning) for w in caught):
+        raise TrainingError(" ".join(messages))
+    for message in messages:
+        click.echo(f"Warning: {' '.join(message.split())}", err=True)
+    return history
+
+
+# --- plots --------------------------------------------------------------------------------------
+
+
+def _plots(model: Any, split: Split, history: Any, run_dir: Path, title: str) -> list[Path]:
+    """Write the history curves, and for classifiers the confusion matrix (validation rows, else
+    training rows) and, for 2-D inputs, the decision boundary. Returns the files written."""
+    from scratchnn import metrics, plotting
+
+    written = [run_dir / HISTORY_PNG]
+    plotting.plot_history(history, path=written[0], title=title, figsize=PNG_SIZES[HISTORY_PNG])
+    prep = split.prep
+    if prep.task == "regression":
+        return written
+    names = [str(c) for c in prep.classes]
+    if split.raw_train.shape[1] == 2:
+        written.append(run_dir / BOUNDARY_PNG)
+        plotting.plot_decision_boundary(
+            lambda X: model.predict(prep.transform(X)),
+            split.raw_train, split.y_train, split.raw_val, split.y_val,
+            title=f"Decision boundary: {title}", path=written[-1], class_names=names,
+            figsize=PNG_SIZES[BOUNDARY_PNG],
+        )  # fmt: skip
+    on_val = split.x_val is not None
+    x, y = (split.x_val, split.y_val) if on_val else (split.x_train, split.y_train)
+    cm = metrics.confusion_matrix(y, model.predict(x), num_classes=len(names))
+    written.append(run_dir / CONFUSION_PNG)
+    plotting.plot_confusion_matrix(
+        cm, names, path=written[-1], figsize=PNG_SIZES[CONFUSION_PNG],
+        title=f"Confusion matrix ({'validation' if on_val else 'training'} rows)",
+    )  # fmt: skip
+    return written
+
+
+def _describe(logs: dict[str, float], prefix: str) -> str:
+    """``loss 0.2345   accuracy 91.25 %`` from evaluate's logs."""
+    parts = []
+    for name, value in logs.items():
+        key = name[len(prefix):]
+        shown = f"{100 * value:.2f} %" if key == "accuracy" else fmt_number(value)
+        parts.append(f"{key} {shown}")
+    return "   ".join(parts)
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("dataset")
+@click.option("--layers", type=LAYERS, default="8,8", show_default=True,
+              help="Hidden-layer sizes, comma-separated ('' for none).")
+@click.option("--activation", type=click.Choice(HIDDEN_ACTIVATIONS), default="tanh",
+              show_default=True, help="Activation of the hidden layers.")
+@click.option("--optimizer", type=click.Choice(list(optimizers.OPTIMIZERS)), default="adam",
+              show_default=True, help="Optimizer.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.01,
+              show_default=True, help="Learning rate.")
+@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Passes over the training rows.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Rows per step (>= the training rows: full-batch gradient descent).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the data, the split, the weights and the shuffling.")
+@click.option("--val-split", type=click.FloatRange(0, 1, max_open=True), default=0.2,
+              show_default=True, help="Fraction of the rows held out for validation.")
+@click.option("--loss", type=click.Choice(LOSS_CHOICES), default="auto", show_default=True,
+              help="Loss; auto picks it (and the output layer) from the target.")
+@click.option("--n-samples", type=click.IntRange(min=2), default=None,
+              help="Rows to draw (synthetic sets) or to keep at random (others).")
+@click.option("--noise", type=click.FloatRange(min=0), default=None,
+              help="Noise of a synthetic data set.")
+@click.option("--target", default=None, help="Target column of a CSV file (default: the last).")
+@store_options
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for the model and plots (default: <runs-dir>/<run-id>).")
+@click.option("--verbose/--quiet", default=True, show_default=True,
+              help="Show a progress bar per epoch.")
+def train(
+    dataset: str,
+    layers: tuple[int, ...],
+    activation: str,
+    optimizer: str,
+    lr: float,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    val_split: float,
+    loss: str,
+    n_samples: int | None,
+    noise: float | None,
+    target: str | None,
+    runs_dir: Path | None,
+    lock_timeout: float,
+    out: Path | None,
+    verbose: bool,
+) -> None:
+    """Train a network on DATASET and record the run.
+
+    DATASET is a registered data set (moons, circles, xor, blobs, spiral, plane, digits, churn,
+    mnist) or a CSV file with a header row whose last column (or --target) is the target. The
+    output layer and loss follow the target: two classes -> sigmoid and binary cross-entropy,
+    more -> softmax and sparse categorical cross-entropy, real values -> linear and MSE.
+
+    Writes model.snn, preprocess.json and PNG plots into the run folder, and records config,
+    per-epoch history, final metrics and timings in the run store (see 'scratchnn runs').
+    """
+    store = open_store(runs_dir, lock_timeout)
+    with store:
+        table = load_table(dataset, n_samples=n_samples, noise=noise, seed=seed, target=target)
+        task = infer_task(table.y, loss)
+        split = prepare(table, task, val_split, seed)
+        prep = split.prep
+        n_classes = len(prep.classes)
+        model = build_model(table.X.shape[1], layers, activation, task, n_classes, seed)
+        loss_name = _DEFAULT_LOSS[task] if loss == "auto" else loss
+        model.compile(
+            optimizer=optimizers.OPTIMIZERS[optimizer](learning_rate=lr),
+            loss=loss_name,
+            metrics=["mae" if task == "regression" else "accuracy"],
+        )
+        sizes = [table.X.shape[1], *layers, n_classes if task == "multiclass" else 1]
+        arch = "-".join(map(str, sizes))
+        n_val = 0 if split.y_val is None else len(split.y_val)
+        config = {
+            "dataset": table.name, "task": task, "layers": list(layers),
+            "activation": activation, "output_activation": _OUTPUT_ACTIVATION[task],
+            "optimizer": optimizer, "lr": lr, "epochs": epochs, "batch_size": batch_size,
+            "seed": seed, "val_split": val_split, "loss": loss_name, "n_samples": n_samples,
+            "noise": noise, "target": table.target, "n_rows": len(table.y),
+            "n_features": table.X.shape[1], "classes": list(prep.classes),
+            "n_train": len(split.y_train), "n_val": n_val,
+        }  # fmt: skip
+        with store.run(config, name="train") as run:
+            run_dir = (out or store.path.parent / run.id).absolute()
+            click.echo(
+                f"Run {run.id}: {table.name} ({task}, {len(split.y_train)} train / {n_val} "
+                f"validation rows), {arch} {activation}/{_OUTPUT_ACTIVATION[task]}, {loss_name}, "
+                f"{optimizer} lr {lr:g}, {epochs} epochs, batch {batch_size}"
+            )
+            fit_args = {"batch_size": batch_size, "epochs": epochs, "seed": seed,
+                        "verbose": 1 if verbose else 0}  # fmt: skip
+            title = f"{table.name} {arch} {activation}"
+            results, timings, files = _train_and_save(model, split, fit_args, run, run_dir, title)
+            run.set_result(results, timings=timings, model_path=str(run_dir / MODEL_FILE))
+    for label, prefix in (("train", ""), ("validation", "val_")):
+        logs = {k: v for k, v in results.items() if k.startswith("val_") == (prefix == "val_")}
+        if logs:
+            click.echo(f"{label:<11} {_describe(logs, prefix)}")
+    click.echo(f"fit time    {timings['fit_seconds']:.3g} s")
+    click.echo(f"Saved in {run_dir}: {', '.join(p.name for p in files)}")
+
+
+def _train_and_save(
+    model: Any, split: Split, fit_args: dict[str, Any], run: Any, run_dir: Path, title: str
+) -> tuple[dict[str, float], dict[str, float], list[Path]]:
+    """Fit, evaluate, save model and preprocessing, draw the plots.
+
+    Returns:
+        ``(final metrics, timings, files written)``; metrics of the validation rows carry a
+        ``val_`` prefix.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    history = _fit(model, split, fit_args, run)
+    timings = {"fit_seconds": time.perf_counter() - start}
+    results = model.evaluate(split.x_train, split.y_train, return_dict=True)
+    if split.x_val is not None:
+        val_logs = model.evaluate(split.x_val, split.y_val, return_dict=True)
+        results.update({f"val_{k}": v for k, v in val_logs.items()})
+    start = time.perf_counter()
+    files = [run_dir / MODEL_FILE, run_dir / PREPROCESS_FILE]
+    split.prep.save(files[1])  # before the model: a model file never lacks its preprocessing
+    model.save(files[0])
+    timings["save_seconds"] = time.perf_counter() - start
+    start = time.perf_counter()
+    files += _plots(model, split, history, run_dir, title)
+    timings["plot_seconds"] = time.perf_counter() - start
+    return results, timings, files
