@@ -22,6 +22,8 @@ Intermediate results keep no gradient (as in PyTorch), which keeps memory flat.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -33,6 +35,14 @@ from scratchnn import backend
 BackwardFn = Callable[[Any], Sequence[Any]]
 
 _grad_enabled = True
+
+# Creation stamps: every tensor gets the next number, so a tensor's parents always carry smaller
+# numbers than the tensor itself: walking from the largest stamp down is a reverse topological
+# order.
+_stamps = itertools.count()
+
+# dtype objects that need no resolving (a set lookup, far cheaper than backend.resolve_dtype).
+_FLOAT_DTYPES = frozenset(np.dtype(name) for name in backend.FLOAT_DTYPES)
 
 
 @contextlib.contextmanager
@@ -79,7 +89,9 @@ class Tensor:
         [[2.0, 4.0]]
     """
 
-    __slots__ = ("_backward", "_op", "_parents", "data", "grad", "name", "requires_grad")
+    __slots__ = (
+        "_backward", "_op", "_parents", "_stamp", "data", "grad", "name", "requires_grad"
+    )
     # Make ``ndarray + Tensor`` dispatch to ``Tensor.__radd__`` instead of broadcasting elementwise.
     __array_priority__ = 1000
 
@@ -98,7 +110,9 @@ class Tensor:
                 "Encode labels as integers first (e.g. sklearn.preprocessing.LabelEncoder)."
             )
         try:
-            self.data = backend.xp.asarray(data, dtype=backend.resolve_dtype(dtype))
+            if not (isinstance(dtype, np.dtype) and dtype in _FLOAT_DTYPES):  # names, None, ...
+                dtype = backend.resolve_dtype(dtype)
+            self.data = backend.xp.asarray(data, dtype=dtype)
         except (TypeError, ValueError) as exc:
             if "dtype" in str(exc) and "Unsupported" in str(exc):
                 raise
@@ -114,6 +128,7 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._backward: BackwardFn | None = None
         self._op = ""
+        self._stamp = next(_stamps)
 
     @classmethod
     def _from_op(
@@ -125,14 +140,17 @@ class Tensor:
         out.grad = None
         out.name = None
         out._op = op
-        if _grad_enabled and any(p.requires_grad for p in parents):
-            out.requires_grad = True
-            out._parents = parents
-            out._backward = backward
-        else:
-            out.requires_grad = False
-            out._parents = ()
-            out._backward = None
+        out._stamp = next(_stamps)
+        out.requires_grad = False
+        out._parents = ()
+        out._backward = None
+        if _grad_enabled:
+            for p in parents:
+                if p.requires_grad:
+                    out.requires_grad = True
+                    out._parents = parents
+                    out._backward = backward
+                    break
         return out
 
     # ----------------------------------------------------------------------------- properties
@@ -247,12 +265,18 @@ class Tensor:
         grads: dict[int, Any] = {id(self): grad}
         # A leaf may keep the very array a local backward returned (no copy) only when nothing
         # else holds it: not a view, not handed to two recipients, not the caller's own array.
-        handed_out: set[int] = set()
+        # Arrays handed out are kept alive until the end, so that their ids are not reused by
+        # new arrays (which would then look shared and be copied for nothing).
+        handed_out: dict[int, Any] = {}
         shared: set[int] = {id(grad)}
-        for node in reversed(_topological_order(self)):
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
+        # Reverse topological order without a separate sort: always take the pending node with
+        # the largest creation stamp. Its children (larger stamps) are all done, so its gradient
+        # is complete; a node is queued when it first receives a gradient.
+        heap: list[tuple[int, int, Tensor]] = [(-self._stamp, id(self), self)]
+        push, pop = heapq.heappush, heapq.heappop
+        while heap:
+            node = pop(heap)[2]
+            g = grads.pop(id(node))
             if node._backward is None:  # a leaf: accumulate, never overwrite
                 if g.shape != node.data.shape:
                     raise RuntimeError(
@@ -276,10 +300,14 @@ class Tensor:
                     continue
                 if id(pg) in handed_out:
                     shared.add(id(pg))
-                handed_out.add(id(pg))
+                handed_out[id(pg)] = pg
                 key = id(parent)
                 previous = grads.get(key)
-                grads[key] = pg if previous is None else previous + pg
+                if previous is None:
+                    grads[key] = pg
+                    push(heap, (-parent._stamp, key, parent))
+                else:
+                    grads[key] = previous + pg
 
     # ------------------------------------------------------------------------------- operators
     # Defined in scratchnn.ops and attached below, so that each op's forward sits beside its
@@ -288,26 +316,6 @@ class Tensor:
 
 def _no_backward(g: Any) -> tuple[()]:
     return ()
-
-
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Nodes that need gradients, each after all of its parents (iterative depth-first search)."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in node._parents:
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
 
 
 def as_tensor(value: Any, dtype: Any = None) -> Tensor:

@@ -14,6 +14,9 @@ from scratchnn import activations, ops, regularizers
 from scratchnn.layers.base import Layer
 from scratchnn.tensor import Tensor
 
+# Activation functions that Dense fuses into its affine node, with the name ops.linear takes.
+_FUSED_NAMES = {fn: name for name, fn in ops.FUSED_ACTIVATIONS.items()}
+
 
 def _positive_int(value: Any, label: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -140,19 +143,33 @@ class Dense(Layer):
             )
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        """``activation(x @ kernel + bias)``."""
+        """``activation(x @ kernel + bias)``.
+
+        relu, tanh and sigmoid are fused into the affine node (:func:`scratchnn.ops.linear`);
+        other activations are applied as their own op. Both give the same values and gradients.
+        """
+        fused = _FUSED_NAMES.get(self.activation)
+        if fused is not None:
+            return self.pre_activation(x, fused)
         return self.activation(self.pre_activation(x))
 
-    def pre_activation(self, x: Tensor) -> Tensor:
-        """``x @ kernel + bias`` (the logits when the activation is sigmoid or softmax)."""
-        if x.shape[-1] != self.kernel.shape[0]:
+    def pre_activation(self, x: Tensor, activation: str | None = None) -> Tensor:
+        """``x @ kernel + bias`` (the logits when the activation is sigmoid or softmax).
+
+        Args:
+            x: ``(N, D)`` input.
+            activation: a name of :data:`scratchnn.ops.FUSED_ACTIVATIONS` to fuse into the node.
+        """
+        kernel = self.kernel.data
+        if x.data.shape[-1] != kernel.shape[0]:
             raise ValueError(
-                f"Layer {self.name!r} expects inputs with {self.kernel.shape[0]} features "
-                f"(shape (N, {self.kernel.shape[0]})); received shape {x.shape}."
+                f"Layer {self.name!r} expects inputs with {kernel.shape[0]} features "
+                f"(shape (N, {kernel.shape[0]})); received shape {x.shape}."
             )
-        if x.dtype != self.kernel.dtype:
-            x = ops.cast(x, self.kernel.dtype)
-        return ops.linear(x, self.kernel, self.bias)  # (N, D) @ (D, H) + (H,) -> (N, H)
+        if x.data.dtype != kernel.dtype:
+            x = ops.cast(x, kernel.dtype)
+        # (N, D) @ (D, H) + (H,) -> (N, H)
+        return ops.linear(x, self.kernel, self.bias, activation=activation)
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """``(*input_shape[:-1], units)``."""

@@ -10,6 +10,7 @@ Shape legend: N samples, D features, K output units.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,10 @@ def _numeric(arr: np.ndarray, name: str, hint: str) -> np.ndarray:
     raise ValueError(f"{name} must hold real numbers; received dtype {arr.dtype}.")
 
 
+_BLAS_SUM_MIN = 1 << 20
+"""Arrays with at least this many values are checked for NaN/inf by a BLAS product."""
+
+
 def check_finite(arr: np.ndarray, name: str, original: np.ndarray | None = None) -> None:
     """Raise ValueError if ``arr`` holds NaN or infinite values: how many, and where the first is.
 
@@ -80,7 +85,14 @@ def check_finite(arr: np.ndarray, name: str, original: np.ndarray | None = None)
     if arr.dtype.kind != "f" or arr.size == 0:
         return
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(arr.sum()):  # one pass, no temporary: NaN and inf propagate to the sum
+        # One pass, no temporary of arr's size: NaN and inf propagate to a sum (an overflowing
+        # sum of finite values is settled below). Large 2-D arrays are summed by BLAS, row by
+        # row against a vector of ones: the same pass, on every core.
+        if arr.ndim == 2 and arr.size >= _BLAS_SUM_MIN and arr.flags.c_contiguous:
+            total = np.add.reduce(arr @ np.ones(arr.shape[1], dtype=arr.dtype))
+        else:
+            total = np.add.reduce(arr, axis=None)
+        if math.isfinite(total):
             return
     bad = ~np.isfinite(arr)
     count = int(np.count_nonzero(bad))
@@ -109,6 +121,15 @@ def as_features(x: Any, dtype: Any, name: str = "x") -> np.ndarray:
     Raises:
         ValueError: strings, an empty array, NaN/inf values (count and first position).
     """
+    if (
+        type(x) is np.ndarray
+        and x.dtype == dtype
+        and x.ndim == 2
+        and x.shape[0] > 0
+        and x.flags.c_contiguous
+    ):  # already what the model computes on: only the finiteness check is left
+        check_finite(x, name)
+        return x
     arr = _numeric(
         _raw(x),
         name,

@@ -37,6 +37,14 @@ from scratchnn.layers import LAYERS, Dense, Input, Layer
 from scratchnn.models import data
 from scratchnn.tensor import Tensor, no_grad
 
+# Fused losses whose op also takes the batch mean in the same node (see _forward_loss).
+_MEAN_OPS = {
+    losses.BinaryCrossentropy: ops.sigmoid_binary_crossentropy,
+    losses.CategoricalCrossentropy: ops.softmax_crossentropy,
+    losses.SparseCategoricalCrossentropy: ops.sparse_softmax_crossentropy,
+}
+_MEAN_REDUCTIONS = ("sum_over_batch_size", "mean")
+
 PREDICT_BATCH_SIZE = 8192
 """Rows per forward pass of ``predict``/``evaluate``/validation when no batch size is given."""
 
@@ -521,6 +529,7 @@ class Sequential:
         training: bool,
         need_outputs: bool = True,
         fused: bool = True,
+        mean_node: bool = True,
     ) -> tuple[Tensor, Tensor | None]:
         """Loss of a batch (weighted, plus penalties) and the model's outputs.
 
@@ -529,6 +538,8 @@ class Sequential:
             training: dropout active.
             need_outputs: compute the outputs (the fused path otherwise skips the activation).
             fused: allow the logits fast path (``False`` forces the plain path; for tests).
+            mean_node: with the logits path, unweighted and mean-reduced, compute the loss and
+                its mean as one node of the fused op (``False`` calls the Loss object; for tests).
 
         Returns:
             ``(loss, outputs)``: a scalar Tensor and the ``(B, K)`` outputs (or ``None``).
@@ -541,7 +552,11 @@ class Sequential:
                 h = layer(h, training=training)
             last = layers[-1]
             logits = last.pre_activation(h)  # (B, K)
-            loss = fused_loss(y, logits, sample_weight=sw)
+            if mean_node and sw is None and fused_loss.reduction in _MEAN_REDUCTIONS:
+                # The targets were checked once by _prepare: the loss and its mean are one node.
+                loss = _MEAN_OPS[type(fused_loss)](logits, y, reduction="mean")
+            else:
+                loss = fused_loss(y, logits, sample_weight=sw)
             outputs = None
             if need_outputs:
                 with no_grad():
@@ -589,7 +604,14 @@ class Sequential:
         return value, out
 
     def _weights_finite(self) -> bool:
-        return all(bool(np.isfinite(p.data).all()) for p in self._params)
+        for p in self._params:
+            # NaN and inf reach the sum (one pass, no temporary); a finite sum means finite
+            # weights, an overflowing one is settled element by element.
+            if not math.isfinite(np.add.reduce(p.data, axis=None)) and not np.isfinite(
+                p.data
+            ).all():
+                return False
+        return True
 
     def _restore_finite_weights(self) -> bool:
         """Put back the weights saved before the last update if the current ones are not finite.
@@ -611,12 +633,26 @@ class Sequential:
             loss, outputs = self._forward_loss(x, y, sw, training=False)
         return float(loss.data), outputs.data
 
-    def _metric_logs(self, y: np.ndarray, outputs: np.ndarray, prefix: str = "") -> dict[str, Any]:
+    def _metric_logs(
+        self, y: np.ndarray, outputs: np.ndarray, prefix: str = "", fast: bool = True
+    ) -> dict[str, Any]:
+        """Each compiled metric of ``outputs`` against prepared targets ``y``.
+
+        Args:
+            fast: let the built-in accuracies use :func:`_prepared_accuracy` (``False`` calls the
+                metric functions themselves; for tests).
+        """
         if not self._metrics:
             return {}
-        if not np.isfinite(outputs).all():
+        if not math.isfinite(np.add.reduce(outputs, axis=None)) and not np.isfinite(
+            outputs
+        ).all():
             return {f"{prefix}{name}": math.nan for name, _ in self._metrics}
-        return {f"{prefix}{name}": float(fn(y, outputs)) for name, fn in self._metrics}
+        logs = {}
+        for name, fn in self._metrics:
+            value = _prepared_accuracy(fn, y, outputs) if fast else None
+            logs[f"{prefix}{name}"] = float(fn(y, outputs)) if value is None else value
+        return logs
 
     # ----------------------------------------------------------------------------------- fit
     def fit(
@@ -647,7 +683,8 @@ class Sequential:
                 held out to compute ``val_`` logs each epoch.
             validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``; takes
                 precedence over ``validation_split``.
-            shuffle: reshuffle the rows each epoch.
+            shuffle: reshuffle the rows each epoch (not when one batch holds all the rows:
+                full-batch steps see the same rows in any order, and the generator is not drawn).
             class_weight: ``{class: weight}`` multiplying each sample's loss by its class's weight.
             sample_weight: ``(N,)`` weights of each sample's loss.
             callbacks: :class:`~scratchnn.callbacks.Callback` instances.
@@ -774,13 +811,19 @@ class Sequential:
     ) -> dict[str, Any]:
         """One pass over the training rows; returns the epoch's logs."""
         n = len(x)
-        order = rng.permutation(n) if shuffle else None
+        order = rng.permutation(n) if shuffle and batch < n else None
         need_outputs = bool(self._metrics)
         outputs = None
         hook_begin = cbs.has("on_train_batch_begin")
         hook_end = cbs.has("on_train_batch_end")
         total, seen = 0.0, 0
         train_step = self._train_step
+        if order is not None:
+            # Shuffled batches are gathered into buffers reused from batch to batch: a destination
+            # that stays in cache, instead of a new array per batch (a step's graph, which holds
+            # its batch, is gone before the next batch is gathered).
+            xbuf = np.empty((batch, *x.shape[1:]), dtype=x.dtype)
+            ybuf = np.empty((batch, *y.shape[1:]), dtype=y.dtype)
         for b, lo in enumerate(range(0, n, batch)):
             hi = min(lo + batch, n)
             if order is None:
@@ -788,7 +831,8 @@ class Sequential:
                 wb = None if sw is None else sw[lo:hi]
             else:
                 idx = order[lo:hi]
-                xb, yb = x.take(idx, axis=0), y.take(idx, axis=0)
+                xb = np.take(x, idx, axis=0, out=xbuf[: hi - lo])
+                yb = np.take(y, idx, axis=0, out=ybuf[: hi - lo])
                 wb = None if sw is None else sw.take(idx)
             if hook_begin:
                 cbs.call("on_train_batch_begin", b, {"size": hi - lo})
@@ -798,9 +842,12 @@ class Sequential:
             total += value * (hi - lo)
             seen = hi
             if out is not None:
-                if outputs is None:
-                    outputs = np.empty((n, *out.shape[1:]), dtype=out.dtype)
-                outputs[lo:hi] = out
+                if hi - lo == n:
+                    outputs = out  # full batch: the step's outputs are the epoch's, no copy
+                else:
+                    if outputs is None:
+                        outputs = np.empty((n, *out.shape[1:]), dtype=out.dtype)
+                    outputs[lo:hi] = out
             if hook_end:
                 cbs.call("on_train_batch_end", b, {"loss": total / seen, "size": hi - lo})
             if self.stop_training:
@@ -975,9 +1022,13 @@ class Sequential:
                 h = Tensor(xa[lo : lo + bs], dtype=self.dtype)
                 for layer in self._layers:
                     h = layer(h, training=False)
-                if result is None:
-                    result = np.empty((n, *h.shape[1:]), dtype=h.dtype)
-                result[lo : lo + bs] = backend.to_numpy(h.data)
+                out = backend.to_numpy(h.data)
+                if n <= bs and out.base is None and out.flags.c_contiguous and out is not xa:
+                    result = out  # one batch: the model's own new array, no copy needed
+                else:
+                    if result is None:
+                        result = np.empty((n, *out.shape[1:]), dtype=out.dtype)
+                    result[lo : lo + bs] = out
                 if bar is not None:
                     bar.update(1)
         if bar is not None:
@@ -1116,6 +1167,29 @@ class Sequential:
             f"<Sequential name={self.name!r} layers={len(self._layers)} "
             f"built={self.built} dtype={self.dtype.name}>"
         )
+
+
+def _prepared_accuracy(fn: Any, y: np.ndarray, outputs: np.ndarray) -> float | None:
+    """A built-in accuracy of finite ``outputs`` against targets prepared by ``_prepare``.
+
+    The metric functions of :mod:`scratchnn.metrics` check and convert their inputs on every call
+    (tens of microseconds, once per epoch: most of a full-batch step on small data); targets
+    prepared for the loss need none of it. Gives exactly the value of ``fn(y, outputs)`` (a count
+    divided by the number of entries), or ``None`` where the plain function must decide (an
+    unknown metric, targets that are not 0/1 for binary accuracy, other shapes).
+    """
+    if fn is metrics.binary_accuracy and y.shape == outputs.shape and y.dtype.kind == "f":
+        ones = y == 1
+        if not (ones | (y == 0)).all():
+            return None  # the metric itself raises its error
+        return np.count_nonzero(ones == (outputs > 0.5)) / ones.size
+    if outputs.ndim != 2 or len(y) != len(outputs):
+        return None
+    if fn is metrics.sparse_categorical_accuracy and y.ndim == 1 and y.dtype.kind == "i":
+        return np.count_nonzero(y == outputs.argmax(axis=1)) / len(y)
+    if fn is metrics.categorical_accuracy and y.shape == outputs.shape:
+        return np.count_nonzero(y.argmax(axis=1) == outputs.argmax(axis=1)) / len(y)
+    return None
 
 
 def _bar(n: int, batch_size: int, label: str, verbose: int) -> Any:

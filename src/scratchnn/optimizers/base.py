@@ -33,6 +33,7 @@ import numpy
 from scratchnn import backend
 from scratchnn.optimizers import schedules, updates
 from scratchnn.optimizers._validation import check_non_negative, check_optional_positive
+from scratchnn.tensor import Tensor
 
 LearningRate = float | schedules.LearningRateSchedule | Callable[[int], float]
 
@@ -213,6 +214,16 @@ class Optimizer:
         return grads
 
     def _check_or_build_state(self, params: list[Any]) -> None:
+        known = self._shapes
+        if (
+            known is not None
+            and len(params) == len(known)
+            and all(
+                type(p) is Tensor and p.data.shape == k
+                for p, k in zip(params, known, strict=True)
+            )
+        ):
+            return  # the usual step: the same Tensors as before (checked in full below otherwise)
         for i, p in enumerate(params):
             if not all(hasattr(p, a) for a in ("data", "grad", "requires_grad")):
                 raise TypeError(

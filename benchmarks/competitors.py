@@ -1,0 +1,421 @@
+"""The competitors: the same networks trained or run by scratchnn, hand-written NumPy, scikit-learn
+and PyTorch.
+
+Every ``prepare_*`` function does the untimed set-up (build the model, draw the weights) and
+returns the function that is timed, so that :func:`common.alternate` can interleave competitors.
+scratchnn is used as a user would: ``Sequential.fit`` / ``predict``. Libraries are imported inside
+the functions, so that a memory-measuring subprocess loads only the one it measures.
+
+Shape legend: N rows, D inputs, H hidden units, K classes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+Run = Callable[[], object]
+
+
+# ------------------------------------------------------------------------ hand-written NumPy
+def init_numpy_mlp(sizes: Sequence[int], seed: int = 0) -> list[np.ndarray]:
+    """He-scaled float32 kernels and zero biases, ``[w1, b1, w2, b2, ...]``."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        params.append((rng.standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)).astype(
+            np.float32
+        ))
+        params.append(np.zeros(fan_out, np.float32))
+    return params
+
+
+def numpy_mlp_epoch(
+    params: list[np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    batch: int,
+    lr: float,
+    rng: np.random.Generator,
+    adam: list[np.ndarray] | None = None,
+    dropout: float = 0.0,
+) -> float:
+    """One shuffled epoch of a ReLU MLP with a softmax cross-entropy output, written by hand.
+
+    Plain SGD, or Adam (``torch.optim.Adam`` formulas, ``adam`` = ``[m1, v1, m2, v2, ...]``,
+    ``adam[-1]`` a one-element step counter) when ``adam`` is given; inverted dropout after
+    every hidden layer when ``dropout > 0``. Returns the mean loss of the epoch.
+    """
+    n = len(x)
+    order = rng.permutation(n)
+    lr32 = np.float32(lr)
+    scale = np.float32(1 / (1 - dropout)) if dropout else None
+    depth = len(params) // 2
+    total = 0.0
+    for lo in range(0, n, batch):
+        idx = order[lo : lo + batch]
+        h = x.take(idx, axis=0)  # (B, D)
+        labels = y.take(idx)
+        rows = np.arange(len(h))
+        inputs, masks = [h], []
+        for layer in range(depth):
+            z = h @ params[2 * layer]  # (B, D) @ (D, H) -> (B, H)
+            z += params[2 * layer + 1]
+            if layer < depth - 1:
+                np.maximum(z, 0, out=z)
+                if dropout:
+                    mask = rng.random(z.shape, dtype=np.float32) >= dropout
+                    z *= mask
+                    z *= scale
+                    masks.append(mask)
+                inputs.append(z)
+            h = z
+        h -= h.max(axis=1, keepdims=True)  # logits -> softmax, in place
+        np.exp(h, out=h)
+        sums = h.sum(axis=1)
+        total += float(np.log(sums).sum() - np.log(h[rows, labels]).sum())
+        h /= sums[:, None]
+        h[rows, labels] -= 1
+        h /= np.float32(len(idx))  # d mean loss / d logits, (B, K)
+        grads: list[np.ndarray] = [None] * len(params)  # type: ignore[list-item]
+        g = h
+        for layer in reversed(range(depth)):
+            a = inputs[layer]
+            grads[2 * layer] = a.T @ g  # (H_in, B) @ (B, H) -> (H_in, H)
+            grads[2 * layer + 1] = g.sum(axis=0)
+            if layer:
+                g = g @ params[2 * layer].T  # (B, H) @ (H, H_in) -> (B, H_in)
+                g *= a > 0
+                if dropout:
+                    g *= masks[layer - 1]
+                    g *= scale
+        if adam is None:
+            for p, gr in zip(params, grads, strict=True):
+                gr *= lr32
+                p -= gr
+        else:
+            _numpy_adam(params, grads, adam, lr)
+    return total / n
+
+
+def _numpy_adam(params, grads, state, lr, beta_1=0.9, beta_2=0.999, eps=1e-7) -> None:
+    state[-1][0] += 1
+    t = state[-1][0]
+    step = lr / (1 - beta_1**t)
+    root = np.sqrt(1 - beta_2**t)
+    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+        m, v = state[2 * i], state[2 * i + 1]
+        m *= beta_1
+        m += (1 - beta_1) * g
+        v *= beta_2
+        g *= g
+        g *= 1 - beta_2
+        v += g
+        denom = np.sqrt(v)
+        denom /= root
+        denom += eps
+        np.divide(m, denom, out=denom)
+        denom *= step
+        p -= denom
+
+
+def prepare_numpy_epoch(
+    x: np.ndarray, y: np.ndarray, sizes: Sequence[int], lr: float, batch: int = 128,
+    adam: bool = False, dropout: float = 0.0,
+) -> Run:
+    """A hand-written epoch on fresh weights (and fresh Adam state)."""
+    params = init_numpy_mlp(sizes)
+    state = None
+    if adam:
+        state = [np.zeros_like(p) for p in params for _ in range(2)] + [np.zeros(1)]
+    rng = np.random.default_rng(1)
+    return lambda: numpy_mlp_epoch(params, x, y, batch, lr, rng, state, dropout)
+
+
+def numpy_forward(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """A bare forward pass: ReLU hidden layers, softmax output, all rows at once."""
+    depth = len(params) // 2
+    h = x
+    for layer in range(depth):
+        h = h @ params[2 * layer]
+        h += params[2 * layer + 1]
+        if layer < depth - 1:
+            np.maximum(h, 0, out=h)
+    h -= h.max(axis=1, keepdims=True)
+    np.exp(h, out=h)
+    h /= h.sum(axis=1, keepdims=True)
+    return h
+
+
+def prepare_numpy_moons(x: np.ndarray, y: np.ndarray, steps: int, lr: float = 0.6) -> Run:
+    """Tutorial 000 by hand, in its own layout: samples as columns, ``W1 @ X`` (float32)."""
+    xt = np.ascontiguousarray(x.T)  # (2, N)
+    yt = y.astype(np.float32)[None, :]  # (1, N)
+    rng = np.random.default_rng(0)
+    w1 = (rng.standard_normal((3, 2)) * 0.01).astype(np.float32)
+    b1 = np.zeros((3, 1), np.float32)
+    w2 = (rng.standard_normal((1, 3)) * 0.01).astype(np.float32)
+    b2 = np.zeros((1, 1), np.float32)
+    m = np.float32(xt.shape[1])
+    lr32 = np.float32(lr)
+
+    def run() -> float:
+        nonlocal w1, b1, w2, b2
+        cost = 0.0
+        for _ in range(steps):
+            a1 = np.tanh(w1 @ xt + b1)  # (3, 2) @ (2, N) -> (3, N)
+            a2 = 1 / (1 + np.exp(-(w2 @ a1 + b2)))  # (1, N)
+            cost = float(-np.mean(yt * np.log(a2) + (1 - yt) * np.log(1 - a2)))
+            dz2 = a2 - yt
+            dw2 = dz2 @ a1.T / m
+            db2 = np.sum(dz2, axis=1, keepdims=True) / m
+            dz1 = (w2.T @ dz2) * (1 - a1 * a1)
+            dw1 = dz1 @ xt.T / m
+            db1 = np.sum(dz1, axis=1, keepdims=True) / m
+            w1 -= lr32 * dw1
+            b1 -= lr32 * db1
+            w2 -= lr32 * dw2
+            b2 -= lr32 * db2
+        return cost
+
+    return run
+
+
+def prepare_numpy_moons_rows(x: np.ndarray, y: np.ndarray, steps: int, lr: float = 0.6) -> Run:
+    """The same network by hand in the layout of the libraries: samples as rows, ``X @ W1``."""
+    yc = y.astype(np.float32)[:, None]  # (N, 1)
+    rng = np.random.default_rng(0)
+    w1 = (rng.standard_normal((2, 3)) * 0.01).astype(np.float32)
+    b1 = np.zeros(3, np.float32)
+    w2 = (rng.standard_normal((3, 1)) * 0.01).astype(np.float32)
+    b2 = np.zeros(1, np.float32)
+    m = np.float32(len(x))
+    lr32 = np.float32(lr)
+
+    def run() -> float:
+        nonlocal w1, b1, w2, b2
+        cost = 0.0
+        for _ in range(steps):
+            a1 = np.tanh(x @ w1 + b1)  # (N, 2) @ (2, 3) -> (N, 3)
+            a2 = 1 / (1 + np.exp(-(a1 @ w2 + b2)))  # (N, 1)
+            cost = float(-np.mean(yc * np.log(a2) + (1 - yc) * np.log(1 - a2)))
+            dz2 = (a2 - yc) / m
+            dw2 = a1.T @ dz2
+            db2 = dz2.sum(axis=0)
+            dz1 = (dz2 @ w2.T) * (1 - a1 * a1)
+            dw1 = x.T @ dz1
+            db1 = dz1.sum(axis=0)
+            w1 -= lr32 * dw1
+            b1 -= lr32 * db1
+            w2 -= lr32 * dw2
+            b2 -= lr32 * db2
+        return cost
+
+    return run
+
+
+# -------------------------------------------------------------------------------- scratchnn
+def scratchnn_mlp(sizes: Sequence[int], dropout: float = 0.0, seed: int = 0) -> Any:
+    """A scratchnn ``Sequential``: ReLU Dense layers (Dropout after each), softmax output."""
+    from scratchnn import Sequential
+    from scratchnn.layers import Dense, Dropout, Input
+
+    layers: list[Any] = [Input((sizes[0],))]
+    for units in sizes[1:-1]:
+        layers.append(Dense(units, activation="relu"))
+        if dropout:
+            layers.append(Dropout(dropout))
+    layers.append(Dense(sizes[-1], activation="softmax"))
+    return Sequential(layers, seed=seed)
+
+
+def prepare_scratchnn_epoch(
+    x: np.ndarray, y: np.ndarray, sizes: Sequence[int], lr: float, batch: int = 128,
+    adam: bool = False, dropout: float = 0.0,
+) -> Run:
+    """A fresh compiled model; the timed call is ``model.fit`` for one epoch."""
+    from scratchnn import optimizers
+
+    model = scratchnn_mlp(sizes, dropout)
+    optimizer = optimizers.Adam(learning_rate=lr) if adam else optimizers.SGD(learning_rate=lr)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    return lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+
+
+def prepare_scratchnn_moons(
+    x: np.ndarray, y: np.ndarray, steps: int, lr: float = 0.6, metrics: Any = None
+) -> Run:
+    """Tutorial 000's network (``randn * 0.01`` weights) trained full-batch by ``fit``."""
+    from scratchnn import Sequential, initializers, optimizers
+    from scratchnn.layers import Dense, Input
+
+    init = initializers.random_normal(stddev=0.01)
+    model = Sequential(
+        [
+            Input((2,)),
+            Dense(3, activation="tanh", kernel_initializer=init),
+            Dense(1, activation="sigmoid", kernel_initializer=init),
+        ],
+        seed=0,
+    )
+    model.compile(
+        optimizer=optimizers.SGD(learning_rate=lr), loss="binary_crossentropy", metrics=metrics
+    )
+    return lambda: model.fit(x, y, batch_size=None, epochs=steps, verbose=0)
+
+
+# ----------------------------------------------------------------------------- scikit-learn
+def sklearn_mlp(
+    hidden: Sequence[int], activation: str, batch: int, lr: float, max_iter: int,
+    solver: str = "sgd", shuffle: bool = True,
+) -> Any:
+    """An ``MLPClassifier`` that runs exactly ``max_iter`` epochs: no L2 term, no momentum,
+    no early stop (its tolerance can never be met)."""
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(
+        hidden_layer_sizes=tuple(hidden),
+        activation=activation,
+        solver=solver,
+        alpha=0.0,
+        batch_size=batch,
+        learning_rate_init=lr,
+        max_iter=max_iter,
+        shuffle=shuffle,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        tol=0.0,
+        n_iter_no_change=max_iter + 1,
+        random_state=0,
+    )
+
+
+def _quiet_fit(model: Any, x: np.ndarray, y: np.ndarray) -> Any:
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(x, y)
+
+
+def prepare_sklearn_epoch(
+    x: np.ndarray, y: np.ndarray, sizes: Sequence[int], lr: float, batch: int = 128,
+    adam: bool = False,
+) -> Run:
+    """``MLPClassifier.fit`` for one epoch, float32 data (kept float32 by scikit-learn)."""
+    model = sklearn_mlp(sizes[1:-1], "relu", batch, lr, 1, solver="adam" if adam else "sgd")
+    return lambda: _quiet_fit(model, x, y)
+
+
+def prepare_sklearn_moons(x: np.ndarray, y: np.ndarray, steps: int, lr: float = 0.6) -> Run:
+    """``MLPClassifier`` with one tanh layer of 3, full-batch SGD for ``steps`` epochs."""
+    model = sklearn_mlp((3,), "tanh", len(x), lr, steps, shuffle=False)
+
+    def run() -> Any:
+        _quiet_fit(model, x, y)
+        assert model.n_iter_ == steps, model.n_iter_
+        return model
+
+    return run
+
+
+# ---------------------------------------------------------------------------------- PyTorch
+def torch_mlp(sizes: Sequence[int], dropout: float = 0.0, out_activation: Any = None) -> Any:
+    """``nn.Sequential`` of Linear + ReLU (+ Dropout) layers; logits out."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    layers: list[Any] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(out_activation() if out_activation else nn.ReLU())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+def prepare_torch_epoch(
+    x: np.ndarray, y: np.ndarray, sizes: Sequence[int], lr: float, batch: int = 128,
+    adam: bool = False, dropout: float = 0.0,
+) -> Run:
+    """A shuffled epoch with index batches (no DataLoader), as a PyTorch user writes it."""
+    import torch
+
+    net = torch_mlp(sizes, dropout)
+    net.train()
+    optimizer = (torch.optim.Adam if adam else torch.optim.SGD)(net.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def run() -> float:
+        total = 0.0
+        order = torch.randperm(len(xt))
+        for lo in range(0, len(xt), batch):
+            idx = order[lo : lo + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xt[idx]), yt[idx])
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        return total / len(xt)
+
+    return run
+
+
+def prepare_torch_moons(x: np.ndarray, y: np.ndarray, steps: int, lr: float = 0.6) -> Run:
+    """Tutorial 000's network in PyTorch, full-batch, ``BCEWithLogitsLoss``."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    loss_fn = nn.BCEWithLogitsLoss()
+    xt = torch.from_numpy(x)
+    yt = torch.from_numpy(y.astype(np.float32)[:, None])
+
+    def run() -> float:
+        value = 0.0
+        for _ in range(steps):
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xt), yt)
+            loss.backward()
+            optimizer.step()
+            value = loss.item()
+        return value
+
+    return run
+
+
+# -------------------------------------------------------------------------------- inference
+def predictors(x_fit: np.ndarray, y_fit: np.ndarray, sizes: Sequence[int]) -> dict[str, Any]:
+    """``name -> predict(rows) -> probabilities`` for (a)'s network, one per competitor.
+
+    Weights are drawn (scratchnn, NumPy, PyTorch) or fitted for one epoch on ``x_fit``
+    (scikit-learn needs a fit before ``predict_proba``); the values do not change the timing.
+    """
+    import torch
+
+    params = init_numpy_mlp(sizes)
+    model = scratchnn_mlp(sizes)
+    clf = sklearn_mlp(sizes[1:-1], "relu", 128, 0.01, 1)
+    _quiet_fit(clf, x_fit, y_fit)
+    net = torch_mlp(sizes)
+    net.eval()
+
+    def torch_predict(rows: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return net(torch.from_numpy(rows)).softmax(dim=1).numpy()
+
+    return {
+        "numpy": lambda rows: numpy_forward(params, rows),
+        "scratchnn": model.predict,
+        "scikit-learn": clf.predict_proba,
+        "pytorch": torch_predict,
+    }

@@ -1,0 +1,185 @@
+"""scratchnn against hand-written NumPy, scikit-learn and PyTorch: the one benchmark entry point.
+
+Each case runs in its own process, with every competitor timed in that process, interleaved,
+``--repeats`` times after one warm-up round; the table gives the median, min and max, the ratio of
+medians to hand-written NumPy, and the achieved GFLOP/s of the matrix products against the best
+GFLOP/s of a large float32 matrix product measured on this machine. Peak memory (case e) is
+measured with each competitor alone in its own process.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/run.py
+    python benchmarks/run.py --cases a,c --repeats 5 --no-readme
+    python benchmarks/run.py --threads 1     # one BLAS/PyTorch thread: steadier on a busy machine
+
+Where OPENBLAS_CORETYPE is set (older OpenBLAS builds need it on some processors), it pins a
+slower kernel; unset it for this command only, as above. The table says which kernel ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import cases
+import common
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+BEGIN = "<!-- engine benchmarks: begin (written by benchmarks/run.py) -->"
+END = "<!-- engine benchmarks: end -->"
+TIMED = {"a": cases.case_a, "b": cases.case_b, "c": cases.case_c, "d": cases.case_d}
+
+
+def _worker(argv: list[str]) -> None:
+    """Child process: run one case (or one memory measurement) and print JSON on the last line."""
+    kind, name, repeats, steps, threads = argv[0], argv[1], int(argv[2]), int(argv[3]), argv[4]
+    if threads != "default":
+        common.limit_threads(int(threads))
+    if kind == "--case":
+        kwargs = {"steps": steps} if name == "b" else {}
+        print(json.dumps(TIMED[name](repeats, **kwargs).as_dict()))
+    else:
+        case, competitor = name.split(":")
+        print(json.dumps(cases.rss_worker(case, competitor)))
+
+
+def _child(kind: str, name: str, repeats: int, steps: int, threads: int | None) -> Any:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, name, str(repeats),
+           str(steps), "default" if threads is None else str(threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark worker {name} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}g}"
+
+
+def _table(result: dict[str, Any], peak: float) -> list[str]:
+    lines = [f"**{result['title']}**", "",
+             "| competitor | median | min | max | × numpy | GFLOP/s | % of peak | note |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for row in result["rows"]:
+        unit = row["unit"]
+        gf = row["gflops"]
+        lines.append(
+            f"| {row['name']} | {_fmt(row['median'])} {unit} | {_fmt(row['low'])} {unit} | "
+            f"{_fmt(row['high'])} {unit} | {_fmt(row['ratio'])} | {_fmt(gf)} | "
+            f"{'' if gf is None else f'{100 * gf / peak:.0f} %'} | {row['note']} |"
+        )
+    lines.append("")
+    lines += [f"- {note.strip()}" if not note.startswith("  ") else f"  {note.strip()}"
+              for note in result["notes"]]
+    lines.append("")
+    return lines
+
+
+def _memory_table(results: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    lines = ["**(e) peak resident memory (RSS), one process per competitor, MiB**", "",
+             "| case | competitor | peak RSS | × numpy | after imports and data | "
+             "growth during the epoch |", "|---|---|---:|---:|---:|---:|"]
+    notes = []
+    for case, per in results.items():
+        base = per["numpy"]["peak"]
+        for name, m in per.items():
+            lines.append(f"| ({case}) | {name} | {m['peak']:.0f} | {m['peak'] / base:.2f} | "
+                         f"{m['before']:.0f} | {m['training']:.0f} |")
+        if case == "a" and "scratchnn" in per:
+            ratio = per["scratchnn"]["peak"] / base
+            notes.append(f"- (a) scratchnn / numpy peak RSS: {ratio:.2f} (target <= 1.3) "
+                         f"{'MET' if ratio <= 1.3 else 'NOT MET'}")
+    return [*lines, "", *notes, ""]
+
+
+def _header(peak: float, command: str) -> list[str]:
+    import scratchnn
+
+    now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return [
+        f"Command: `{command}` — run {now}.", "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"Python {platform.python_version()}, NumPy {np.__version__}, scratchnn "
+        f"{scratchnn.__version__ if hasattr(scratchnn, '__version__') else ''}.",
+        f"BLAS: {common.blas_info()}; PyTorch: {common.torch_threads()}.",
+        f"Reference speed: {peak:.0f} GFLOP/s, the best of 7 float32 (2048, 2048) @ (2048, 2048) "
+        "products. GFLOP/s columns count only the matrix products (forward, weight gradients, "
+        "and input gradients past the first layer). Times are wall-clock, medians of the "
+        "repetitions; the machine is shared, so min/max show the noise.", "",
+    ]
+
+
+def _write_readme(lines: list[str]) -> None:
+    block = "\n".join([BEGIN, "## Engine benchmarks (issue 6): scratchnn vs NumPy, scikit-learn, "
+                       "PyTorch", "", *lines, END])
+    if README.exists():
+        text = README.read_text()
+        if BEGIN in text and END in text:
+            head, rest = text.split(BEGIN, 1)
+            text = head + block + rest.split(END, 1)[1]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+    else:
+        text = "# Benchmarks\n\n" + block + "\n"
+    README.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line, run the cases, print the tables and update the README."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--worker":
+        _worker(argv[1:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e")
+    parser.add_argument("--repeats", type=int, default=3, help="recorded rounds per case")
+    parser.add_argument("--steps", type=int, default=cases.MOONS_STEPS, help="steps in case b")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS and PyTorch threads (default: the libraries' own choice)")
+    parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    args = parser.parse_args(argv)
+    chosen = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = sorted(set(chosen) - {"a", "b", "c", "d", "e"})
+    if unknown:
+        parser.error(f"unknown cases {unknown}; choose from a,b,c,d,e")
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        print(f"note: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} pins a slower kernel; "
+              "for the machine's own, run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python "
+              "benchmarks/run.py", file=sys.stderr)
+    if args.threads is not None:
+        common.limit_threads(args.threads)
+    peak = common.matmul_gflops()
+    command = "python benchmarks/run.py " + " ".join(argv)
+    if not os.environ.get("OPENBLAS_CORETYPE"):
+        command = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE " + command
+    lines = _header(peak, command.strip())
+    print("\n".join(lines), flush=True)
+    for key in chosen:
+        if key == "e":
+            memory = {
+                case: {
+                    name: _child("--rss", f"{case}:{name}", 0, 0, args.threads)
+                    for name in cases.RSS_COMPETITORS
+                }
+                for case in ("a", "d")
+            }
+            part = _memory_table(memory)
+        else:
+            part = _table(_child("--case", key, args.repeats, args.steps, args.threads), peak)
+        print("\n".join(part), flush=True)
+        lines += part
+    if not args.no_readme:
+        _write_readme(lines)
+        print(f"written to {README}")
+
+
+if __name__ == "__main__":
+    main()
