@@ -8,7 +8,6 @@ with matplotlib, load the saved model, and check that bad input ends with one ``
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import signal
@@ -34,19 +33,6 @@ from scratchnn.runs import Run, RunStore
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
-def _studies_ready() -> bool:
-    """Whether ``scratchnn.studies`` is there with its ``STUDIES`` and ``report.write_report``."""
-    if importlib.util.find_spec("scratchnn.studies") is None:
-        return False
-    studies = importlib.import_module("scratchnn.studies")
-    has_report = importlib.util.find_spec("scratchnn.studies.report") is not None
-    return bool(getattr(studies, "STUDIES", None)) and has_report
-
-
-HAS_STUDIES = _studies_ready()
-NEEDS_STUDIES = pytest.mark.skipif(
-    not HAS_STUDIES, reason="scratchnn.studies is not written yet (reproduce needs it)"
-)
 PNG_SHAPES = {"history.png": (400, 1000), "boundary.png": (450, 600), "confusion.png": (450, 500)}
 MOONS = ["moons", "--n-samples", "200", "--noise", "0.2", "--seed", "3"]
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -462,12 +448,6 @@ def test_a_run_store_from_a_newer_scratchnn_is_refused(tmp_path):
 # --- reproduce, demo, the group -----------------------------------------------------------------
 
 
-@pytest.mark.skipif(HAS_STUDIES, reason="scratchnn.studies exists: the command is wired to it")
-def test_reproduce_without_the_studies_package_says_so(tmp_path):
-    assert_one_line_error(scratchnn_cli("reproduce", "000", cwd=tmp_path), "scratchnn.studies")
-
-
-@NEEDS_STUDIES
 def test_reproduce_runs_a_real_study_and_writes_its_report(tmp_path):
     out = tmp_path / "report"
     result = scratchnn_cli("reproduce", "003", "--quick", "--out", out, "--format", "html",
@@ -484,7 +464,6 @@ def test_reproduce_runs_a_real_study_and_writes_its_report(tmp_path):
     assert (out / "report.html").is_file() and list(out.glob("003_*.png"))
 
 
-@NEEDS_STUDIES
 def test_reproduce_rejects_an_unknown_study_listing_the_known_ones(tmp_path):
     result = scratchnn_cli("reproduce", "007", "--quick", cwd=tmp_path)
     assert_one_line_error(result, "unknown study '007'", "000", "004", "all")

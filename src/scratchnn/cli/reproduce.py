@@ -19,22 +19,12 @@ REPORT_FORMATS = ("md", "html")
 def load_studies() -> tuple[Any, Any]:
     """The :mod:`scratchnn.studies` package and its ``report`` module.
 
-    Raises:
-        click.ClickException: this installation has no (complete) studies package.
+    Imported on use, so that the other commands start without loading every study.
     """
-    try:
-        studies = importlib.import_module("scratchnn.studies")
-        report = importlib.import_module("scratchnn.studies.report")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("scratchnn.studies", "scratchnn.studies.report"):
-            raise
-        studies = report = None
-    if not getattr(studies, "STUDIES", None) or not hasattr(report, "write_report"):
-        raise click.ClickException(
-            "this installation of scratchnn has no studies (scratchnn.studies with STUDIES and "
-            "report.write_report); reinstall scratchnn from a complete checkout."
-        )
-    return studies, report
+    return (
+        importlib.import_module("scratchnn.studies"),
+        importlib.import_module("scratchnn.studies.report"),
+    )
 
 
 def figure_table(results: list[Any]) -> str:
