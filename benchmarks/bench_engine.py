@@ -63,15 +63,27 @@ def epoch_numpy(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, batch: i
         b2 -= lr * gb2
 
 
-def epoch_scratchnn(params: list[sn.Tensor], x: np.ndarray, y: np.ndarray, batch: int, lr: float):
-    """One epoch with scratchnn tensors and ops: forward, cost, backward, update."""
+def epoch_scratchnn(
+    params: list[sn.Tensor], x: np.ndarray, y: np.ndarray, batch: int, lr: float,
+    fused: bool = False,
+):
+    """One epoch with scratchnn tensors and ops: forward, cost, backward, update.
+
+    ``fused=False`` composes one op per step (linear, relu, cross-entropy, mean); ``fused=True``
+    uses the one-node forms Sequential uses (linear with its activation, cross-entropy with its
+    mean).
+    """
     w1, b1, w2, b2 = params
     lr = np.float32(lr)
     for start in range(0, len(x), batch):
         xb = sn.Tensor(x[start : start + batch])
         yb = y[start : start + batch]
-        h = ops.relu(ops.linear(xb, w1, b1))
-        loss = ops.mean(ops.sparse_softmax_crossentropy(ops.linear(h, w2, b2), yb))
+        if fused:
+            h = ops.linear(xb, w1, b1, activation="relu")
+            loss = ops.sparse_softmax_crossentropy(ops.linear(h, w2, b2), yb, reduction="mean")
+        else:
+            h = ops.relu(ops.linear(xb, w1, b1))
+            loss = ops.mean(ops.sparse_softmax_crossentropy(ops.linear(h, w2, b2), yb))
         loss.backward()
         for p in params:
             p.data -= lr * p.grad
@@ -87,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
 
     x, y = make_data(args.rows)
-    times: dict[str, list[float]] = {"numpy": [], "scratchnn": []}
+    times: dict[str, list[float]] = {"numpy": [], "scratchnn": [], "scratchnn fused": []}
     for _ in range(args.repeats + 1):  # the first round warms caches and is dropped
         for side in times:
             params = init_params()
@@ -96,21 +108,22 @@ def main() -> None:
                 epoch_numpy(params, x, y, args.batch, 0.01)
             else:
                 tensors = [sn.Tensor(p, requires_grad=True) for p in params]
-                epoch_scratchnn(tensors, x, y, args.batch, 0.01)
+                epoch_scratchnn(tensors, x, y, args.batch, 0.01, fused=side.endswith("fused"))
             times[side].append(time.perf_counter() - t0)
     for side in times:
         times[side] = times[side][1:]
 
     print(f"784-256-10 ReLU/softmax, float32, batch {args.batch}, {args.rows} rows, plain SGD; "
           f"{args.repeats} repetitions")
-    print(f"{'side':<12}{'median s':>10}{'min s':>10}{'max s':>10}")
+    print(f"{'side':<16}{'median s':>10}{'min s':>10}{'max s':>10}")
     for side, ts in times.items():
-        print(f"{side:<12}{statistics.median(ts):>10.3f}{min(ts):>10.3f}{max(ts):>10.3f}")
-    ratio = statistics.median(times["scratchnn"]) / statistics.median(times["numpy"])
-    rounds = zip(times["scratchnn"], times["numpy"], strict=True)
-    paired = statistics.median(s / n for s, n in rounds)
-    print(f"ratio scratchnn / hand-written NumPy: {ratio:.3f} (median of per-round ratios "
-          f"{paired:.3f}); target <= 1.15")
+        print(f"{side:<16}{statistics.median(ts):>10.3f}{min(ts):>10.3f}{max(ts):>10.3f}")
+    for side in ("scratchnn", "scratchnn fused"):
+        ratio = statistics.median(times[side]) / statistics.median(times["numpy"])
+        rounds = zip(times[side], times["numpy"], strict=True)
+        paired = statistics.median(s / n for s, n in rounds)
+        print(f"ratio {side} / hand-written NumPy: {ratio:.3f} (median of per-round ratios "
+              f"{paired:.3f}); target <= 1.15")
 
 
 if __name__ == "__main__":
