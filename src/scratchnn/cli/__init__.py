@@ -14,7 +14,6 @@ standard error, ``Error: ...``; :class:`MainGroup` does that for every command.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from typing import Any
 
@@ -27,6 +26,7 @@ from scratchnn.cli.predict import predict
 from scratchnn.cli.reproduce import reproduce
 from scratchnn.cli.runs import runs
 from scratchnn.cli.train import train
+from scratchnn.sweep.cli import sweep
 
 INTERRUPTED_EXIT = 130
 """Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
@@ -77,5 +77,4 @@ def main() -> None:
 
 for _command in (train, runs, predict, reproduce, demo):
     main.add_command(_command)
-if importlib.util.find_spec("scratchnn.sweep.cli") is not None:  # `scratchnn sweep`, if installed
-    main.add_command(importlib.import_module("scratchnn.sweep.cli").sweep)
+main.add_command(sweep)

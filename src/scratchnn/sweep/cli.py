@@ -1,0 +1,127 @@
+"""``scratchnn sweep``: run a sweep spec and report on it.
+
+    scratchnn sweep run examples/sweeps/tutorial000.toml
+    scratchnn sweep run SPEC --executor dask --scheduler tcp://10.0.0.5:8786
+    scratchnn sweep report tutorial000 --out reports/t000 --format html
+    scratchnn sweep report tutorial000 --filter "dev_acc > 0.95" --sort -dev_acc --top 10
+
+The group is registered in the main ``scratchnn`` command; ``python -m scratchnn.sweep.cli`` runs
+it on its own.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+_RUNS_DIR = click.option(
+    "--runs-dir", type=click.Path(path_type=Path), default=None,
+    help="Run store directory or .sqlite file (default: $SCRATCHNN_RUNS or ./scratchnn-runs).",
+)
+
+
+@click.group(name="sweep", context_settings={"help_option_names": ["-h", "--help"]})
+def sweep() -> None:
+    """Hyperparameter sweeps: run a TOML spec, report on the results."""
+
+
+@sweep.command("run")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_RUNS_DIR
+@click.option("--executor", type=click.Choice(["processes", "inline", "dask"]),
+              default="processes", show_default=True,
+              help="Where units run: worker processes on all cores, this process, or Dask.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per core); with dask, units to aim for.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Dask scheduler address (with --executor dask).")
+@click.option("--engine", type=click.Choice(["auto", "population", "sequential"]),
+              default="auto", show_default=True,
+              help="Train stacked populations where possible, or each trial with Sequential.fit.")
+@click.option("--name", default=None, help="Sweep id (default: [sweep] name or the file name).")
+@click.option("--check", is_flag=True, help="Check the spec and list the work; train nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int | None,
+                scheduler: str | None, engine: str, name: str | None, check: bool,
+                quiet: bool) -> None:
+    """Run every trial of SPEC not yet finished in the run store.
+
+    Trials are recorded as they finish; run the same command again after a crash or Ctrl-C and
+    only the missing trials run.
+    """
+    from scratchnn.sweep.plan import plan
+    from scratchnn.sweep.runner import run_sweep
+    from scratchnn.sweep.spec import SpecError, load_spec
+
+    if executor == "dask" and not scheduler:
+        raise click.UsageError("--executor dask needs --scheduler tcp://HOST:PORT.")
+    try:
+        parsed = load_spec(spec, name=name)
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from None
+    if check:
+        units = plan(parsed.trials, parsed.history_points, workers or 1, engine=engine)
+        click.echo(f"{spec}: sweep {parsed.name!r}, {len(parsed.trials)} trials, "
+                   f"{len(units)} work units (estimated {sum(u.seconds for u in units):.0f} "
+                   "s of compute):")
+        for unit in units:
+            click.echo(f"  {unit.id}  {unit.engine:<10}  {len(unit.members):3d} networks  "
+                       f"{len(unit.trial_keys):4d} trials  ~{unit.seconds:.1f} s")
+        return
+    try:
+        result = run_sweep(parsed, runs_dir, executor=executor, workers=workers,
+                           scheduler=scheduler, engine=engine, progress=not quiet)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"sweep {result.sweep_id}: {result.recorded} trials recorded, {result.skipped} already "
+        f"finished, {result.failed} failed, of {result.total}; {result.seconds:.1f} s. "
+        f"Runs: {result.store_path}"
+    )
+    if result.failed:
+        sys.exit(1)
+
+
+@sweep.command("report")
+@click.argument("sweep_id", metavar="ID")
+@_RUNS_DIR
+@click.option("--filter", "filter_", default=None, metavar="EXPR",
+              help='Keep trials where EXPR holds, e.g. "dev_acc > 0.95 and fit_time < 30".')
+@click.option("--sort", multiple=True, metavar="COLUMN",
+              help="Sort by COLUMN (repeatable; prefix - for descending).")
+@click.option("--pick", default=None, metavar="COLUMN",
+              help="Pick the passing trial with the least COLUMN (-COLUMN: the largest).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the report and its PNG plots into this directory.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown",
+              show_default=True, help="Format of the written report.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Rows of the table printed here.")
+@click.option("--no-plots", is_flag=True, help="Skip the plots.")
+@click.option("--all", "include_stale", is_flag=True,
+              help="Also show trials that the current spec no longer contains.")
+def report_command(sweep_id: str, runs_dir: Path | None, filter_: str | None,
+                   sort: tuple[str, ...], pick: str | None, out: Path | None, fmt: str,
+                   top: int, no_plots: bool, include_stale: bool) -> None:
+    """Report on sweep ID (or the sweep of a spec file): table, filter, pick, plots."""
+    from scratchnn.sweep.expr import ExpressionError
+    from scratchnn.sweep.report import sweep_report
+    from scratchnn.sweep.spec import SpecError
+
+    try:
+        report = sweep_report(
+            sweep_id, runs_dir, filter=filter_, sort=list(sort) or None, pick=pick, out=out,
+            fmt=fmt, plots=False if no_plots else None, include_stale=include_stale,
+        )
+    except (ExpressionError, SpecError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(report.to_markdown(top=top, image_dir=str(out) if out else "."))
+    if out is not None:
+        written = out / ("report.html" if fmt == "html" else "report.md")
+        click.echo(f"Written: {written}" + "".join(f", {p}" for p in report.plots))
+
+
+if __name__ == "__main__":
+    sweep()

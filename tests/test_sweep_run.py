@@ -1,0 +1,330 @@
+"""Running sweeps: recording in the run store, resuming, the command line, reports, and a real
+SIGKILL of a real sweep process followed by a resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from scratchnn import datasets, io
+from scratchnn.runs import RunStore
+from scratchnn.sweep import cli
+from scratchnn.sweep.engine import history_epochs
+from scratchnn.sweep.report import sweep_report
+from scratchnn.sweep.runner import artifacts_dir, run_sweep
+from scratchnn.sweep.spec import load_spec
+
+SPEC = """\
+[sweep]
+name = "tiny"
+history_points = 4
+
+[data]
+name = "moons"
+n_samples = 120
+noise = 0.2
+seed = 0
+source = "sklearn"
+
+[model]
+[[model.layers]]
+class_name = "Dense"
+units = 3
+activation = "tanh"
+input_dim = 2
+kernel_initializer = { class_name = "RandomNormal", config = { stddev = 0.5 } }
+
+[[model.layers]]
+class_name = "Dense"
+units = 1
+activation = "sigmoid"
+
+[compile]
+optimizer = { name = "sgd", learning_rate = 0.5 }
+loss = "binary_crossentropy"
+metrics = ["accuracy"]
+
+[fit]
+batch_size = "full"
+shuffle = false
+
+[params]
+n_h = { path = "model.layers[0].units", values = [1, 3] }
+activation = { path = "model.layers[0].activation", values = ["tanh", "relu"] }
+lr = { path = "compile.optimizer.learning_rate", values = [0.5, 1.0] }
+epochs = { path = "fit.epochs", values = [5, 20] }
+
+[report]
+filter = "dev_acc > 0.5 and abs(train_acc - dev_acc) <= 0.2"
+pick = "fit_time"
+reference = { n_h = 3, activation = "tanh", lr = 1.0, epochs = 20 }
+
+[report.holdout]
+name = "moons"
+n_samples = 50
+noise = 0.2
+seed = 1
+source = "sklearn"
+"""
+
+
+@pytest.fixture
+def spec_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(SPEC)
+    return path
+
+
+def finished(runs_dir: Path, sweep: str = "tiny") -> dict[str, str]:
+    """``{trial_key: run id}`` of the finished trials (and a check that keys are unique)."""
+    with RunStore(runs_dir) as store:
+        runs = store.list_runs(sweep_id=sweep)
+    keys = [r.trial_key for r in runs]
+    assert len(keys) == len(set(keys)), "a trial was recorded twice"
+    return {r.trial_key: r.id for r in runs if r.status == "finished"}
+
+
+def test_a_sweep_records_every_trial_with_history_metrics_and_model(tmp_path, spec_file):
+    spec = load_spec(spec_file)
+    result = run_sweep(spec, tmp_path / "runs", executor="inline", progress=False)
+    assert (result.total, result.recorded, result.skipped, result.failed) == (16, 16, 0, 0)
+    with RunStore(tmp_path / "runs") as store:
+        runs = {r.trial_key: r for r in store.list_runs(sweep_id="tiny")}
+    assert set(runs) == {t.key for t in spec.trials}
+    x_dev_check = None
+    for trial in spec.trials:
+        run = runs[trial.key]
+        assert run.status == "finished" and run.name == "sweep:tiny"
+        assert run.config["params"] == trial.params and run.config["trial"] == trial.config
+        for column in ("train_loss", "dev_loss", "train_acc", "dev_acc"):
+            assert 0 <= run.metrics[column] < 10
+        assert run.metrics["epochs_run"] == trial.params["epochs"]
+        assert run.metrics["diverged"] is False
+        assert run.timings["fit_seconds"] > 0 and run.timings["engine"] == "population"
+        epochs = trial.params["epochs"]
+        assert list(run.epochs) == history_epochs(epochs, 4).tolist()
+        assert set(run.history) == {"loss", "accuracy"}
+        # the saved model reproduces the recorded dev accuracy
+        model = io.load_model(run.model_path)
+        if x_dev_check is None:
+            from scratchnn.sweep.engine import load_split
+
+            _, _, x_dev_check, y_dev_check = load_split(trial.config["data"])
+        logs = model.evaluate(x_dev_check, y_dev_check, return_dict=True)
+        assert logs["accuracy"] == pytest.approx(run.metrics["dev_acc"])
+    assert (artifacts_dir(result.store_path, "tiny") / "spec.toml").read_text() == SPEC
+
+
+def test_running_again_skips_finished_trials_and_new_values_run_alone(tmp_path, spec_file):
+    runs_dir = tmp_path / "runs"
+    run_sweep(spec_file, runs_dir, executor="inline", progress=False)
+    before = finished(runs_dir)
+    again = run_sweep(spec_file, runs_dir, executor="inline", progress=False)
+    assert (again.recorded, again.skipped) == (0, 16) and again.units == []
+    assert finished(runs_dir) == before
+    grown = SPEC.replace("values = [0.5, 1.0]", "values = [0.5, 1.0, 0.1]")
+    more = run_sweep(grown, runs_dir, executor="inline", progress=False)
+    assert (more.recorded, more.skipped) == (8, 16)
+    after = finished(runs_dir)
+    assert len(after) == 24 and all(after[k] == v for k, v in before.items())
+
+
+def test_the_command_line_runs_and_reports(tmp_path, spec_file):
+    runner = CliRunner()
+    runs_dir = str(tmp_path / "runs")
+    result = runner.invoke(cli.sweep, ["run", str(spec_file), "--runs-dir", runs_dir,
+                                       "--executor", "inline"])
+    assert result.exit_code == 0, result.output
+    assert "16 trials recorded" in result.output
+    assert "tiny: trials 16/16" in result.output and "best dev_acc=" in result.output
+    out = tmp_path / "report"
+    result = runner.invoke(cli.sweep, [
+        "report", "tiny", "--runs-dir", runs_dir, "--out", str(out), "--format", "html",
+        "--sort", "-dev_acc", "--sort", "fit_time", "--top", "5",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "| n_h | activation | lr | epochs |" in result.output
+    assert "Pick (least fit_time)" in result.output and "Reference: n_h=3" in result.output
+    assert "holdout_acc" in result.output
+    page = (out / "report.html").read_text()
+    assert "<table>" in page and 'src="' in page
+    assert (out / "accuracy_vs_time.png").stat().st_size > 1000
+    assert (out / "train_vs_dev.png").stat().st_size > 1000
+    # a report of the spec file finds the same sweep; a bad filter is refused with its reason
+    result = runner.invoke(cli.sweep, ["report", str(spec_file), "--runs-dir", runs_dir,
+                                       "--filter", "dev_acc > 2"])
+    assert result.exit_code == 0 and "0 of 16 trials pass" in result.output
+    result = runner.invoke(cli.sweep, ["report", "tiny", "--runs-dir", runs_dir,
+                                       "--filter", "__import__('os').getcwd()"])
+    assert result.exit_code != 0 and "only abs, min, max" in result.output
+
+
+def test_a_bad_spec_fails_naming_its_line_before_any_trial(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SPEC.replace("values = [1, 3]", "values = []"))
+    runs_dir = tmp_path / "runs"
+    result = CliRunner().invoke(cli.sweep, ["run", str(bad), "--runs-dir", str(runs_dir)])
+    assert result.exit_code != 0
+    line = next(i for i, text in enumerate(bad.read_text().splitlines(), 1)
+                if text.startswith("n_h"))
+    assert f"{bad}:{line}: [params.n_h] values is empty" in result.output
+    assert not runs_dir.exists()
+
+
+def test_report_api_filters_sorts_picks_and_checks_fresh_data(tmp_path, spec_file):
+    runs_dir = tmp_path / "runs"
+    run_sweep(spec_file, runs_dir, executor="inline", progress=False)
+    report = sweep_report("tiny", runs_dir, sort=["-dev_acc", "fit_time"])
+    assert len(report.rows) == 16
+    devs = [r["dev_acc"] for r in report.rows]
+    assert devs == sorted(devs, reverse=True)
+    passing = [r for r in report.rows
+               if r["dev_acc"] > 0.5 and abs(r["train_acc"] - r["dev_acc"]) <= 0.2]
+    assert report.passing == passing and report.filter.startswith("dev_acc > 0.5")
+    assert report.pick is min(passing, key=lambda r: (r["fit_time"], -r["dev_acc"],
+                                                      abs(r["train_acc"] - r["dev_acc"])))
+    assert report.reference["n_h"] == 3 and report.reference["epochs"] == 20
+    x, y = datasets.get("moons", n_samples=50, noise=0.2, seed=1, source="sklearn")
+    model = io.load_model(report.reference["_model_path"])
+    expected = model.evaluate(x, y, return_dict=True)["accuracy"]
+    assert report.holdout["reference"]["holdout_acc"] == pytest.approx(expected)
+    text = report.to_markdown()
+    assert "Fresh data (moons(n_samples=50" in text
+    best = sweep_report("tiny", runs_dir, filter="activation == 'relu'", pick="-dev_acc")
+    assert {r["activation"] for r in best.passing} == {"relu"}
+    assert best.pick["dev_acc"] == max(r["dev_acc"] for r in best.passing)
+    with pytest.raises(LookupError):
+        sweep_report("no-such-sweep", runs_dir)
+
+
+def children(pid: int) -> list[int]:
+    """Pids of the processes whose parent is ``pid`` (from /proc; empty elsewhere)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "scratchnn.sweep.cli", *args]
+
+
+def test_module_entry_point_runs_with_worker_processes(tmp_path, spec_file):
+    runs_dir = tmp_path / "runs"
+    done = subprocess.run(_cli("run", str(spec_file), "--runs-dir", str(runs_dir),
+                               "--workers", "2", "-q"),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "16 trials recorded" in done.stdout
+    assert len(finished(runs_dir)) == 16
+    report = subprocess.run(_cli("report", "tiny", "--runs-dir", str(runs_dir), "--no-plots"),
+                            capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0 and "# Sweep tiny" in report.stdout
+
+
+SLOW_SPEC = SPEC.replace('name = "tiny"', 'name = "slow"').replace(
+    "values = [5, 20]", "values = [200, 1200, 2500]").replace(
+    "values = [0.5, 1.0]", "values = [0.5, 1.0, 0.2]")
+
+
+def test_sigkill_mid_sweep_then_resume_loses_and_duplicates_nothing(tmp_path):
+    """A real sweep process, killed with SIGKILL while it records, then run again."""
+    spec_path = tmp_path / "slow.toml"
+    spec_path.write_text(SLOW_SPEC)
+    total = len(load_spec(spec_path).trials)  # 2 x 2 x 3 x 3 = 36
+    runs_dir = tmp_path / "runs"
+    # one trial at a time with Sequential.fit, so that finishing takes several seconds
+    process = subprocess.Popen(
+        _cli("run", str(spec_path), "--runs-dir", str(runs_dir), "--workers", "2",
+             "--engine", "sequential", "-q"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        done: dict[str, str] = {}
+        while time.monotonic() < deadline and len(done) < 3:
+            time.sleep(0.1)
+            if (runs_dir / "runs.sqlite").exists():
+                done = finished(runs_dir, "slow")
+            assert process.poll() is None, process.communicate()
+        assert 3 <= len(done) < total, "the sweep should be killed in the middle"
+        workers = children(process.pid)
+        assert workers or not sys.platform.startswith("linux"), "no worker processes seen"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == -signal.SIGKILL
+    killed = finished(runs_dir, "slow")
+    assert 3 <= len(killed) < total
+    resumed = run_sweep(spec_path, runs_dir, executor="processes", workers=2, progress=False)
+    assert resumed.skipped == len(killed)
+    assert resumed.recorded == total - len(killed)
+    after = finished(runs_dir, "slow")
+    assert len(after) == total
+    assert all(after[k] == v for k, v in killed.items())  # kept, not re-run
+    with RunStore(runs_dir) as store:
+        assert len(store.list_runs(sweep_id="slow")) == total  # no leftover runs
+    # the orphaned workers of the killed sweep noticed and stopped by themselves
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers)
+
+
+def test_weights_of_a_resumed_trial_equal_an_uninterrupted_run(tmp_path, spec_file):
+    # determinism across runs is what makes resuming safe: same spec, same numbers
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    run_sweep(spec_file, a, executor="inline", progress=False)
+    run_sweep(spec_file, b, executor="inline", progress=False, engine="sequential")
+    with RunStore(a) as sa, RunStore(b) as sb:
+        ra = {r.trial_key: r for r in sa.list_runs(sweep_id="tiny")}
+        rb = {r.trial_key: r for r in sb.list_runs(sweep_id="tiny")}
+    for key, run in ra.items():
+        wa = io.load_model(run.model_path).get_weights()
+        wb = io.load_model(rb[key].model_path).get_weights()
+        for x, y in zip(wa, wb, strict=True):
+            np.testing.assert_allclose(x, y, rtol=2e-4, atol=1e-6)
+        assert rb[key].timings["engine"] == "sequential"
+
+
+def test_pick_ties_go_to_the_better_dev_metric_then_the_smaller_gap():
+    from scratchnn.sweep.report import _pick
+
+    rows = [
+        {"n": 1, "fit_time": 0.5, "train_acc": 0.95, "dev_acc": 0.96},
+        {"n": 2, "fit_time": 0.1, "train_acc": 0.949, "dev_acc": 0.9525},
+        {"n": 3, "fit_time": 0.1, "train_acc": 0.950, "dev_acc": 0.9525},  # smaller gap
+        {"n": 4, "fit_time": 0.1, "train_acc": 0.900, "dev_acc": 0.9500},
+        {"n": 5, "fit_time": None, "train_acc": 0.99, "dev_acc": 0.99},  # no time: skipped
+    ]
+    columns = ["n", "fit_time", "train_acc", "dev_acc"]
+    assert _pick(rows, "fit_time", columns, "dev_acc")["n"] == 3
+    assert _pick(rows, "-fit_time", columns, "dev_acc")["n"] == 1
+    assert _pick(rows, "-dev_acc", columns, "dev_acc")["n"] == 5
+    assert _pick(rows, "fit_time * 10 + n", columns)["n"] == 2  # 3.0 < 4.0 < 5.0 < 6.0
