@@ -464,6 +464,13 @@ def test_reproduce_runs_a_real_study_and_writes_its_report(tmp_path):
     assert (out / "report.html").is_file() and list(out.glob("003_*.png"))
 
 
+def test_reproduce_full_is_study_000s_and_excludes_quick(tmp_path):
+    both = scratchnn_cli("reproduce", "000", "--full", "--quick", cwd=tmp_path)
+    assert_one_line_error(both, "--full and --quick")
+    other = scratchnn_cli("reproduce", "003", "--full", cwd=tmp_path)
+    assert_one_line_error(other, "--full applies to study 000")
+
+
 def test_reproduce_rejects_an_unknown_study_listing_the_known_ones(tmp_path):
     result = scratchnn_cli("reproduce", "007", "--quick", cwd=tmp_path)
     assert_one_line_error(result, "unknown study '007'", "000", "004", "all")

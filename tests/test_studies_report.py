@@ -116,6 +116,28 @@ def test_000_grid_configs_and_filter():
     assert not seed000.passes_filter({**row, "fit_time": 31.0})
 
 
+def test_000_full_grid_is_the_tutorials_420_runs():
+    configs = seed000.grid_configs(seed000.GRID_FULL)
+    assert len(configs) == 420 and len(set(configs)) == 420 and seed000.CHOSEN in configs
+    assert sorted({c.n_h for c in configs}) == [1, 2, 3, 4, 5, 10, 50]
+    assert sorted({c.activation for c in configs}) == ["relu", "sigmoid", "tanh"]
+    assert sorted({c.learning_rate for c in configs}) == [0.001, 0.01, 0.1, 0.6, 1.2]
+    assert sorted({c.iterations for c in configs}) == [100, 1000, 10_000, 100_000]
+
+
+def test_000_full_runs_the_full_grid(tmp_path, monkeypatch):
+    tiny = {"n_h": (2, 3), "activation": ("tanh",), "learning_rate": (0.6,), "iterations": (50,)}
+    monkeypatch.setattr(seed000, "GRID_FULL", tiny)  # the wiring, not 20 minutes of training
+    lines: list[str] = []
+    result = seed000.run(tmp_path, full=True, progress=lines.append)
+    assert any("grid of 2 configurations" in line for line in lines)
+    above = next(f for f in result.figures if f.name == "000 grid configs above 95 %")
+    assert " of 2 " in above.ours
+    assert "full 420-run grid" in result.notes
+    with pytest.raises(ValueError, match="quick or full"):
+        seed000.run(tmp_path, quick=True, full=True)
+
+
 def test_001_three_moons_has_three_interleaved_classes():
     X, y = seed001.three_moons(300, 0.1, seed=0)
     assert X.shape == (300, 2) and np.bincount(y).tolist() == [100, 100, 100]

@@ -42,6 +42,9 @@ def figure_table(results: list[Any]) -> str:
 @click.command()
 @click.argument("study", default="all")
 @click.option("--quick", is_flag=True, help="Smaller grids and fewer steps (minutes, not hours).")
+@click.option("--full", is_flag=True,
+              help="Study 000 trains the tutorial's whole 420-run grid, one fit at a time (about "
+                   "20 minutes; `scratchnn sweep run` does it as populations in about 2).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               default=Path("scratchnn-report"), show_default=True,
               help="Folder for the report and its images.")
@@ -49,7 +52,7 @@ def figure_table(results: list[Any]) -> str:
               show_default=True, help="Report format: Markdown or HTML.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of every study.")
-def reproduce(study: str, quick: bool, out: Path, fmt: str, seed: int) -> None:
+def reproduce(study: str, quick: bool, full: bool, out: Path, fmt: str, seed: int) -> None:
     """Reproduce the tutorials' figures: STUDY is 000, 001, 002, 003, 004 or all (default).
 
     Prints each figure beside the tutorial's as it is computed, then a table of all of them,
@@ -59,11 +62,18 @@ def reproduce(study: str, quick: bool, out: Path, fmt: str, seed: int) -> None:
     known = list(studies.STUDIES)
     if study != "all" and study not in studies.STUDIES:
         raise ValueError(f"unknown study {study!r}. Known studies: {', '.join(known)}, all.")
+    if full and quick:
+        raise ValueError("--full and --quick exclude each other: --full is study 000's whole grid.")
+    if full and study not in ("000", "all"):
+        raise ValueError(f"--full applies to study 000 (its 420-run grid), not to {study}.")
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for key in known if study == "all" else [study]:
         click.echo(f"== Study {key}{' (quick)' if quick else ''}")
-        result = studies.STUDIES[key](out_dir=out, quick=quick, seed=seed, progress=click.echo)
+        extra = {"full": True} if full and key == "000" else {}
+        result = studies.STUDIES[key](
+            out_dir=out, quick=quick, seed=seed, progress=click.echo, **extra
+        )
         click.echo(f"== {key} {result.title}: {len(result.figures)} figures, "
                    f"{result.seconds:.1f} s")  # fmt: skip
         results.append(result)
