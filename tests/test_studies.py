@@ -99,7 +99,9 @@ def test_studies_registry_and_signature():
     for name, run in STUDIES.items():
         assert run is getattr(studies, f"seed{name}").run
         params = inspect.signature(run).parameters
-        assert list(params) == ["out_dir", "quick", "seed", "progress"]
+        # the shared interface first; study 000 adds its full-grid switch after it
+        expected = ["out_dir", "quick", "seed", "progress"] + (["full"] if name == "000" else [])
+        assert list(params) == expected
         assert params["quick"].default is False and params["seed"].default == 0
         assert params["progress"].default is None
         assert run.__doc__
