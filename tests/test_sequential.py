@@ -228,6 +228,9 @@ def test_history_keys_with_validation():
     assert sorted(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
     assert all(len(v) == 3 for v in history.history.values())
     assert model.history is history and history.epoch == [0, 1, 2]
+    # plain Python floats (JSON- and print-friendly), never NumPy scalars
+    assert all(type(v) is float for values in history.history.values() for v in values)
+    assert all(type(v) is float for v in model.evaluate(x, y, return_dict=True).values())
     h2 = model.fit(x, y, epochs=2, validation_data=(x[:50], y[:50]), verbose=0)
     assert len(h2.history["val_loss"]) == 2
     assert h2.history["val_loss"][-1] == pytest.approx(model.evaluate(x[:50], y[:50])[0])

@@ -651,7 +651,7 @@ class Sequential:
         logs = {}
         for name, fn in self._metrics:
             value = _prepared_accuracy(fn, y, outputs) if fast else None
-            logs[f"{prefix}{name}"] = float(fn(y, outputs)) if value is None else value
+            logs[f"{prefix}{name}"] = float(fn(y, outputs) if value is None else value)
         return logs
 
     # ----------------------------------------------------------------------------------- fit
