@@ -44,7 +44,7 @@ def figure_table(results: list[Any]) -> str:
 @click.option("--quick", is_flag=True, help="Smaller grids and fewer steps (minutes, not hours).")
 @click.option("--full", is_flag=True,
               help="Study 000 trains the tutorial's whole 420-run grid, one fit at a time (about "
-                   "20 minutes; `scratchnn sweep run` does it as populations in about 2).")
+                   "45 minutes; `scratchnn sweep run` does it as populations in about 2).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               default=Path("scratchnn-report"), show_default=True,
               help="Folder for the report and its images.")

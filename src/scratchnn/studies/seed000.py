@@ -10,7 +10,7 @@ it on a fresh draw of 500 points: **93.6 %**.
 Here every network is a :class:`~scratchnn.Sequential` trained with ``fit(batch_size=None)``.
 The grid is a reduced one by default (:data:`GRID_QUICK`, :data:`GRID_DEFAULT`); ``full=True``
 trains the tutorial's whole 420-run grid (:data:`GRID_FULL`) the same way, one fit at a time
-(about 20 minutes on 2 cores; ``scratchnn sweep run examples/sweeps/tutorial000.toml`` trains it
+(about 45 minutes on 2 cores; ``scratchnn sweep run examples/sweeps/tutorial000.toml`` trains it
 as populations in about 2).
 """
 
