@@ -316,10 +316,3 @@ class Tensor:
 
 def _no_backward(g: Any) -> tuple[()]:
     return ()
-
-
-def as_tensor(value: Any, dtype: Any = None) -> Tensor:
-    """Return ``value`` unchanged if it is a Tensor, else wrap it (no gradient)."""
-    if isinstance(value, Tensor):
-        return value
-    return Tensor(value, dtype=dtype)
