@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 import scratchnn as sn
+from competitors import init_numpy_mlp  # benchmarks/ is on sys.path when run as a script
 from scratchnn import ops
 
 D, H, K = 784, 256, 10
@@ -26,14 +27,6 @@ def make_data(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Random float32 rows in [0, 1) and integer labels."""
     rng = np.random.default_rng(seed)
     return rng.random((rows, D), dtype=np.float32), rng.integers(0, K, rows)
-
-
-def init_params(seed: int = 1) -> list[np.ndarray]:
-    """He-scaled float32 weights and zero biases, identical for both sides."""
-    rng = np.random.default_rng(seed)
-    w1 = (rng.standard_normal((D, H)) * np.sqrt(2 / D)).astype(np.float32)
-    w2 = (rng.standard_normal((H, K)) * np.sqrt(2 / H)).astype(np.float32)
-    return [w1, np.zeros(H, np.float32), w2, np.zeros(K, np.float32)]
 
 
 def epoch_numpy(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, batch: int, lr: float):
@@ -102,7 +95,7 @@ def main() -> None:
     times: dict[str, list[float]] = {"numpy": [], "scratchnn": [], "scratchnn fused": []}
     for _ in range(args.repeats + 1):  # the first round warms caches and is dropped
         for side in times:
-            params = init_params()
+            params = init_numpy_mlp((D, H, K), seed=1)  # He-scaled, zero biases
             t0 = time.perf_counter()
             if side == "numpy":
                 epoch_numpy(params, x, y, args.batch, 0.01)
