@@ -7,10 +7,11 @@ features has ``input_shape == (11,)``.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import re
 from collections import defaultdict
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -29,12 +30,21 @@ def _auto_name(cls: type) -> str:
 class Layer:
     """Base class of layers.
 
+    A subclass implements :meth:`call` and, when it has weights, :meth:`weight_shapes` and
+    :meth:`build` (which creates exactly the weights :meth:`weight_shapes` names, with
+    :meth:`add_weight`). Layers that take a mask (padded time steps) accept ``mask=`` in ``call``;
+    layers that keep the masked axis set ``supports_masking = True`` so the mask passes through,
+    and layers that make one (``Embedding(mask_zero=True)``) override :meth:`compute_mask`.
+
     Args:
         trainable: ``False`` freezes the layer's weights (no gradient, no update), e.g. the
             pretrained layers in transfer learning.
         name: unique label (default: the class name in snake case with a counter).
         dtype: ``"float32"``/``"float64"``; ``None`` takes the model's (float32 by default).
     """
+
+    supports_masking: ClassVar[bool] = False
+    """Whether an incoming mask is passed on unchanged to the next layer (see compute_mask)."""
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None) -> None:
         self.name = name or _auto_name(type(self))
@@ -92,6 +102,14 @@ class Layer:
             total = penalty if total is None else total + penalty
         return total
 
+    def weight_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        """Shapes of the weights :meth:`build` creates for inputs of ``input_shape``, by name.
+
+        Computed from the configuration alone, without allocating anything: model files are
+        checked against it before any weight is created. Layers without weights return ``{}``.
+        """
+        return {}
+
     def count_params(self) -> int:
         """Number of scalars in the layer's weights."""
         return int(sum(w.size for w in self.weights.values()))
@@ -117,13 +135,26 @@ class Layer:
         """The layer's computation on a batch ``x``."""
         raise NotImplementedError
 
-    def __call__(self, x: Any, training: bool = False) -> Tensor:
-        """Build on first use (from ``x``'s shape), then :meth:`call`."""
+    def __call__(self, x: Any, training: bool = False, mask: Any = None) -> Tensor:
+        """Build on first use (from ``x``'s shape), then :meth:`call`.
+
+        ``mask`` (a boolean array, ``(N, T)`` for sequences: ``True`` where a step is real) is
+        handed to ``call`` when the layer's ``call`` takes a ``mask`` argument.
+        """
         if not isinstance(x, Tensor):
             x = Tensor(x, dtype=self.dtype)
         if not self.built:
             self.build(x.shape[1:], dtype=x.dtype)
+        if mask is not None and _takes_mask(type(self)):
+            return self.call(x, training=training, mask=mask)
         return self.call(x, training=training)
+
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
+        """The mask of this layer's output for input ``x`` with ``mask`` (``None``: no mask).
+
+        By default the mask passes through layers with ``supports_masking`` and stops elsewhere.
+        """
+        return mask if self.supports_masking else None
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of one output sample for one input sample of ``input_shape``."""
@@ -139,3 +170,14 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+_TAKES_MASK: dict[type, bool] = {}
+
+
+def _takes_mask(cls: type) -> bool:
+    """Whether ``cls.call`` accepts a ``mask`` argument (looked up once per class)."""
+    found = _TAKES_MASK.get(cls)
+    if found is None:
+        found = _TAKES_MASK[cls] = "mask" in inspect.signature(cls.call).parameters
+    return found

@@ -133,14 +133,21 @@ class Dense(Layer):
                 f"{self.name}: Dense needs inputs with a feature axis; received a scalar."
             )
         rng = np.random.default_rng() if rng is None else rng
-        fan_in = self.input_shape[-1]
+        shapes = self.weight_shapes(self.input_shape)
         self.kernel = self.add_weight(
-            "kernel", (fan_in, self.units), self.kernel_initializer, rng, self.kernel_regularizer
+            "kernel", shapes["kernel"], self.kernel_initializer, rng, self.kernel_regularizer
         )
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias", (self.units,), self.bias_initializer, rng, self.bias_regularizer
+                "bias", shapes["bias"], self.bias_initializer, rng, self.bias_regularizer
             )
+
+    def weight_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        """``kernel`` ``(D, units)`` and, with ``use_bias``, ``bias`` ``(units,)``."""
+        shapes = {"kernel": (int(input_shape[-1]), self.units)}
+        if self.use_bias:
+            shapes["bias"] = (self.units,)
+        return shapes
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         """``activation(x @ kernel + bias)``.

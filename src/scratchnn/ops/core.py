@@ -1,4 +1,4 @@
-"""Differentiable operations: each forward written beside its local backward.
+"""Core differentiable operations: each forward written beside its local backward.
 
 Every op takes tensors (or array-likes / Python numbers, which become constants of the other
 operand's dtype), computes its output with ``backend.xp`` and returns a :class:`Tensor` whose local
