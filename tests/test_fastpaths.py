@@ -3,10 +3,9 @@
 The fast paths (issue 6, measured by ``benchmarks/run.py``):
 
 * ``ops.linear(..., activation=...)``: relu / tanh / sigmoid fused into the affine node (Dense);
-* ``ops.linear`` on narrow layers (few units, many rows) computes a column-major output;
 * the fused losses with ``reduction="mean"``: loss and batch mean as one node (Sequential);
 * ``Tensor.backward``: stamp-ordered walk, leaf gradients not copied when nobody else holds them;
-* built-in accuracies on prepared targets (``_prepared_accuracy``);
+* built-in accuracies on prepared targets (``compiled.prepared_accuracy``);
 * ``predict`` returning a single batch's own array; ``as_features`` accepting ready arrays;
 * full-batch ``fit`` skipping the pointless reshuffle; the sum-based finiteness checks.
 """
@@ -19,7 +18,7 @@ import pytest
 from scratchnn import Sequential, Tensor, losses, metrics, ops, optimizers
 from scratchnn.layers import Activation, Dense, Dropout, Input
 from scratchnn.models import data
-from scratchnn.models.sequential import _prepared_accuracy
+from scratchnn.models.compiled import MetricTracker, prepared_accuracy
 
 DTYPES = ("float32", "float64")
 
@@ -70,31 +69,12 @@ def test_dense_fuses_its_activation_and_matches_a_separate_activation_layer():
         np.testing.assert_array_equal(a.grad, b.grad)
 
 
-# ----------------------------------------------------------------- narrow layers, column-major
-@pytest.mark.parametrize("units", [1, 3, 15])
-def test_narrow_linear_is_column_major_and_equals_the_row_major_product(units):
-    rng = np.random.default_rng(2)
-    rows = ops.NARROW_MIN_ROWS + 11
-    x, w, b = rng.normal(size=(rows, 5)), rng.normal(size=(5, units)), rng.normal(size=units)
-    h, w1, b1 = tensors(x, w, b)
-    out = ops.linear(h, w1, b1)
-    assert out.data.flags.f_contiguous
-    np.testing.assert_allclose(out.data, x @ w + b, rtol=1e-12)
-    # the layer after a narrow one returns its input gradient in the same layout
-    w2 = Tensor(rng.normal(size=(units, 2)), dtype="float64", requires_grad=True)
-    ops.linear(ops.tanh(out), w2).sum().backward()
-    ref = tensors(x, w, b)
-    ops.add(ops.matmul(ops.tanh(ops.add(ops.matmul(ref[0], ref[1]), ref[2])),
-                       Tensor(w2.data, dtype="float64")), 0.0).sum().backward()
-    for fast, plain in zip((h, w1, b1), ref, strict=True):
-        np.testing.assert_allclose(fast.grad, plain.grad, rtol=1e-12, atol=1e-12)
-
-
-def test_wide_or_short_linear_stays_row_major():
+# --------------------------------------------------------------------------------- layout
+@pytest.mark.parametrize("rows, units", [(10, 3), (500, 64), (300, 1), (300, 3)])
+def test_linear_returns_row_major_arrays(rows, units):
     rng = np.random.default_rng(3)
-    short = ops.linear(*tensors(rng.normal(size=(10, 5)), rng.normal(size=(5, 3))))
-    wide = ops.linear(*tensors(rng.normal(size=(500, 5)), rng.normal(size=(5, 64))))
-    assert short.data.flags.c_contiguous and wide.data.flags.c_contiguous
+    out = ops.linear(*tensors(rng.normal(size=(rows, 5)), rng.normal(size=(5, units))))
+    assert out.data.flags.c_contiguous
 
 
 # ---------------------------------------------------------------------- fused loss + mean
@@ -146,17 +126,22 @@ def test_sequential_one_node_loss_equals_the_loss_object(dtype, loss, activation
     labels = rng.integers(0, k, 40)
     y = {"sparse_categorical_crossentropy": labels,
          "categorical_crossentropy": np.eye(k)[labels]}.get(loss, rng.integers(0, 2, (40, k)))
-    xa, ya, sw = model._prepare(x, y)
-    results = []
-    for mean_node in (True, False):
-        for p in model.params:
-            p.grad = None
-        value, _ = model._forward_loss(xa, ya, sw, training=True, mean_node=mean_node)
-        value.backward()
-        results.append((value.data, [p.grad.copy() for p in model.params]))
-    assert results[0][0] == results[1][0]
-    for a, b in zip(results[0][1], results[1][1], strict=True):
-        np.testing.assert_array_equal(a, b)
+    batch = model._prepare(x, y).batch()
+    for p in model.params:
+        p.grad = None
+    value, _ = model.compute_loss(*batch, training=True)  # one fused node
+    assert value._op.endswith("_mean")
+    value.backward()
+    fast = (value.data, [p.grad.copy() for p in model.params])
+    for p in model.params:
+        p.grad = None
+    hidden = model.layers[0](Tensor(batch[0], dtype=dtype))
+    logits = model.layers[1].pre_activation(hidden)
+    plain = losses.get({"name": loss, "from_logits": True})(batch[1], logits)
+    plain.backward()
+    assert fast[0] == plain.data
+    for a, p in zip(fast[1], model.params, strict=True):
+        np.testing.assert_array_equal(a, p.grad)
 
 
 # --------------------------------------------------------------------------------- backward
@@ -192,27 +177,27 @@ def test_prepared_binary_accuracy_equals_the_metric(shape):
     y = rng.integers(0, 2, shape).astype(np.float32)
     p = rng.random(shape).astype(np.float32)
     p[0, 0] = 0.5  # the threshold itself counts as 0, as in the metric
-    assert _prepared_accuracy(metrics.binary_accuracy, y, p) == metrics.binary_accuracy(y, p)
+    assert prepared_accuracy(metrics.binary_accuracy, y, p) == metrics.binary_accuracy(y, p)
 
 
 def test_prepared_binary_accuracy_leaves_soft_targets_to_the_metric():
     y = np.array([[0.3], [1.0]], dtype=np.float32)
     p = np.array([[0.2], [0.9]], dtype=np.float32)
-    assert _prepared_accuracy(metrics.binary_accuracy, y, p) is None
+    assert prepared_accuracy(metrics.binary_accuracy, y, p) is None
 
 
 def test_prepared_categorical_accuracies_equal_the_metrics():
     rng = np.random.default_rng(7)
     labels = rng.integers(0, 4, 60)
     p = rng.random((60, 4))
-    assert _prepared_accuracy(metrics.sparse_categorical_accuracy, labels, p) == (
+    assert prepared_accuracy(metrics.sparse_categorical_accuracy, labels, p) == (
         metrics.sparse_categorical_accuracy(labels, p)
     )
     onehot = np.eye(4)[labels]
-    assert _prepared_accuracy(metrics.categorical_accuracy, onehot, p) == (
+    assert prepared_accuracy(metrics.categorical_accuracy, onehot, p) == (
         metrics.categorical_accuracy(onehot, p)
     )
-    assert _prepared_accuracy(metrics.auc, labels, p) is None
+    assert prepared_accuracy(metrics.auc, labels, p) is None
 
 
 def test_fit_logs_the_same_accuracy_through_either_path():
@@ -222,9 +207,10 @@ def test_fit_logs_the_same_accuracy_through_either_path():
     model = Sequential([Input((2,)), Dense(3, activation="tanh"), Dense(1, activation="sigmoid")],
                        seed=0)
     model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
-    _, ya, _ = model._prepare(x, y)
+    ya = model._prepare(x, y).ys[0]
     out = model.predict(x)
-    assert model._metric_logs(ya, out) == model._metric_logs(ya, out, fast=False)
+    tracker = MetricTracker([("accuracy", metrics.binary_accuracy)])
+    assert tracker.compute(ya, out) == {"accuracy": metrics.binary_accuracy(ya, out)}
 
 
 # ------------------------------------------------------------------------ predict, data

@@ -292,13 +292,14 @@ def test_fit_and_train_on_batch_share_one_step(monkeypatch):
     x, y = small_binary()
     a, b = binary_model(), binary_model()
     calls = []
-    original = Sequential._train_step
+    original = Sequential.train_step
 
-    def spy(self, xb, yb, wb, need_outputs):
+    def spy(self, batch):
+        xb = batch[0]
         calls.append((xb.dtype, xb.flags.c_contiguous))
-        return original(self, xb, yb, wb, need_outputs)
+        return original(self, batch)
 
-    monkeypatch.setattr(Sequential, "_train_step", spy)
+    monkeypatch.setattr(Sequential, "train_step", spy)
     a.fit(x, y, batch_size=None, epochs=1, shuffle=False, verbose=0)
     b.train_on_batch(x, y)
     assert len(calls) == 2
@@ -349,17 +350,22 @@ def test_fused_logits_path_agrees_with_the_plain_path(activation, loss, targets)
         seed=0,
         dtype="float64",
     )
-    model.compile(optimizer="sgd", loss=loss)
-    assert model._fused is not None
-    xa, ya, _ = model._prepare(x, y)
+    model.compile(optimizer="sgd", loss=loss, metrics=["mse"])
+    assert model.compiled_loss.fused[0] is not None
     w = rng.uniform(0.5, 2.0, size=64)
+    xa, ya, sw = model._prepare(x, y, sample_weight=w).batch()
     results = []
-    for fused in (True, False):
-        for p in model.params:
-            p.zero_grad()
-        value, out = model._forward_loss(xa, ya, w, training=True, fused=fused)
-        value.backward()
-        results.append((value.item(), out.numpy(), [p.grad.copy() for p in model.params]))
+    for p in model.params:
+        p.zero_grad()
+    value, outs = model.compute_loss(xa, ya, sw, training=True)  # from the logits
+    value.backward()
+    results.append((value.item(), outs[0], [p.grad.copy() for p in model.params]))
+    for p in model.params:
+        p.zero_grad()
+    probabilities = model(xa, training=True)  # the plain path: the loss on probabilities
+    value = losses.get(loss)(ya, probabilities, sample_weight=sw)
+    value.backward()
+    results.append((value.item(), probabilities.numpy(), [p.grad.copy() for p in model.params]))
     (lf, of, gf), (lp, op, gp) = results
     assert 0.01 < op.min() and op.max() < 0.99  # no probability is clipped
     assert lf == pytest.approx(lp, rel=1e-12)
@@ -372,7 +378,7 @@ def test_fused_path_only_where_it_applies():
     def fused(activation, loss):
         model = Sequential([Dense(2, activation=activation, input_dim=2)])
         model.compile(loss=loss)
-        return model._fused is not None
+        return model.compiled_loss.fused[0] is not None
 
     assert fused("sigmoid", "binary_crossentropy")
     assert fused("softmax", "sparse_categorical_crossentropy")
@@ -492,14 +498,13 @@ def test_weight_dict_round_trip_and_errors():
     names = [layer.name for layer in model.layers]
     assert list(d) == [f"{n}/{w}" for n in names for w in ("kernel", "bias")]
     other = churn_shaped_model()
+    assert [layer.name for layer in other.layers] == names  # names are the model's own
+    for layer, new in zip(other.layers, ("a", "b", "c"), strict=True):
+        layer.name = new
     with pytest.raises(ValueError, match="missing weights"):
         other.load_weight_dict(d)  # other layer names
-    renamed = {
-        k.replace(names[0], other.layers[0].name, 1)
-        .replace(names[1], other.layers[1].name)
-        .replace(names[2], other.layers[2].name): v
-        for k, v in d.items()
-    }
+    new_names = dict(zip(names, ("a", "b", "c"), strict=True))
+    renamed = {f"{new_names[k.split('/')[0]]}/{k.split('/')[1]}": v for k, v in d.items()}
     other.load_weight_dict(renamed)
     np.testing.assert_array_equal(other.predict(np.ones((2, 11))), model.predict(np.ones((2, 11))))
     broken = dict(renamed)

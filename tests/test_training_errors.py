@@ -10,6 +10,7 @@ import pytest
 from scratchnn import Sequential, optimizers
 from scratchnn.callbacks import LambdaCallback
 from scratchnn.layers import Dense
+from scratchnn.models import trainer
 
 
 def binary(
@@ -275,18 +276,31 @@ class BlowUp(optimizers.SGD):
             params[0].data[...] = np.nan
 
 
-@pytest.mark.parametrize("at", [3, 10])  # mid-epoch, and the last update of the epoch
-def test_weights_are_restored_from_before_the_step_that_diverged(at):
+@pytest.mark.parametrize("at", [3, 10, 40, 64])  # mid-epoch, an epoch's last update, later
+def test_weights_are_restored_to_the_last_finite_snapshot(at):
+    every = trainer.SNAPSHOT_EVERY
     model, x, y = regression(lr=0.01)
     model.compile(optimizer=BlowUp(at), loss="mse")
     before_step = []
     record = LambdaCallback(
         on_train_batch_begin=lambda b, logs: before_step.append(model.get_weights())
     )
-    with pytest.warns(RuntimeWarning, match="diverged at epoch 1, batch"):
-        model.fit(x, y, epochs=3, batch_size=10, shuffle=False, verbose=0, callbacks=[record])
-    for got, expected in zip(model.get_weights(), before_step[at - 1], strict=True):
+    # update ``at`` (step at - 1, counting from 0) writes NaN: the loss of step ``at`` shows it
+    epoch, batch = at // 10 + 1, at % 10 + 1
+    with pytest.warns(RuntimeWarning, match=f"diverged at epoch {epoch}, batch {batch}:"):
+        model.fit(x, y, epochs=10, batch_size=10, shuffle=False, verbose=0, callbacks=[record])
+    # copies are taken every ``every`` steps while the weights are finite
+    snapshot_step = every * ((at - 1) // every)
+    for got, expected in zip(model.get_weights(), before_step[snapshot_step], strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_a_diverging_last_update_is_caught_at_the_end_of_fit():
+    model, x, y = regression(lr=0.01)
+    model.compile(optimizer=BlowUp(20), loss="mse")  # the very last update of fit
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        model.fit(x, y, epochs=2, batch_size=10, shuffle=False, verbose=0)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
 
 
 def test_train_on_batch_skips_a_diverging_update():

@@ -20,13 +20,14 @@ from scratchnn import (
 )
 from scratchnn.gradcheck import GradcheckResult, gradcheck
 from scratchnn.io import load_model
-from scratchnn.models import Sequential
+from scratchnn.models import Model, Sequential
 from scratchnn.tensor import Tensor, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckResult",
+    "Model",
     "Sequential",
     "Tensor",
     "__version__",

@@ -41,7 +41,7 @@ from scratchnn import backend
 from scratchnn.layers import LAYERS
 
 if TYPE_CHECKING:
-    from scratchnn.models import Sequential
+    from scratchnn.models import Model
 
 FORMAT_VERSION = 1  # the newest file format this module writes and reads
 MODEL_FORMAT = "scratchnn.model"
@@ -74,7 +74,7 @@ class _File:
 
 
 # ------------------------------------------------------------------------------------ public API
-def save_model(model: Sequential, path: PathLike, include_optimizer: bool = True) -> None:
+def save_model(model: Model, path: PathLike, include_optimizer: bool = True) -> None:
     """Save a model (architecture, weights, compile settings, optimizer state) to one file.
 
     The file is written atomically: until the new file is complete, ``path`` keeps its previous
@@ -112,6 +112,7 @@ def save_model(model: Sequential, path: PathLike, include_optimizer: bool = True
         "format": MODEL_FORMAT,
         "format_version": FORMAT_VERSION,
         "scratchnn_version": _library_version(),
+        "model_class": _model_class(model),
         "model": model.get_config(),
         "compile": compile_config,
         "optimizer_state": with_state,
@@ -119,7 +120,7 @@ def save_model(model: Sequential, path: PathLike, include_optimizer: bool = True
     _write(path, tensors, header)
 
 
-def load_model(path: PathLike) -> Sequential:
+def load_model(path: PathLike) -> Model:
     """Rebuild a model saved by :func:`save_model` (or ``model.save``).
 
     The architecture is rebuilt from JSON through the layer registry, the weights are checked
@@ -143,7 +144,7 @@ def load_model(path: PathLike) -> Sequential:
         >>> model = load_model("model.snn")  # doctest: +SKIP
         >>> model.predict(x)  # doctest: +SKIP
     """
-    from scratchnn.models import Sequential  # here: scratchnn.models imports this module
+    from scratchnn.models import model_from_config  # here: scratchnn.models imports this module
 
     path = os.fspath(path)
     found = _read(path)
@@ -153,9 +154,13 @@ def load_model(path: PathLike) -> Sequential:
             f"{path}: a weights-only file (written by save_weights), not a full model. Build "
             "the model in code, then call model.load_weights(path)."
         )
-    _check_model_config(header.get("model"), path)
+    model_class = header.get("model_class", "Sequential")
+    if not isinstance(model_class, str):
+        raise ValueError(f"{path}: 'model_class' must be a string; received {model_class!r}.")
+    if model_class == "Sequential":
+        _check_model_config(header.get("model"), path)
     try:
-        model = Sequential.from_config(header["model"])
+        model = model_from_config(header["model"], model_class)
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
         raise ValueError(f"{path}: cannot rebuild the model from its architecture: {exc}") from exc
     _build_from_weights(model, found.weights, header, path)
@@ -188,7 +193,7 @@ def load_model(path: PathLike) -> Sequential:
     return model
 
 
-def save_weights(model: Sequential, path: PathLike) -> None:
+def save_weights(model: Model, path: PathLike) -> None:
     """Save only the weights of a built model (atomically, like :func:`save_model`).
 
     Args:
@@ -221,7 +226,7 @@ def save_weights(model: Sequential, path: PathLike) -> None:
     _write(path, tensors, header)
 
 
-def load_weights(model: Sequential, path: PathLike) -> None:
+def load_weights(model: Model, path: PathLike) -> None:
     """Load weights saved by :func:`save_weights` (or :func:`save_model`) into ``model``.
 
     Every weight of the model must be in the file with the same shape, and the file must hold no
@@ -251,8 +256,14 @@ def load_weights(model: Sequential, path: PathLike) -> None:
 
 
 # ------------------------------------------------------------------------------------ writing
-def _weight_tensors(model: Sequential) -> dict[str, np.ndarray]:
+def _weight_tensors(model: Model) -> dict[str, np.ndarray]:
     return {WEIGHTS_PREFIX + name: _contiguous(w) for name, w in model.weight_dict().items()}
+
+
+def _model_class(model: Model) -> str:
+    from scratchnn.models.config import model_class_name
+
+    return model_class_name(model)
 
 
 def _contiguous(value: Any) -> np.ndarray:
@@ -463,7 +474,7 @@ def _check_model_config(config: Any, path: str) -> None:
 
 
 def _by_model_names(
-    model: Sequential, weights: dict[str, np.ndarray], header: dict[str, Any]
+    model: Model, weights: dict[str, np.ndarray], header: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     """``weights`` renamed to the model's layer names when they match by position, else as is.
 
@@ -494,7 +505,7 @@ def _by_model_names(
 
 
 def _build_from_weights(
-    model: Sequential, weights: dict[str, np.ndarray], header: dict[str, Any], path: str
+    model: Model, weights: dict[str, np.ndarray], header: dict[str, Any], path: str
 ) -> None:
     """Build an unbuilt model from the file when its first layer is a Dense (kernel: (D, units)).
 
@@ -518,7 +529,7 @@ def _build_from_weights(
     )
 
 
-def _assign_weights(model: Sequential, weights: dict[str, np.ndarray], path: str) -> None:
+def _assign_weights(model: Model, weights: dict[str, np.ndarray], path: str) -> None:
     """Check names and shapes against the model, then hand the arrays over (model's dtypes)."""
     if not model.built and not weights:
         return  # an unbuilt model saved as such: nothing to load

@@ -168,16 +168,16 @@ def build_model(
     Binary: one sigmoid unit; multi-class: ``n_classes`` softmax units; regression: one linear
     unit.
     """
-    from scratchnn import Sequential
-    from scratchnn.layers import Dense
+    from scratchnn.models import build_model as build
 
     sizes = [*layers, n_classes if task == "multiclass" else 1]
     acts = [activation] * len(layers) + [_OUTPUT_ACTIVATION[task]]
-    dense = [
-        Dense(units, activation=act, **({"input_dim": n_features} if i == 0 else {}))
+    entries = [
+        {"class_name": "Dense", "units": units, "activation": act,
+         **({"input_dim": n_features} if i == 0 else {})}
         for i, (units, act) in enumerate(zip(sizes, acts, strict=True))
     ]
-    return Sequential(dense, seed=seed)
+    return build({"layers": entries, "seed": seed})
 
 
 class RunLogger(callbacks.Callback):

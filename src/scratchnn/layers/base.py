@@ -21,10 +21,81 @@ from scratchnn.tensor import Tensor
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
 
 
+def snake_name(cls: type) -> str:
+    """``Dense`` -> ``dense``, ``BatchNormalization`` -> ``batch_normalization``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+
 def _auto_name(cls: type) -> str:
-    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+    base = snake_name(cls)
     n = next(_name_counters[base])
     return base if n == 0 else f"{base}_{n}"
+
+
+def require_rng(rng: np.random.Generator | None, layer: Layer) -> np.random.Generator:
+    """``rng``, or a ValueError saying how to give ``layer`` a generator (never a silent,
+    unseeded fallback)."""
+    if rng is None:
+        raise ValueError(
+            f"Layer {layer.name!r} ({type(layer).__name__}) needs a random generator to draw its "
+            "weights: use it inside a model (e.g. Sequential([...], seed=0)), or build it "
+            "yourself with layer.build(input_shape, rng=numpy.random.default_rng(0))."
+        )
+    return rng
+
+
+class SymbolicTensor:
+    """A placeholder for the batches that will flow through a functional graph.
+
+    Calling a layer on one records a :class:`Node` (the layer and its inputs) and returns the
+    symbolic outputs; ``scratchnn.Model(inputs=..., outputs=...)`` turns the recorded graph into
+    a model. Nothing is computed and no weight is created until the model is built.
+
+    Attributes:
+        shape: shape of one sample (batch axis excluded).
+        node: the call that produces this tensor.
+        index: which output of that call it is.
+    """
+
+    __slots__ = ("index", "node", "shape")
+
+    def __init__(self, shape: tuple[int, ...], node: Node, index: int = 0) -> None:
+        self.shape = tuple(shape)
+        self.node = node
+        self.index = index
+
+    def __repr__(self) -> str:
+        return (
+            f"<SymbolicTensor shape={(None, *self.shape)} from {self.node.layer.name!r}"
+            f"{'' if self.index == 0 else f'[{self.index}]'}>"
+        )
+
+
+class Node:
+    """One call of a layer in a functional graph: the layer, its inputs and its outputs."""
+
+    __slots__ = ("inputs", "layer", "outputs", "single_input")
+
+    def __init__(self, layer: Layer, inputs: list[SymbolicTensor], single_input: bool) -> None:
+        self.layer = layer
+        self.inputs = inputs
+        self.single_input = single_input
+        self.outputs: list[SymbolicTensor] = []
+
+
+def symbolic_inputs(x: Any) -> tuple[list[SymbolicTensor], bool] | None:
+    """The symbolic tensors in ``x`` (one, an ``Input``, or a list of them) and whether ``x`` was
+    a single one; ``None`` when ``x`` holds data."""
+    items = list(x) if isinstance(x, (list, tuple)) else [x]
+    found = [getattr(item, "output", item) for item in items]
+    if not all(isinstance(item, SymbolicTensor) for item in found):
+        if any(isinstance(item, SymbolicTensor) for item in found):
+            raise TypeError(
+                "A layer was called on a mix of symbolic tensors (from Input) and data; call it "
+                "on symbolic tensors to build a graph, or on arrays to compute."
+            )
+        return None
+    return found, not isinstance(x, (list, tuple))
 
 
 class Layer:
@@ -48,6 +119,12 @@ class Layer:
 
     def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None) -> None:
         self.name = name or _auto_name(type(self))
+        # An automatic name is replaced by one unique within the first model that takes the
+        # layer (dense, dense_1, ... in model order), so that weight names do not depend on what
+        # else the process built.
+        self._auto_named = name is None
+        # The generator a model hands over for a lazy build (see __call__).
+        self._build_rng: np.random.Generator | None = None
         self.dtype = backend.resolve_dtype(dtype) if dtype is not None else None
         self.weights: dict[str, Tensor] = {}
         self.regularizers: dict[str, Any] = {}
@@ -135,19 +212,46 @@ class Layer:
         """The layer's computation on a batch ``x``."""
         raise NotImplementedError
 
-    def __call__(self, x: Any, training: bool = False, mask: Any = None) -> Tensor:
+    def __call__(self, x: Any, training: bool = False, mask: Any = None) -> Any:
         """Build on first use (from ``x``'s shape), then :meth:`call`.
 
         ``mask`` (a boolean array, ``(N, T)`` for sequences: ``True`` where a step is real) is
-        handed to ``call`` when the layer's ``call`` takes a ``mask`` argument.
+        handed to ``call`` when the layer's ``call`` takes a ``mask`` argument. Called on
+        symbolic tensors (from :class:`~scratchnn.layers.Input`), the call is recorded in a
+        functional graph instead (see :class:`SymbolicTensor`).
         """
-        if not isinstance(x, Tensor):
-            x = Tensor(x, dtype=self.dtype)
-        if not self.built:
-            self.build(x.shape[1:], dtype=x.dtype)
+        if type(x) is Tensor:  # the usual case, first
+            if not self.built:
+                self.build(x.shape[1:], rng=self._build_rng, dtype=x.dtype)
+            if mask is not None and _takes_mask(type(self)):
+                return self.call(x, training=training, mask=mask)
+            return self.call(x, training=training)
+        symbolic = symbolic_inputs(x)
+        if symbolic is not None:
+            return self._record(*symbolic)
+        if isinstance(x, (list, tuple)):
+            x = [t if isinstance(t, Tensor) else Tensor(t, dtype=self.dtype) for t in x]
+            if not self.built:
+                self.build([t.shape[1:] for t in x], rng=self._build_rng, dtype=x[0].dtype)
+        else:
+            if not isinstance(x, Tensor):
+                x = Tensor(x, dtype=self.dtype)
+            if not self.built:
+                self.build(x.shape[1:], rng=self._build_rng, dtype=x.dtype)
         if mask is not None and _takes_mask(type(self)):
             return self.call(x, training=training, mask=mask)
         return self.call(x, training=training)
+
+    def _record(self, inputs: list[SymbolicTensor], single: bool) -> Any:
+        """Record a call on symbolic tensors; return the symbolic output(s)."""
+        shapes: Any = inputs[0].shape if single else [t.shape for t in inputs]
+        out = self.compute_output_shape(shapes)
+        node = Node(self, inputs, single)
+        if isinstance(out, list):  # a layer with several outputs (e.g. return_state)
+            node.outputs = [SymbolicTensor(shape, node, i) for i, shape in enumerate(out)]
+            return list(node.outputs)
+        node.outputs = [SymbolicTensor(out, node)]
+        return node.outputs[0]
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:
         """The mask of this layer's output for input ``x`` with ``mask`` (``None``: no mask).
@@ -156,8 +260,12 @@ class Layer:
         """
         return mask if self.supports_masking else None
 
-    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """Shape of one output sample for one input sample of ``input_shape``."""
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """Shape of one output sample for one input sample of ``input_shape``.
+
+        Layers taking several inputs receive a list of shapes; layers returning several outputs
+        return a list of shapes.
+        """
         return tuple(input_shape)
 
     def get_config(self) -> dict[str, Any]:

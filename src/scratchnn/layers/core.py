@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from scratchnn import activations, ops, regularizers
-from scratchnn.layers.base import Layer
+from scratchnn.layers.base import Layer, Node, SymbolicTensor, require_rng
 from scratchnn.tensor import Tensor
 
 # Activation functions that Dense fuses into its affine node, with the name ops.linear takes.
@@ -37,15 +37,23 @@ def _shape_tuple(shape: Any, label: str) -> tuple[int, ...]:
 
 
 class Input(Layer):
-    """Declares the shape of one input sample; the first entry of a ``Sequential``.
+    """Declares the shape of one input sample: the first entry of a ``Sequential``, or the start
+    of a functional graph.
+
+    Calling a layer on an ``Input`` records a functional graph (``input.output`` is its symbolic
+    tensor); ``scratchnn.Model(inputs=..., outputs=...)`` makes a model of it.
 
     Args:
         shape: shape of one sample, batch axis excluded, e.g. ``(11,)`` or ``(28, 28)``.
 
     Example:
         >>> from scratchnn.layers import Input, Dense
-        >>> from scratchnn import Sequential
+        >>> from scratchnn import Model, Sequential
         >>> model = Sequential([Input((11,)), Dense(6, activation="relu")])
+        >>> x = Input((4,))
+        >>> y = Dense(2)(x)
+        >>> Model(inputs=x, outputs=y, seed=0).output_shape
+        (2,)
     """
 
     def __init__(
@@ -53,6 +61,9 @@ class Input(Layer):
     ) -> None:
         super().__init__(trainable=False, name=name, dtype=dtype)
         self.shape = _shape_tuple(shape, "shape")
+        node = Node(self, [], single_input=True)
+        node.outputs = [SymbolicTensor(self.shape, node)]
+        self.output = node.outputs[0]
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         """Returns ``x`` unchanged."""
@@ -84,6 +95,7 @@ class Dense(Layer):
     Example:
         >>> import numpy as np
         >>> layer = Dense(3, activation="tanh")
+        >>> layer.build((2,), rng=np.random.default_rng(0))
         >>> layer(np.ones((4, 2))).shape
         (4, 3)
     """
@@ -132,7 +144,7 @@ class Dense(Layer):
             raise ValueError(
                 f"{self.name}: Dense needs inputs with a feature axis; received a scalar."
             )
-        rng = np.random.default_rng() if rng is None else rng
+        rng = require_rng(rng, self)
         shapes = self.weight_shapes(self.input_shape)
         self.kernel = self.add_weight(
             "kernel", shapes["kernel"], self.kernel_initializer, rng, self.kernel_regularizer
@@ -237,7 +249,8 @@ class Dropout(Layer):
 
     Args:
         rate: fraction of units to drop, in [0, 1). Seed 004's "keep probability q" is ``1 - rate``.
-        seed: seed for this layer's own mask generator, used when no model generator is given.
+        seed: seed of a mask generator of the layer's own; without it the layer draws from the
+            generator of the model it belongs to (``Sequential(..., seed=...)``).
     """
 
     def __init__(
@@ -262,17 +275,15 @@ class Dropout(Layer):
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
         dtype: Any = None,
     ) -> None:
-        """Take the mask generator (the model's, or one seeded with ``seed``)."""
+        """Take the mask generator: one seeded with ``seed``, else the model's ``rng``."""
         super().build(input_shape, rng, dtype)
-        self.rng = rng if rng is not None else np.random.default_rng(self.seed)
+        self.rng = np.random.default_rng(self.seed) if self.seed is not None else rng
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         """Drop and rescale in training; identity otherwise."""
         if not training or self.rate == 0:
             return x
-        if self.rng is None:
-            self.rng = np.random.default_rng(self.seed)
-        return ops.dropout(x, self.rate, self.rng)
+        return ops.dropout(x, self.rate, require_rng(self.rng, self))
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a dict."""

@@ -1,8 +1,27 @@
-"""Models: ``Sequential`` (compile / fit / evaluate / predict), home of the one training loop.
+"""Models: ``Model`` (compile / fit / evaluate / predict around overridable steps),
+``Sequential`` stacks, functional graphs (``Model(inputs, outputs)``) and the one builder.
 
-``scratchnn.models.data`` holds the checks every array goes through before training.
+* :mod:`scratchnn.models.model`: the ``Model`` base, its steps and its weights;
+* :mod:`scratchnn.models.sequential`: ``Sequential``;
+* :mod:`scratchnn.models.functional`: graphs of layers;
+* :mod:`scratchnn.models.trainer`: the one training loop every model trains in;
+* :mod:`scratchnn.models.compiled`: what ``compile`` makes of losses and metrics;
+* :mod:`scratchnn.models.config`: configuration -> model (and the registry of custom models);
+* :mod:`scratchnn.models.data`: the checks every array goes through before training.
 """
 
-from scratchnn.models.sequential import PREDICT_BATCH_SIZE, Sequential
+from scratchnn.models.config import build_model, layer_from_config, model_from_config, register
+from scratchnn.models.functional import Functional
+from scratchnn.models.model import PREDICT_BATCH_SIZE, Model
+from scratchnn.models.sequential import Sequential
 
-__all__ = ["PREDICT_BATCH_SIZE", "Sequential"]
+__all__ = [
+    "PREDICT_BATCH_SIZE",
+    "Functional",
+    "Model",
+    "Sequential",
+    "build_model",
+    "layer_from_config",
+    "model_from_config",
+    "register",
+]

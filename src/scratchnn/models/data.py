@@ -124,7 +124,7 @@ def as_features(x: Any, dtype: Any, name: str = "x") -> np.ndarray:
     if (
         type(x) is np.ndarray
         and x.dtype == dtype
-        and x.ndim == 2
+        and x.ndim >= 2
         and x.shape[0] > 0
         and x.flags.c_contiguous
     ):  # already what the model computes on: only the finiteness check is left
@@ -147,7 +147,33 @@ def as_features(x: Any, dtype: Any, name: str = "x") -> np.ndarray:
     return out
 
 
-def _kind(loss: Any) -> str:
+def sample_shape(input_shape: Any) -> tuple[int, ...]:
+    """One sample's shape; a leading ``None`` batch axis (Keras' ``(None, 11)``) is dropped.
+
+    Raises:
+        ValueError: for anything but a tuple of positive integers.
+    """
+    if isinstance(input_shape, (int, np.integer)):
+        input_shape = (input_shape,)
+    try:
+        dims = list(input_shape)
+    except TypeError:
+        raise ValueError(
+            f"input_shape must be a tuple such as (11,) or (None, 11); received {input_shape!r}."
+        ) from None
+    if dims and dims[0] is None:
+        dims = dims[1:]
+    if not dims or any(
+        isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0 for d in dims
+    ):
+        raise ValueError(
+            f"input_shape must hold positive integers, e.g. (11,) or (None, 11); received "
+            f"{input_shape!r}."
+        )
+    return tuple(int(d) for d in dims)
+
+
+def loss_kind(loss: Any) -> str:
     """``"sparse"``, ``"categorical"``, ``"binary"`` or ``"other"`` for a Loss."""
     if isinstance(loss, losses.SparseCategoricalCrossentropy):
         return "sparse"
@@ -161,7 +187,7 @@ def _kind(loss: Any) -> str:
 def as_targets(
     y: Any,
     loss: Any,
-    output_shape: tuple[int, ...],
+    output_shape: tuple[int, ...] | None,
     output_layer: str,
     dtype: Any,
     n_rows: int,
@@ -177,7 +203,8 @@ def as_targets(
     Args:
         y: targets.
         loss: the compiled Loss.
-        output_shape: shape of one output sample, e.g. ``(1,)`` or ``(K,)``.
+        output_shape: shape of one output sample, e.g. ``(1,)`` or ``(K,)`` (``None`` when
+            unknown: only the row count, numbers and finiteness are checked).
         output_layer: name of the last layer, for messages.
         dtype: the model's dtype.
         n_rows: number of samples of ``x``.
@@ -187,7 +214,7 @@ def as_targets(
         ValueError: strings, wrong row count, NaN/inf, labels outside the output's range,
             shapes that do not fit the output layer.
     """
-    kind = _kind(loss)
+    kind = loss_kind(loss)
     arr = _numeric(
         _raw(y),
         name,
@@ -202,6 +229,10 @@ def as_targets(
             f"{arr.shape[0]}. Pass one target per row of x."
         )
     check_finite(arr, name)
+    if output_shape is None:  # a model whose output shape is not known before it runs
+        if kind == "sparse":
+            return np.ascontiguousarray(arr.reshape(n_rows), dtype=np.int64)
+        return np.ascontiguousarray(arr, dtype=dtype)
     units = output_shape[-1] if output_shape else 1
     out_desc = f"the output layer {output_layer!r} produces shape {(None, *output_shape)}"
     if kind == "sparse":
@@ -265,7 +296,7 @@ def _sparse_labels(arr: np.ndarray, units: int, layer: str, name: str, loss: str
 
 def class_labels(y: np.ndarray, loss: Any) -> np.ndarray:
     """Integer class of each sample of prepared targets, for ``class_weight``."""
-    kind = _kind(loss)
+    kind = loss_kind(loss)
     if kind == "sparse":
         return y
     if kind == "categorical":

@@ -13,8 +13,6 @@ operand's dtype), computes its output with ``backend.xp`` and returns a :class:`
 
 from scratchnn.ops.core import (
     FUSED_ACTIVATIONS,
-    NARROW_MIN_ROWS,
-    NARROW_UNITS,
     SELU_ALPHA,
     SELU_SCALE,
     abs,
@@ -63,8 +61,6 @@ from scratchnn.ops.core import (
 
 __all__ = [
     "FUSED_ACTIVATIONS",
-    "NARROW_MIN_ROWS",
-    "NARROW_UNITS",
     "SELU_ALPHA",
     "SELU_SCALE",
     "abs",

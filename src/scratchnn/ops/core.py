@@ -200,17 +200,6 @@ def matmul(a: Any, b: Any) -> Tensor:
     return Tensor._from_op(a.data @ b.data, (a, b), backward, "matmul")
 
 
-NARROW_UNITS = 16
-"""``linear`` returns a column-major output when it has fewer units than this ..."""
-NARROW_MIN_ROWS = 256
-"""... and at least this many rows (row-major ``(N, H)`` arrays with a small H are slow to walk)."""
-
-
-def _column_major(a: Any) -> bool:
-    flags = a.flags
-    return flags.f_contiguous and not flags.c_contiguous
-
-
 def linear(
     x: Tensor, w: Tensor, b: Tensor | None = None, activation: str | None = None
 ) -> Tensor:
@@ -221,10 +210,6 @@ def linear(
     :data:`FUSED_ACTIVATIONS`: ``"relu"``, ``"tanh"`` or ``"sigmoid"``) the activation is applied
     in place to the same node's output and its derivative taken from that output: bit for bit
     equal to ``relu(linear(x, w, b))`` (etc.), one node and one (N, H) array fewer.
-
-    Narrow layers (fewer than :data:`NARROW_UNITS` units, at least :data:`NARROW_MIN_ROWS` rows)
-    return a column-major (N, H) array; the next ``linear`` returns its input gradient in that
-    layout too.
     """
     if activation is not None and activation not in FUSED_ACTIVATIONS:
         raise ValueError(
@@ -236,13 +221,7 @@ def linear(
         out = matmul(x, w) if b is None else add(matmul(x, w), b)
         return out if activation is None else FUSED_ACTIVATIONS[activation](out)
     xp = backend.xp
-    if ws[1] < NARROW_UNITS and xs[0] >= NARROW_MIN_ROWS:
-        # A few units for many rows: computed as (H, D) @ (D, N) and used as its (N, H)
-        # transpose, a column-major array, so that the bias, the activation and the backward's
-        # element-wise work run along N instead of row by row over a handful of units.
-        out = (w.data.T @ x.data.T).T  # ((H, D) @ (D, N)).T -> (N, H), column-major
-    else:
-        out = x.data @ w.data  # (N, D) @ (D, H) -> (N, H)
+    out = x.data @ w.data  # (N, D) @ (D, H) -> (N, H)
     if b is not None:
         out += b.data
     derivative = None
@@ -253,15 +232,7 @@ def linear(
     def backward(g):  # g: (N, H)
         if derivative is not None:
             g = derivative(g, out)  # through the activation: (N, H)
-        gx = None
-        if x.requires_grad:
-            if _column_major(x.data):  # keep the input's layout (a narrow layer's output)
-                if g.shape[1] == 1:  # an outer product: the same single products, no BLAS call
-                    gx = (w.data * g.T).T  # ((D, 1) * (1, N)).T -> (N, D)
-                else:
-                    gx = (w.data @ g.T).T  # ((D, H) @ (H, N)).T -> (N, D)
-            else:
-                gx = g @ w.data.T  # (N, H) @ (H, D) -> (N, D)
+        gx = g @ w.data.T if x.requires_grad else None  # (N, H) @ (H, D) -> (N, D)
         gw = x.data.T @ g if w.requires_grad else None  # (D, N) @ (N, H) -> (D, H)
         if b is None:
             return gx, gw

@@ -16,7 +16,6 @@ compiled metrics on the epoch's training outputs.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import math
@@ -171,28 +170,23 @@ def load_split(data: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def build_model(config: dict[str, Any], input_dim: int) -> Any:
-    """The compiled, built ``Sequential`` of a trial configuration (initial weights drawn).
+    """The compiled, built model of a trial configuration (initial weights drawn).
 
-    ``model.seed`` seeds the model's generator, exactly as ``Sequential(layers, seed=...)``.
+    The trial's ``model`` and ``compile`` tables go to the one builder,
+    :func:`scratchnn.models.build_model`; ``model.seed`` seeds the model's generator.
     """
-    from scratchnn.layers import LAYERS
-    from scratchnn.models import Sequential
+    from scratchnn.models import build_model as build
 
-    model_cfg = config["model"]
-    layers = []
-    for entry in model_cfg["layers"]:
-        entry = copy.deepcopy(entry)
-        layers.append(LAYERS[entry.pop("class_name")](**entry))
-    model = Sequential(layers, dtype=model_cfg.get("dtype"), seed=model_cfg.get("seed"))
-    if not model.built:
-        model.build((input_dim,))
     compile_cfg = config["compile"]
-    model.compile(
-        optimizer=copy.deepcopy(compile_cfg["optimizer"]),
-        loss=copy.deepcopy(compile_cfg["loss"]),
-        metrics=list(compile_cfg.get("metrics", [])),
+    return build(
+        config["model"],
+        compile={
+            "optimizer": compile_cfg["optimizer"],
+            "loss": compile_cfg["loss"],
+            "metrics": list(compile_cfg.get("metrics", [])),
+        },
+        input_shape=(input_dim,),
     )
-    return model
 
 
 def evaluate_metrics(model: Any, data: Sequence[np.ndarray]) -> dict[str, float]:

@@ -1,0 +1,170 @@
+"""From configuration to model: the one builder, and the registry of custom model classes.
+
+Every place that makes a model from data — ``Sequential.from_config``, ``scratchnn.load_model``,
+the CLI's ``train``, sweeps and studies — goes through :func:`build_model` (or
+:func:`model_from_config` / :func:`layer_from_config` beneath it). Classes are found in registries
+by name — layers in :data:`scratchnn.layers.LAYERS`, models here — and never imported from a name
+read from a file, so a configuration cannot run code.
+
+A layer entry is ``{"class_name": "Dense", "config": {"units": 8, ...}}`` (what ``get_config``
+writes) or the same flattened, ``{"class_name": "Dense", "units": 8, ...}`` (what sweep specs and
+model files written by hand use).
+
+    >>> model = build_model(
+    ...     {"seed": 0, "layers": [{"class_name": "Dense", "units": 4, "input_dim": 2},
+    ...                            {"class_name": "Dense", "units": 1, "activation": "sigmoid"}]},
+    ...     compile={"optimizer": "sgd", "loss": "binary_crossentropy"})
+    >>> model.output_shape, model.optimizer.name
+    ((1,), 'sgd')
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from scratchnn.layers import LAYERS, Layer
+
+MODELS: dict[str, type] = {}
+"""Registered model classes by name (``Sequential`` and ``Functional`` are built in)."""
+
+
+def register(cls: type | None = None, *, name: str | None = None) -> Any:
+    """Register a ``Model`` subclass so that model files naming it can be loaded.
+
+    Use as a decorator (``@scratchnn.models.register``). Loading finds the class here by the
+    name it was saved under (its class name unless ``name`` is given); a file naming a class
+    that was not registered in the loading process is refused, never imported.
+
+    Raises:
+        TypeError: for anything but a Model subclass.
+        ValueError: a name already registered to another class.
+    """
+    def decorate(klass: type) -> type:
+        from scratchnn.models.model import Model
+
+        if not (isinstance(klass, type) and issubclass(klass, Model)):
+            raise TypeError(f"register() takes a Model subclass; received {klass!r}.")
+        key = name or klass.__name__
+        if MODELS.get(key, klass) is not klass:
+            raise ValueError(
+                f"A model class named {key!r} is already registered ({MODELS[key]!r}); pass "
+                "register(name=...) to save this one under another name."
+            )
+        MODELS[key] = klass
+        klass.registry_name = key
+        return klass
+
+    return decorate if cls is None else decorate(cls)
+
+
+def layer_from_config(entry: Any) -> Layer:
+    """A layer from ``{"class_name", "config"}`` or the flattened ``{"class_name", **kwargs}``.
+
+    Raises:
+        ValueError: a malformed entry or an unknown layer class (the known ones are listed).
+    """
+    if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
+        raise ValueError(
+            f"A layer entry must be a dict with a 'class_name'; received {entry!r}."
+        )
+    class_name = entry["class_name"]
+    if class_name not in LAYERS:
+        raise ValueError(
+            f"Unknown layer class {class_name!r}; known layers: {', '.join(sorted(LAYERS))}."
+        )
+    if "config" in entry and isinstance(entry["config"], dict):
+        kwargs = copy.deepcopy(entry["config"])
+    else:
+        kwargs = {k: copy.deepcopy(v) for k, v in entry.items() if k != "class_name"}
+    try:
+        return LAYERS[class_name](**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"Cannot build layer {class_name} from {kwargs!r}: {exc}") from None
+
+
+def model_class_name(model: Any) -> str:
+    """The name a model's class is saved under: ``Sequential``, ``Functional`` or its
+    registered name.
+
+    Raises:
+        ValueError: for a subclass that was never registered (it could not be loaded back).
+    """
+    from scratchnn.models.functional import Functional
+    from scratchnn.models.sequential import Sequential
+
+    cls = type(model)
+    if cls is Sequential:
+        return "Sequential"
+    if cls is Functional:
+        return "Functional"
+    if cls.registry_name is not None and MODELS.get(cls.registry_name) is cls:
+        return cls.registry_name
+    raise ValueError(
+        f"{cls.__name__} is not registered, so a file of it could not be loaded back: decorate "
+        "the class with @scratchnn.models.register."
+    )
+
+
+def model_from_config(config: Any, class_name: str | None = None) -> Any:
+    """A model from its ``get_config`` data.
+
+    Args:
+        config: the architecture.
+        class_name: ``"Sequential"``, ``"Functional"`` or a registered name; ``None`` reads
+            ``config["class_name"]``, else infers it (``input_layers``: a graph; else a stack).
+
+    Raises:
+        ValueError: a malformed config, or a class name neither built in nor registered.
+    """
+    from scratchnn.models.functional import Functional
+    from scratchnn.models.sequential import Sequential
+
+    if not isinstance(config, dict):
+        raise ValueError(f"A model config must be a dict; received {type(config).__name__}.")
+    config = dict(config)
+    name = class_name or config.pop("class_name", None)
+    config.pop("class_name", None)
+    if name is None:
+        name = "Functional" if "input_layers" in config else "Sequential"
+    builtin = {"Sequential": Sequential, "Functional": Functional}
+    cls = builtin.get(name) or MODELS.get(name)
+    if cls is None:
+        known = sorted({*builtin, *MODELS})
+        raise ValueError(
+            f"Unknown model class {name!r}; known: {', '.join(known)}. A custom model class "
+            "must be registered (@scratchnn.models.register) in the process that loads it."
+        )
+    return cls.from_config(config)
+
+
+def build_model(
+    model: dict[str, Any],
+    compile: dict[str, Any] | None = None,
+    input_shape: Any = None,
+) -> Any:
+    """The one configuration -> model builder: build, optionally compile.
+
+    Args:
+        model: the architecture (``get_config`` data, or the flattened layer entries of sweep
+            specs): ``{"name"?, "dtype"?, "seed"?, "layers": [...]}`` for a stack, a functional
+            graph's config, or ``{"class_name": <registered>, ...}``.
+        compile: ``{"optimizer", "loss", "metrics"?, "loss_weights"?}`` (as ``compile_config``
+            writes), or ``None`` to leave the model uncompiled.
+        input_shape: the shape of one sample, to build a stack whose first layer declares none.
+
+    Returns:
+        The model, built when its input shape is known.
+    """
+    built = model_from_config(model)
+    if input_shape is not None and not built.built:
+        built.build(input_shape)
+    if compile is not None:
+        compile = copy.deepcopy(compile)
+        built.compile(
+            optimizer=compile.get("optimizer", "rmsprop"),
+            loss=compile.get("loss"),
+            metrics=compile.get("metrics") or None,
+            loss_weights=compile.get("loss_weights"),
+        )
+    return built
