@@ -10,14 +10,12 @@ import functools
 import json
 import os
 import pickle
-import random
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -708,73 +706,64 @@ def test_unknown_format_name_is_refused(tmp_path: Path, saved) -> None:
 
 
 # ------------------------------------------------------------------------------ atomic writes
-CHILD_SAVE_LOOP = textwrap.dedent(
+CHILD_SAVE_KILLED_BEFORE_RENAME = textwrap.dedent(
     """
-    import sys
+    import sys, time
+    from scratchnn import io
     from scratchnn.layers import Dense
     from scratchnn.models import Sequential
-    from scratchnn.io import save_model
 
-    model = Sequential(
-        [Dense(1024, input_dim=1024, name="a"), Dense(1024, name="b"), Dense(512, name="c")],
-        dtype="float64", seed=0,
-    )
-    save_model(model, sys.argv[1])
-    print("saved", flush=True)
-    while True:
-        save_model(model, sys.argv[1])
+    def stop_here(tmp, target):
+        print("before rename", tmp, flush=True)  # only printed at that point
+        while True:  # wait there for the SIGKILL
+            time.sleep(60)
+
+    io._before_replace = stop_here
+    new = Sequential([Dense(64, input_dim=32, name="a"), Dense(8, name="b")], seed=1)
+    io.save_model(new, sys.argv[1])
+    print("renamed", flush=True)  # never reached
     """
 )
 
 
-def wait_for_temp_file(directory: Path, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(name.endswith(".tmp") for name in os.listdir(directory)):
-            return True
-        time.sleep(0.0005)
-    return False
+def crash_model(seed: int) -> Sequential:
+    """The child's model: seed 0 is the file on disk before the crash, seed 1 the one saved."""
+    return Sequential([Dense(64, input_dim=32, name="a"), Dense(8, name="b")], seed=seed)
 
 
-def test_sigkill_mid_save_leaves_a_loadable_file(tmp_path: Path) -> None:
-    """SIGKILL a process that saves a 20 MB model in a loop; the target always loads.
+def test_sigkill_between_write_and_rename_leaves_the_old_file(tmp_path: Path) -> None:
+    """SIGKILL a save stopped after its temporary file is complete, just before the rename.
 
-    Odd rounds kill at a random moment; even rounds wait until a temporary file appears and kill
-    a random few milliseconds later, so that some kills surely land in the middle of a write.
+    The child stops at that point through ``io._before_replace`` and says so; the test checks it is
+    there (the temporary file holds the whole new model, the target still the old bytes), kills
+    it, and checks the target is the old model, byte for byte, with the new one left beside it.
     """
     path = tmp_path / "model.snn"
-    expected = Sequential(
-        [Dense(1024, input_dim=1024, name="a"), Dense(1024, name="b"), Dense(512, name="c")],
-        dtype="float64", seed=0,
-    ).weight_dict()
-    rng = random.Random(0)
-    kills = mid_write = 0
-    while kills < 16 and (kills < 6 or mid_write < 3):
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD_SAVE_LOOP, str(path)], stdout=subprocess.PIPE, text=True
-        )
-        try:
-            assert child.stdout.readline().strip() == "saved"
-            if kills % 2:
-                wait_for_temp_file(tmp_path)
-                time.sleep(rng.uniform(0.0, 0.02))
-            else:
-                time.sleep(rng.uniform(0.0, 0.3))
-        finally:
-            child.send_signal(signal.SIGKILL)
-            child.wait()
-        kills += 1
-        assert child.returncode == -signal.SIGKILL
-
-        loaded = snio.load_model(path)
-        assert_same_weights_dict(expected, loaded.weight_dict())
-        strays = [p for p in tmp_path.iterdir() if p != path]
-        assert all(p.name.startswith(".model.snn.") and p.name.endswith(".tmp") for p in strays)
-        if strays:  # killed mid-write: the partial copy never became the model
-            mid_write += 1
-            for stray in strays:
-                stray.unlink()
-    assert mid_write >= 1, f"no kill landed mid-write in {kills} tries"
+    old, new = crash_model(0), crash_model(1)
+    old.save(path)
+    before = path.read_bytes()
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_SAVE_KILLED_BEFORE_RENAME, str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = child.stdout.readline()
+        assert line.startswith("before rename "), line + child.stderr.read()
+        tmp = Path(line.removeprefix("before rename ").strip())
+        # the kill lands at the named point: temporary file complete, target untouched
+        assert tmp.parent == tmp_path and tmp.name.startswith(".model.snn.")
+        assert_same_weights(new, snio.load_model(tmp))
+        assert path.read_bytes() == before
+        assert child.poll() is None
+    finally:
+        child.kill()  # SIGKILL
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    assert child.stdout.read() == ""  # it never got past the rename
+    assert path.read_bytes() == before
+    assert_same_weights(old, snio.load_model(path))
+    assert sorted(tmp_path.iterdir()) == sorted([path, tmp])  # the stray temporary file only
+    assert_same_weights(new, snio.load_model(tmp))
 
 
 CHILD_FILE_SIZE_LIMIT = textwrap.dedent(

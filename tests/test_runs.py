@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import doctest
 import itertools
 import json
 import math
@@ -38,7 +37,6 @@ from scratchnn.runs import (
     resolve_path,
 )
 from scratchnn.runs import schema as runs_schema
-from scratchnn.runs import store as runs_store
 
 SRC = Path(runs.__file__).parent
 
@@ -507,7 +505,9 @@ def test_a_locked_database_is_reported_with_its_path(tmp_path: Path) -> None:
     started = time.perf_counter()
     with pytest.raises(DatabaseLockedError, match=re.escape(str(store.path))):
         store.start_run({})
-    assert time.perf_counter() - started >= 0.15  # it waited for the busy timeout
+    # it waited out its 0.2 s busy timeout before refusing: a lower bound, which a loaded machine
+    # can only exceed (no speed verdict); a store that refused at once would fail it
+    assert time.perf_counter() - started >= 0.15
     assert store.list_runs() == []  # readers are not blocked in WAL mode
     blocker.execute("ROLLBACK")
     store.start_run({})  # the lock is gone, so is the error
@@ -674,12 +674,6 @@ def test_run_store_imports_nothing_of_the_network() -> None:
                 if name == "scratchnn" or name.startswith("scratchnn."):
                     assert name.startswith("scratchnn.runs"), f"{source.name} imports {name}"
                 assert name.split(".")[0] != "numpy", f"{source.name} imports numpy"
-
-
-@pytest.mark.parametrize("module", [runs, runs_store, runs_schema], ids=lambda m: m.__name__)
-def test_docstring_examples_run(module: object) -> None:
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_every_public_name_has_a_docstring() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import inspect
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -67,19 +66,16 @@ EXPECTED_FIGURES: dict[str, list[str]] = {
 }
 """Every figure of SEEDS.md, by study: the names the studies give them."""
 
-QUICK_BUDGET_S = 180.0  # all five quick studies together, on 2 cores
-
-
 @pytest.fixture(scope="module")
 def run_all(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, StudyResult]]:
     out = tmp_path_factory.mktemp("studies")
     lines: list[str] = []
     results = {}
-    start = time.perf_counter()
     for name, run in STUDIES.items():
         results[name] = run(out, quick=True, seed=0, progress=lines.append)
-    elapsed = time.perf_counter() - start
-    assert elapsed < QUICK_BUDGET_S, f"quick studies took {elapsed:.0f} s"
+    # Their time is reported (each result's `seconds`, the report, `scratchnn reproduce`), never
+    # asserted: a test verdict must not depend on how busy the machine is.
+    print("\nquick studies: " + ", ".join(f"{k} {r.seconds:.1f} s" for k, r in results.items()))
     assert lines and all(line[:3] in STUDIES for line in lines)
     return out, results
 

@@ -244,51 +244,70 @@ def test_module_entry_point_runs_with_worker_processes(tmp_path, spec_file):
     assert report.returncode == 0 and "# Sweep tiny" in report.stdout
 
 
-SLOW_SPEC = SPEC.replace('name = "tiny"', 'name = "slow"').replace(
-    "values = [5, 20]", "values = [200, 1200, 2500]").replace(
-    "values = [0.5, 1.0]", "values = [0.5, 1.0, 0.2]")
+CHILD_SWEEP_STOPPED_AT = """
+import sys, time
+from scratchnn.sweep import runner
+from scratchnn.sweep.cli import sweep
+
+point, n = sys.argv[1], int(sys.argv[2])
+
+def stop_here(at, recorded):
+    if (at, recorded) == (point, n):
+        print("stopped", at, recorded, flush=True)  # only printed at that point
+        while True:  # wait there for the SIGKILL
+            time.sleep(60)
+
+runner._record_hook = stop_here
+sweep(sys.argv[3:])
+"""
 
 
-def test_sigkill_mid_sweep_then_resume_loses_and_duplicates_nothing(tmp_path):
-    """A real sweep process, killed with SIGKILL while it records, then run again."""
-    spec_path = tmp_path / "slow.toml"
-    spec_path.write_text(SLOW_SPEC)
-    total = len(load_spec(spec_path).trials)  # 2 x 2 x 3 x 3 = 36
+@pytest.mark.parametrize("point", ["recorded", "started"])
+def test_sigkill_mid_sweep_then_resume_loses_and_duplicates_nothing(tmp_path, spec_file, point):
+    """A real sweep process with its workers, SIGKILLed at a named point, then run again.
+
+    ``recorded``: right after its third trial is finished. ``started``: after three trials and
+    the start of a fourth, whose run is left ``running`` with a dead writer. The child stops
+    there through ``runner._record_hook`` and says so; the test checks the store is in that
+    state before it kills it.
+    """
+    total = len(load_spec(spec_file).trials)  # 16
     runs_dir = tmp_path / "runs"
-    # one trial at a time with Sequential.fit, so that finishing takes several seconds
     process = subprocess.Popen(
-        _cli("run", str(spec_path), "--runs-dir", str(runs_dir), "--workers", "2",
-             "--engine", "sequential", "-q"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-c", CHILD_SWEEP_STOPPED_AT, point, "3", "run", str(spec_file),
+         "--runs-dir", str(runs_dir), "--workers", "2", "--engine", "sequential", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        deadline = time.monotonic() + 90
-        done: dict[str, str] = {}
-        while time.monotonic() < deadline and len(done) < 3:
-            time.sleep(0.1)
-            if (runs_dir / "runs.sqlite").exists():
-                done = finished(runs_dir, "slow")
-            assert process.poll() is None, process.communicate()
-        assert 3 <= len(done) < total, "the sweep should be killed in the middle"
+        line = process.stdout.readline()
+        assert line.split() == ["stopped", point, "3"], line + process.stderr.read()
+        # the kill lands at the named point: three trials finished, a fourth started or not
+        with RunStore(runs_dir) as store:
+            runs = store.list_runs(sweep_id="tiny")
+        expected = ["finished"] * 3 + (["running"] if point == "started" else [])
+        assert sorted(r.status for r in runs) == expected
+        assert all(r.pid == process.pid for r in runs)
         workers = children(process.pid)
         assert workers or not sys.platform.startswith("linux"), "no worker processes seen"
+        assert process.poll() is None
         os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
     assert process.returncode == -signal.SIGKILL
-    killed = finished(runs_dir, "slow")
-    assert 3 <= len(killed) < total
-    resumed = run_sweep(spec_path, runs_dir, executor="processes", workers=2, progress=False)
-    assert resumed.skipped == len(killed)
-    assert resumed.recorded == total - len(killed)
-    after = finished(runs_dir, "slow")
+    assert process.stdout.read() == ""  # it never went on
+    killed = finished(runs_dir)
+    assert killed == {r.trial_key: r.id for r in runs if r.status == "finished"}
+    resumed = run_sweep(spec_file, runs_dir, executor="processes", workers=2, progress=False)
+    assert resumed.skipped == 3
+    assert resumed.recorded == total - 3
+    after = finished(runs_dir)
     assert len(after) == total
     assert all(after[k] == v for k, v in killed.items())  # kept, not re-run
     with RunStore(runs_dir) as store:
-        assert len(store.list_runs(sweep_id="slow")) == total  # no leftover runs
+        assert len(store.list_runs(sweep_id="tiny")) == total  # no leftover runs
     # the orphaned workers of the killed sweep noticed and stopped by themselves
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(alive(pid) for pid in workers):

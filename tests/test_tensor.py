@@ -144,8 +144,21 @@ def test_shared_subgraph_reached_by_two_routes_is_walked_once():
     x = leaf([0.5, -1.0])
     h = ops.tanh(x)
     out = (h * 2.0).sum() + (h * h).sum()
+    # count the calls of h's local backward, and keep the gradient each call receives
+    received = []
+    local_backward = h._backward
+
+    def counting(g):
+        received.append(np.array(g))
+        return local_backward(g)
+
+    h._backward = counting
     out.backward()
     t = np.tanh([0.5, -1.0])
+    # one visit, with both routes' gradients already summed (a walk per route would call it
+    # twice, once with 2 and once with 2h, and give the same x.grad)
+    assert len(received) == 1
+    np.testing.assert_allclose(received[0], 2.0 + 2 * t, rtol=1e-14)
     np.testing.assert_allclose(x.grad, (2.0 + 2 * t) * (1 - t * t), rtol=1e-14)
 
 

@@ -30,6 +30,7 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,11 @@ WEIGHTS_PREFIX = "weights/"
 OPTIMIZER_PREFIX = "optimizer/"
 
 PathLike = str | os.PathLike
+
+_before_replace: Callable[[str, str], None] | None = None
+"""Test seam, ``None`` outside tests: called as ``(temporary file, target)`` once the temporary
+file is complete and fsync-ed, just before the rename. The crash test sets it in a child process
+to stop there and be killed at that very point."""
 
 # First bytes of formats people mistake for model files, to say what a foreign file is.
 _FOREIGN_MAGIC = (
@@ -330,6 +336,8 @@ def _atomic_write(path: str, data: bytes) -> None:
             if hasattr(os, "fchmod"):  # POSIX; mkstemp's files are private (0o600)
                 os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
+        if _before_replace is not None:
+            _before_replace(tmp, target)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -18,13 +18,19 @@ import dataclasses
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from scratchnn.sweep.engine import TrialResult, build_model, metric_column
 from scratchnn.sweep.plan import WorkUnit, plan
 from scratchnn.sweep.spec import SweepSpec, Trial, load_spec
+
+_record_hook: Callable[[str, int], None] | None = None
+"""Test seam, ``None`` outside tests: called in the parent as ``(point, recorded)``, at point
+``"started"`` once a trial's run is started (its history, model file and finish still to write)
+and at ``"recorded"`` once it is finished; ``recorded`` counts the trials this run has finished.
+The crash test sets it in a child process to stop at a named point and be killed there."""
 
 
 @dataclasses.dataclass
@@ -142,6 +148,8 @@ class _Recorder:
         except DuplicateTrialError:  # finished meanwhile by another run of this sweep
             self.recorded.add(key)
             return
+        if _record_hook is not None:
+            _record_hook("started", len(self.recorded))
         for epoch in sorted(result.history):
             self.store.log_epoch(run_id, epoch, result.history[epoch])
         model_path = None
@@ -153,6 +161,8 @@ class _Recorder:
         timings = {"fit_seconds": result.fit_seconds, **result.timings}
         self.store.finish_run(run_id, metrics, timings=timings, model_path=model_path)
         self.recorded.add(key)
+        if _record_hook is not None:
+            _record_hook("recorded", len(self.recorded))
         value = result.metrics.get(self.best_column)
         if value is not None and math.isfinite(value):
             better = self.best is None or (value > self.best[0] if self.higher
