@@ -11,6 +11,17 @@ loss applied to the probabilities.
 :class:`MetricTracker` collects the outputs and targets of the batches of an epoch and computes
 each compiled metric once on all of them (not an average of per-batch values).
 
+    >>> import numpy as np
+    >>> from scratchnn import losses
+    >>> from scratchnn.layers import Dense
+    >>> logits_form(losses.get("binary_crossentropy"), Dense(1, activation="sigmoid"))
+    BinaryCrossentropy(reduction='sum_over_batch_size', from_logits=True)
+    >>> tracker = MetricTracker([("accuracy", metrics.binary_accuracy)])
+    >>> tracker.update(np.array([[1.0], [0.0]]), np.array([[0.9], [0.8]]))
+    >>> tracker.update(np.array([[1.0]]), np.array([[0.7]]))
+    >>> tracker.result()  # two of the three batches' rows are right
+    {'accuracy': 0.6666666666666666}
+
 Shape legend: N samples (B in a batch), K output units.
 """
 

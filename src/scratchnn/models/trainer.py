@@ -13,6 +13,13 @@ Divergence: a step whose logs hold a NaN or infinite value stops training with a
 no step pays for it). A model may take divergence into its own hands (a population retires the
 members that diverged and trains on) by overriding ``Model._diverged``.
 
+The loop works on :class:`Arrays`, prepared once per call by the model::
+
+    >>> import numpy as np
+    >>> arrays = Arrays([np.zeros((5, 2))], [np.ones(5)], [None])
+    >>> len(arrays), [a.shape for a in arrays.slice(0, 2).batch()[:2]]
+    (5, [(2, 2), (2,)])
+
 Shape legend: N samples, B rows in a batch, P members of a population.
 """
 
