@@ -47,7 +47,6 @@ NO_EXAMPLES: dict[str, str] = {
     "scratchnn.sweep.plan": "internal planning of work units, tested in test_sweep_population",
     "scratchnn.sweep.population": "internal engine, tested against Sequential.fit",
     "scratchnn.sweep.report": "needs a recorded sweep; test_sweep_run builds one",
-    "scratchnn.sweep.stacked": "internal engine, tested against Sequential.fit",
 }
 """Modules with no docstring examples at all, and why."""
 

@@ -20,7 +20,7 @@ from scratchnn.layers import LAYERS
 from scratchnn.models import Sequential
 from scratchnn.sweep.engine import Checkpoint, Member, history_epochs, load_split
 from scratchnn.sweep.plan import members_of, plan
-from scratchnn.sweep.population import Population, population_key, unsupported_reason
+from scratchnn.sweep.population import PopulationRun, population_key, unsupported_reason
 from scratchnn.sweep.spec import load_spec
 
 DATA = {"name": "moons", "n_samples": 160, "noise": 0.2, "seed": 0, "source": "sklearn",
@@ -65,7 +65,7 @@ def reference(cfg, epochs):
     return model.get_weights(), history.history, train, dev
 
 
-def population(configs, epochs, points=5, fused=True):
+def population(configs, epochs, points=5):
     """Train the configurations as one population; results by (member index, epochs)."""
     members = [Member(c, tuple(Checkpoint(f"{i}/{e}", e) for e in epochs), points)
                for i, c in enumerate(configs)]
@@ -76,7 +76,7 @@ def population(configs, epochs, points=5, fused=True):
             i, e = payload.trial_key.split("/")
             results[int(i), int(e)] = payload
 
-    Population(members, emit, fused=fused).train()
+    PopulationRun(members, emit).train()
     assert len(results) == len(configs) * len(epochs)
     return results
 
@@ -89,31 +89,42 @@ def close(a, b, rtol):
     return bool(ok.all())
 
 
-def assert_matches(configs, epochs, rtol=1e-9, points=5, fused=True):
-    """Every member at every checkpoint equals its own Sequential.fit of that many epochs."""
-    results = population(configs, epochs, points, fused)
+def assert_matches(configs, epochs, rtol=1e-9, points=5):
+    """Every member at every checkpoint equals its own Sequential.fit of that many epochs.
+
+    A member that diverged is compared in everything but its final weights and metrics: near
+    overflow the order of operations decides whether a weight is huge or infinite, and so
+    whether the last finite copy is restored; both must then be finite.
+    """
+    results = population(configs, epochs, points)
     for i, cfg in enumerate(configs):
         for e in epochs:
             got = results[i, e]
             weights, history, train, dev = reference(cfg, e)
             assert len(got.weights) == len(weights)
+            diverged = any(not math.isfinite(v) for v in history["loss"])
+            assert got.diverged is diverged
             for w_got, w_ref in zip(got.weights, weights, strict=True):
                 assert w_got.shape == w_ref.shape and w_got.dtype == w_ref.dtype
-                assert close(w_got, w_ref, rtol), (i, e, np.abs(w_got - w_ref).max())
+                if diverged:
+                    assert np.isfinite(w_got).all() and np.isfinite(w_ref).all()
+                else:
+                    assert close(w_got, w_ref, rtol), (i, e, np.abs(w_got - w_ref).max())
             logged = [int(x) for x in history_epochs(e, points) if x < len(history["loss"])]
             assert sorted(got.history) == logged
             for epoch in logged:
                 for name in ("loss", "accuracy"):
                     assert close(got.history[epoch][name], history[name][epoch], rtol), (
                         i, e, epoch, name)
+            if diverged:
+                assert got.epochs_run == len(history["loss"]) - 1
+                continue
             for name, value in train.items():
                 assert close(got.metrics[f"train_{'acc' if name == 'accuracy' else name}"],
                              value, rtol)
             for name, value in dev.items():
                 assert close(got.metrics[f"dev_{'acc' if name == 'accuracy' else name}"],
                              value, rtol)
-            diverged = any(not math.isfinite(v) for v in history["loss"])
-            assert got.diverged is diverged
     return results
 
 
@@ -133,33 +144,11 @@ def test_members_of_different_activations_share_a_population():
     configs = configs[1::2] + configs[0::2]  # interleaved: the population sorts them
     assert len({population_key(c) for c in configs}) == 1
     assert_matches(configs, epochs=(4, 9))
-    assert_matches(configs, epochs=(6,), fused=False)
     wide = [config(h, act, 0.3) for act in ("sigmoid", "tanh", "relu") for h in (7, 9)]
     assert_matches(wide, epochs=(5,))  # more units than the small-width path takes
     deep = [config((3, 2), act, 0.5, init="glorot_uniform") for act in ("tanh", "relu")]
     deep[1]["model"]["layers"][1]["activation"] = "sigmoid"  # per layer, too
     assert_matches(deep, epochs=(5,))
-
-
-def test_batches_in_chunks_of_rows_give_the_same_results(monkeypatch):
-    # wide populations split each batch into cache-sized chunks and add their gradients
-    from scratchnn.sweep import population as module
-
-    monkeypatch.setattr(module, "CHUNK_BYTES", 2000)
-    configs = [config(h, act, 0.4) for h in (2, 6) for act in ("tanh", "relu")]
-    assert_matches(configs, epochs=(3, 7))
-    assert_matches(configs, epochs=(4,), fused=False)
-    assert_matches([config(h, "sigmoid", 0.3, batch_size=50, shuffle=True, seed=s)
-                    for h in (3, 5) for s in (0, 1)], epochs=(3,))
-
-
-def test_fused_and_generic_backward_passes_agree():
-    configs = [config(h, act, 0.7) for h in (2, 5) for act in ("tanh",)]
-    fused = population(configs, (15,), fused=True)
-    generic = population(configs, (15,), fused=False)
-    for key, result in fused.items():
-        for a, b in zip(result.weights, generic[key].weights, strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
 def test_float32_tutorial_network_matches_to_float32_rounding():
@@ -257,7 +246,6 @@ def test_layers_without_biases_tutorial_003_style():
     cfg["model"]["layers"][1]["use_bias"] = False  # a bias in the hidden layer only
     assert_matches(configs, epochs=(3, 10))
     assert_matches([cfg], epochs=(6,))
-    assert_matches([cfg], epochs=(6,), fused=False)
 
 
 def test_diverging_members_stop_like_sequential_without_disturbing_the_others():
@@ -274,21 +262,25 @@ def test_what_cannot_be_stacked_is_named():
     cfg = config(3)
     cfg["model"]["layers"][0]["kernel_regularizer"] = "l2"
     assert "kernel_regularizer" in unsupported_reason(cfg) and population_key(cfg) is None
-    cfg = config(3, "elu")
-    assert "activation" in unsupported_reason(cfg)
+    # any activation trains in a population; only relu/tanh/sigmoid/linear may differ in one
+    assert unsupported_reason(config(3, "elu")) is None
+    assert population_key(config(3, "elu")) != population_key(config(3, "tanh"))
+    assert population_key(config(3, "elu")) == population_key(config(5, "elu"))
     assert population_key(config(3, "tanh")) == population_key(config(3, "relu"))
     assert population_key(config(3, output="tanh", loss="mse")) != \
         population_key(config(3, output="sigmoid", loss="mse"))
-    cfg = config(3, loss="mse", output="softmax", units=2)
-    assert "loss" in unsupported_reason(cfg)
     cfg = config(3)
     cfg["model"]["layers"].insert(1, {"class_name": "Dropout", "rate": 0.5})
     assert "Dropout" in unsupported_reason(cfg)
-    # fixed hyper-parameters split populations; learning rates and widths do not
+    # only an optimizer's structure splits populations; numbers and widths do not
     base = population_key(config(3, optimizer="adam"))
     assert population_key(config(7, lr=0.01, optimizer="adam")) == base
-    assert population_key(config(3, optimizer="adam", opt_args={"beta_2": 0.9})) != base
-    assert population_key(config(3, optimizer="sgd", opt_args={"momentum": 0.9})) != \
+    assert population_key(config(3, optimizer="adam", opt_args={"beta_2": 0.9})) == base
+    assert population_key(config(3, optimizer="adam", opt_args={"amsgrad": True})) != base
+    assert population_key(config(3, optimizer="adam", opt_args={"clipnorm": 1.0})) != base
+    assert population_key(config(3, optimizer="sgd", opt_args={"momentum": 0.9})) == \
+        population_key(config(3, optimizer="sgd"))
+    assert population_key(config(3, optimizer="sgd", opt_args={"nesterov": True})) != \
         population_key(config(3, optimizer="sgd"))
 
 

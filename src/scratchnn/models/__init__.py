@@ -4,6 +4,7 @@
 * :mod:`scratchnn.models.model`: the ``Model`` base, its steps and its weights;
 * :mod:`scratchnn.models.sequential`: ``Sequential``;
 * :mod:`scratchnn.models.functional`: graphs of layers;
+* :mod:`scratchnn.models.population`: many networks of one structure trained as one;
 * :mod:`scratchnn.models.trainer`: the one training loop every model trains in;
 * :mod:`scratchnn.models.compiled`: what ``compile`` makes of losses and metrics;
 * :mod:`scratchnn.models.config`: configuration -> model (and the registry of custom models);
@@ -13,12 +14,14 @@
 from scratchnn.models.config import build_model, layer_from_config, model_from_config, register
 from scratchnn.models.functional import Functional
 from scratchnn.models.model import PREDICT_BATCH_SIZE, Model
+from scratchnn.models.population import Population
 from scratchnn.models.sequential import Sequential
 
 __all__ = [
     "PREDICT_BATCH_SIZE",
     "Functional",
     "Model",
+    "Population",
     "Sequential",
     "build_model",
     "layer_from_config",

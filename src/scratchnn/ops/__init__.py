@@ -4,7 +4,9 @@ The ops live in submodules by family and are all re-exported here, so ``scratchn
 ``scratchnn.ops.conv2d`` and ``scratchnn.ops.lstm`` are one namespace:
 
 * :mod:`scratchnn.ops.core`: arithmetic, reductions, element-wise functions, shapes and indexing,
-  activations, the fused dense ``linear``, dropout and the fused stable losses.
+  activations, the fused dense ``linear``, dropout and the fused stable losses;
+* :mod:`scratchnn.ops.stacked`: ``stacked_linear``, the Dense layer of a population (many
+  networks with a leading member axis).
 
 Every op takes tensors (or array-likes / Python numbers, which become constants of the other
 operand's dtype), computes its output with ``backend.xp`` and returns a :class:`Tensor` whose local
@@ -58,6 +60,7 @@ from scratchnn.ops.core import (
     unbroadcast,
     where,
 )
+from scratchnn.ops.stacked import stacked_linear
 
 __all__ = [
     "FUSED_ACTIVATIONS",
@@ -98,6 +101,7 @@ __all__ = [
     "sparse_softmax_crossentropy",
     "sqrt",
     "stack",
+    "stacked_linear",
     "sub",
     "sum",
     "swish",

@@ -5,6 +5,7 @@
   :class:`Adam`, :class:`AdamW`, :class:`Adamax`, :class:`Nadam` (Keras names and arguments,
   ``torch.optim`` formulas).
 * :func:`get` / :func:`from_config`: build an optimizer from a name, an instance or a config.
+* :func:`stack`: one optimizer for a population, per-member hyper-parameters along axis 0.
 * :mod:`~scratchnn.optimizers.schedules`: learning-rate schedules.
 
 Example:
@@ -22,7 +23,7 @@ Example:
 
 from scratchnn.optimizers import schedules, updates
 from scratchnn.optimizers.adam import Adam, Adamax, AdamW, Nadam
-from scratchnn.optimizers.base import Optimizer
+from scratchnn.optimizers.base import Optimizer, stack
 from scratchnn.optimizers.classic import SGD, Adagrad, RMSprop
 from scratchnn.optimizers.registry import OPTIMIZERS, from_config, get
 
@@ -39,5 +40,6 @@ __all__ = [
     "from_config",
     "get",
     "schedules",
+    "stack",
     "updates",
 ]

@@ -96,7 +96,9 @@ class Adam(_AdamFamily):
     def _slot_names(self) -> tuple[str, ...]:
         return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
 
-    def _update(self, param: Any, grad: Any, slot: dict[str, Any], lr: float) -> None:
+    def _update(
+        self, param: Any, grad: Any, slot: dict[str, Any], lr: Any, h: dict[str, Any]
+    ) -> None:
         slot["step"] += 1
         updates.adam_update(
             param,
@@ -104,9 +106,9 @@ class Adam(_AdamFamily):
             slot["m"],
             slot["v"],
             lr=lr,
-            beta_1=self.beta_1,
-            beta_2=self.beta_2,
-            epsilon=self.epsilon,
+            beta_1=h["beta_1"],
+            beta_2=h["beta_2"],
+            epsilon=h["epsilon"],
             step=slot["step"],
             v_max=slot.get("v_max"),
         )
@@ -203,7 +205,9 @@ class Adamax(_AdamFamily):
     def _slot_names(self) -> tuple[str, ...]:
         return ("m", "u")
 
-    def _update(self, param: Any, grad: Any, slot: dict[str, Any], lr: float) -> None:
+    def _update(
+        self, param: Any, grad: Any, slot: dict[str, Any], lr: Any, h: dict[str, Any]
+    ) -> None:
         slot["step"] += 1
         updates.adamax_update(
             param,
@@ -211,9 +215,9 @@ class Adamax(_AdamFamily):
             slot["m"],
             slot["u"],
             lr=lr,
-            beta_1=self.beta_1,
-            beta_2=self.beta_2,
-            epsilon=self.epsilon,
+            beta_1=h["beta_1"],
+            beta_2=h["beta_2"],
+            epsilon=h["epsilon"],
             step=slot["step"],
         )
 
@@ -265,7 +269,9 @@ class Nadam(_AdamFamily):
     def _slot_names(self) -> tuple[str, ...]:
         return ("m", "v")
 
-    def _update(self, param: Any, grad: Any, slot: dict[str, Any], lr: float) -> None:
+    def _update(
+        self, param: Any, grad: Any, slot: dict[str, Any], lr: Any, h: dict[str, Any]
+    ) -> None:
         slot["step"] += 1
         slot["mu_product"] = updates.nadam_update(
             param,
@@ -273,12 +279,12 @@ class Nadam(_AdamFamily):
             slot["m"],
             slot["v"],
             lr=lr,
-            beta_1=self.beta_1,
-            beta_2=self.beta_2,
-            epsilon=self.epsilon,
+            beta_1=h["beta_1"],
+            beta_2=h["beta_2"],
+            epsilon=h["epsilon"],
             step=slot["step"],
             mu_product=slot["mu_product"],
-            momentum_decay=self.momentum_decay,
+            momentum_decay=h["momentum_decay"],
         )
 
     def _hyper_config(self) -> dict[str, Any]:

@@ -18,6 +18,14 @@ step records the number of parameters and their shapes, which later steps must r
 parameter's state arrays are created when it is first updated (frozen parameters never get any).
 Counters such as Adam's bias-correction step are kept per parameter (as in ``torch.optim``), so a
 parameter that starts receiving gradients late still gets a correct bias correction.
+
+Populations: :func:`stack` makes one optimizer for P networks trained as one, whose parameters
+carry a leading member axis. Each numeric hyper-parameter (the learning rate most often) may differ
+between members: it becomes a ``(P,)`` array that is reshaped to broadcast along axis 0 of every
+parameter, and the same update functions run on it, so each member follows exactly its own
+optimizer's formula. Clipping norms are then taken per member. Hyper-parameters that are not
+numbers (``nesterov``, ``amsgrad``, which clipping is used) must be equal:
+:meth:`Optimizer.structure` names what must match.
 """
 
 from __future__ import annotations
@@ -114,6 +122,12 @@ class Optimizer:
         self._slots: list[dict[str, Any] | None] = []
         # shapes of the parameters of the first step; None before it (and after set_state)
         self._shapes: list[tuple[int, ...]] | None = None
+        # a population's optimizer (see stack()): P members, (P,) arrays of the hyper-parameters
+        # that differ, and each member's learning rate (a number or a schedule)
+        self.members: int | None = None
+        self._per_member: dict[str, numpy.ndarray] = {}
+        self._member_lrs: list[Any] | None = None
+        self._shaped_cache: dict[tuple[int, Any], dict[str, Any]] = {}
 
     # ---------------------------------------------------------------------------- learning rate
     @property
@@ -126,9 +140,14 @@ class Optimizer:
         self._learning_rate = check_learning_rate(value)
 
     @property
-    def current_learning_rate(self) -> float:
-        """The learning rate the next step will use (a schedule evaluated at ``iterations``)."""
-        lr = self._learning_rate
+    def current_learning_rate(self) -> Any:
+        """The learning rate the next step will use (a schedule evaluated at ``iterations``);
+        a ``(P,)`` array for a population whose members' rates differ."""
+        if self._member_lrs is not None:
+            return numpy.array([self._rate(lr) for lr in self._member_lrs])
+        return self._rate(self._learning_rate)
+
+    def _rate(self, lr: Any) -> float:
         if not callable(lr):
             return lr
         value = float(lr(self.iterations))
@@ -144,15 +163,30 @@ class Optimizer:
         """Names of the per-parameter state arrays (each shaped like the parameter)."""
         return ()
 
-    def _init_slot(self, data: Any) -> dict[str, Any]:
-        """Initial state of one parameter: zero arrays for the slots, plus the scalar counters."""
+    def _init_slot(self, data: Any, h: dict[str, Any]) -> dict[str, Any]:
+        """Initial state of one parameter: zero arrays for the slots, plus the scalar counters.
+
+        ``h``: the hyper-parameters as :meth:`_update` receives them.
+        """
         slot: dict[str, Any] = {name: backend.xp.zeros_like(data) for name in self._slot_names()}
         slot.update(self._scalar_slots)
         return slot
 
-    def _update(self, param: Any, grad: Any, slot: dict[str, Any], lr: float) -> None:
-        """Update ``param`` (an array) in place from ``grad``, and its state ``slot``."""
+    def _update(
+        self, param: Any, grad: Any, slot: dict[str, Any], lr: Any, h: dict[str, Any]
+    ) -> None:
+        """Update ``param`` (an array) in place from ``grad``, and its state ``slot``.
+
+        ``lr`` is this step's learning rate and ``h`` the hyper-parameters by name (those of
+        :meth:`_hyper_config`), each a number, or for a population an array shaped to broadcast
+        along the parameter's member axis.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement _update.")
+
+    def _any_positive(self, name: str) -> bool:
+        """Whether hyper-parameter ``name`` is > 0 (for any member of a population)."""
+        value = self._per_member.get(name, getattr(self, name))
+        return bool(numpy.any(numpy.asarray(value) > 0))
 
     def _hyper_config(self) -> dict[str, Any]:
         """The optimizer's own hyper-parameters (constructor arguments) for :meth:`get_config`."""
@@ -184,15 +218,58 @@ class Optimizer:
         self._check_or_build_state(params)
         active = [(i, p) for i, p in enumerate(params) if p.requires_grad and p.grad is not None]
         grads = [self._checked_grad(i, p) for i, p in active]
-        grads = self._clip(grads)
-        for (i, p), grad in zip(active, grads, strict=True):
-            if self.weight_decay:
-                updates.apply_weight_decay(p.data, lr=lr, weight_decay=self.weight_decay)
-            slot = self._slots[i]
-            if slot is None:
-                slot = self._slots[i] = self._init_slot(p.data)
-            self._update(p.data, grad, slot, lr)
+        hyper = self._hyper_values()
+        if self.members is None:
+            grads = self._clip(grads, hyper)
+            decay = hyper["weight_decay"]
+            for (i, p), grad in zip(active, grads, strict=True):
+                if decay:
+                    updates.apply_weight_decay(p.data, lr=lr, weight_decay=decay)
+                slot = self._slots[i]
+                if slot is None:
+                    slot = self._slots[i] = self._init_slot(p.data, hyper)
+                self._update(p.data, grad, slot, lr, hyper)
+        else:
+            grads = self._clip_members(grads, hyper)
+            for (i, p), grad in zip(active, grads, strict=True):
+                h = self._shaped(hyper, lr, p.data)
+                if h["weight_decay"] is not None:
+                    updates.apply_weight_decay(p.data, lr=h["lr"], weight_decay=h["weight_decay"])
+                slot = self._slots[i]
+                if slot is None:
+                    slot = self._slots[i] = self._init_slot(p.data, h)
+                self._update(p.data, grad, slot, h["lr"], h)
         self.iterations += 1
+
+    def _hyper_values(self) -> dict[str, Any]:
+        """Every hyper-parameter but the learning rate, by name (members' arrays included)."""
+        values = {
+            **self._hyper_config(),
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+            "global_clipnorm": self.global_clipnorm,
+        }
+        if self._per_member:
+            values.update(self._per_member)
+        return values
+
+    def _shaped(self, hyper: dict[str, Any], lr: Any, data: Any) -> dict[str, Any]:
+        """``hyper`` and ``lr`` with each ``(P,)`` array reshaped to ``(P, 1, ...)`` for a
+        parameter like ``data`` (and cast to its dtype, so nothing is computed in another)."""
+        key = (data.ndim, data.dtype)
+        shaped = self._shaped_cache.get(key)
+        if shaped is None:
+            shape = (-1,) + (1,) * (data.ndim - 1)
+            shaped = {
+                name: backend.xp.asarray(value, dtype=data.dtype).reshape(shape)
+                if isinstance(value, numpy.ndarray) else value
+                for name, value in hyper.items()
+            }
+            self._shaped_cache[key] = shaped
+        if isinstance(lr, numpy.ndarray):
+            lr = backend.xp.asarray(lr, dtype=data.dtype).reshape((-1,) + (1,) * (data.ndim - 1))
+        return {**shaped, "lr": lr}
 
     @staticmethod
     def _checked_grad(index: int, param: Any) -> Any:
@@ -204,13 +281,31 @@ class Optimizer:
             )
         return grad
 
-    def _clip(self, grads: list[Any]) -> list[Any]:
-        if self.clipvalue is not None:
-            return [updates.clip_by_value(g, self.clipvalue) for g in grads]
-        if self.clipnorm is not None:
-            return [updates.clip_by_norm(g, self.clipnorm) for g in grads]
-        if self.global_clipnorm is not None and grads:
-            return updates.clip_by_global_norm(grads, self.global_clipnorm)
+    @staticmethod
+    def _clip(grads: list[Any], hyper: dict[str, Any]) -> list[Any]:
+        if hyper["clipvalue"] is not None:
+            return [updates.clip_by_value(g, hyper["clipvalue"]) for g in grads]
+        if hyper["clipnorm"] is not None:
+            return [updates.clip_by_norm(g, hyper["clipnorm"]) for g in grads]
+        if hyper["global_clipnorm"] is not None and grads:
+            return updates.clip_by_global_norm(grads, hyper["global_clipnorm"])
+        return grads
+
+    @staticmethod
+    def _clip_members(grads: list[Any], hyper: dict[str, Any]) -> list[Any]:
+        """Clipping with the member axis first: norms per member, limits per member."""
+        def limit(name: str, g: Any) -> Any:
+            value = hyper[name]
+            if isinstance(value, numpy.ndarray):
+                return backend.xp.asarray(value, dtype=g.dtype).reshape((-1,) + (1,) * (g.ndim - 1))
+            return value
+
+        if hyper["clipvalue"] is not None:
+            return [updates.clip_by_value(g, limit("clipvalue", g)) for g in grads]
+        if hyper["clipnorm"] is not None:
+            return [updates.clip_by_norm(g, limit("clipnorm", g), members=True) for g in grads]
+        if hyper["global_clipnorm"] is not None and grads:
+            return updates.clip_by_global_norm(grads, hyper["global_clipnorm"], members=True)
         return grads
 
     def _check_or_build_state(self, params: list[Any]) -> None:
@@ -263,6 +358,44 @@ class Optimizer:
                     f"received shape {shape}. Pass the same parameters in the same order on "
                     "every step, or create a new optimizer for a different model."
                 )
+
+    # ------------------------------------------------------------------------- populations
+    def structure(self) -> tuple[Any, ...]:
+        """What must be equal for optimizers to share a population (see :func:`stack`): the
+        class and every hyper-parameter that is not a number (``nesterov``, ``amsgrad``,
+        which clipping is used, whether weight decay is on, a schedule's class)."""
+        parts: list[Any] = [self.name]
+        for key, value in sorted(self.get_config().items()):
+            if key == "name":
+                continue
+            if key == "weight_decay" and value is None:
+                value = 0.0  # no decay is a decay of 0: members may differ in it
+            if isinstance(value, dict):  # a schedule: its class must match, its numbers may not
+                parts.append((key, value.get("class_name")))
+            elif isinstance(value, bool) or value is None or not isinstance(value, numbers.Real):
+                parts.append((key, value))
+            else:
+                parts.append((key, "number"))
+        return tuple(parts)
+
+    def select_members(self, keep: Any) -> None:
+        """Keep only the members ``keep`` (indices) of a population's optimizer: its
+        hyper-parameter arrays and every state array are cut along the member axis."""
+        if self.members is None:
+            raise ValueError("select_members() is for a population's optimizer (see stack()).")
+        keep = numpy.asarray(keep, dtype=numpy.int64)
+        self._per_member = {k: v[keep] for k, v in self._per_member.items()}
+        if self._member_lrs is not None:
+            self._member_lrs = [self._member_lrs[i] for i in keep]
+        for slot in self._slots:
+            if slot is None:
+                continue
+            for name, value in slot.items():
+                if hasattr(value, "ndim") and value.ndim and value.shape[0] == self.members:
+                    slot[name] = value[keep]
+        self.members = len(keep)
+        self._shapes = None
+        self._shaped_cache = {}
 
     # ------------------------------------------------------------------------- serialization
     def get_config(self) -> dict[str, Any]:
@@ -334,7 +467,7 @@ class Optimizer:
             for key, value in slot.items():
                 if key in self._scalar_slots:
                     dtype = numpy.int64 if isinstance(self._scalar_slots[key], int) else "float64"
-                    state[f"{key}.{i}"] = numpy.array(value, dtype=dtype)
+                    state[f"{key}.{i}"] = numpy.array(backend.to_numpy(value), dtype=dtype)
                 else:
                     state[f"{key}.{i}"] = numpy.array(backend.to_numpy(value), copy=True)
         return state
@@ -372,10 +505,68 @@ class Optimizer:
             for name in names:
                 if name in self._scalar_slots:
                     kind = type(self._scalar_slots[name])
-                    slot[name] = kind(numpy.asarray(backend.to_numpy(entries[name])).item())
+                    value = numpy.asarray(backend.to_numpy(entries[name]))
+                    slot[name] = kind(value.item()) if value.size == 1 else value.copy()
                 else:
                     slot[name] = backend.xp.array(entries[name], copy=True)
             slots[i] = slot
         self.iterations = int(numpy.asarray(state["iterations"]).item())
         self._slots = slots
         self._shapes = None  # checked against the parameters at the next step
+
+
+def stack(optimizers: Any) -> Optimizer:
+    """One optimizer for a population: member ``i`` of every parameter's leading axis is updated
+    with ``optimizers[i]``'s hyper-parameters.
+
+    Numeric hyper-parameters that differ become ``(P,)`` arrays (learning-rate schedules are
+    evaluated per member); everything :meth:`Optimizer.structure` names must be equal.
+
+    Args:
+        optimizers: one optimizer (or name, or config) per member, all of one class.
+
+    Returns:
+        A fresh optimizer of that class with ``members = P`` and no state.
+
+    Raises:
+        ValueError: no optimizers, or members whose structure differs (named).
+
+    Example:
+        >>> import numpy as np
+        >>> from scratchnn.optimizers import SGD
+        >>> from scratchnn.tensor import Tensor
+        >>> opt = stack([SGD(learning_rate=0.1), SGD(learning_rate=1.0)])
+        >>> w = Tensor(np.ones((2, 3)), dtype="float64", requires_grad=True)
+        >>> w.grad = np.ones((2, 3))
+        >>> opt.step([w])
+        >>> w.data[:, 0].tolist()
+        [0.9, 0.0]
+    """
+    from scratchnn.optimizers.registry import get
+
+    members = [get(o) for o in optimizers]
+    if not members:
+        raise ValueError("stack() needs at least one optimizer.")
+    first = members[0]
+    for i, other in enumerate(members[1:], start=1):
+        if other.structure() != first.structure():
+            diff = sorted(set(other.structure()) ^ set(first.structure()), key=str)
+            raise ValueError(
+                f"Optimizers 0 and {i} cannot share a population: they differ in {diff[:4]} "
+                "(only numbers may differ between members)."
+            )
+    configs = [m.get_config() for m in members]
+    out = type(first).from_config(configs[0])
+    out.members = len(members)
+    for key in configs[0]:
+        if key in ("name", "learning_rate"):
+            continue
+        values = [c[key] for c in configs]
+        if key == "weight_decay" and any(v is not None for v in values):
+            values = [0.0 if v is None else v for v in values]
+        if any(v != values[0] for v in values[1:]):
+            out._per_member[key] = numpy.asarray(values, dtype=numpy.float64)
+    rates = [m.learning_rate for m in members]
+    if any(callable(r) for r in rates) or any(r != rates[0] for r in rates[1:]):
+        out._member_lrs = rates
+    return out

@@ -59,16 +59,18 @@ class SGD(Optimizer):
         self.nesterov = check_bool("nesterov", nesterov)
 
     def _slot_names(self) -> tuple[str, ...]:
-        return ("velocity",) if self.momentum > 0 else ()
+        return ("velocity",) if self._any_positive("momentum") else ()
 
-    def _update(self, param: Any, grad: Any, slot: dict[str, Any], lr: float) -> None:
+    def _update(
+        self, param: Any, grad: Any, slot: dict[str, Any], lr: Any, h: dict[str, Any]
+    ) -> None:
         updates.sgd_update(
             param,
             grad,
             slot.get("velocity"),
             lr=lr,
-            momentum=self.momentum,
-            nesterov=self.nesterov,
+            momentum=h["momentum"],
+            nesterov=h["nesterov"],
         )
 
     def _hyper_config(self) -> dict[str, Any]:
@@ -124,19 +126,21 @@ class RMSprop(Optimizer):
         names = ["square_avg"]
         if self.centered:
             names.append("grad_avg")
-        if self.momentum > 0:
+        if self._any_positive("momentum"):
             names.append("momentum")
         return tuple(names)
 
-    def _update(self, param: Any, grad: Any, slot: dict[str, Any], lr: float) -> None:
+    def _update(
+        self, param: Any, grad: Any, slot: dict[str, Any], lr: Any, h: dict[str, Any]
+    ) -> None:
         updates.rmsprop_update(
             param,
             grad,
             slot["square_avg"],
             lr=lr,
-            rho=self.rho,
-            epsilon=self.epsilon,
-            momentum=self.momentum,
+            rho=h["rho"],
+            epsilon=h["epsilon"],
+            momentum=h["momentum"],
             grad_avg=slot.get("grad_avg"),
             momentum_buffer=slot.get("momentum"),
         )
@@ -193,13 +197,15 @@ class Adagrad(Optimizer):
     def _slot_names(self) -> tuple[str, ...]:
         return ("accumulator",)
 
-    def _init_slot(self, data: Any) -> dict[str, Any]:
-        slot = super()._init_slot(data)
-        slot["accumulator"] += self.initial_accumulator_value
+    def _init_slot(self, data: Any, h: dict[str, Any]) -> dict[str, Any]:
+        slot = super()._init_slot(data, h)
+        slot["accumulator"] += h["initial_accumulator_value"]
         return slot
 
-    def _update(self, param: Any, grad: Any, slot: dict[str, Any], lr: float) -> None:
-        updates.adagrad_update(param, grad, slot["accumulator"], lr=lr, epsilon=self.epsilon)
+    def _update(
+        self, param: Any, grad: Any, slot: dict[str, Any], lr: Any, h: dict[str, Any]
+    ) -> None:
+        updates.adagrad_update(param, grad, slot["accumulator"], lr=lr, epsilon=h["epsilon"])
 
     def _hyper_config(self) -> dict[str, Any]:
         return {

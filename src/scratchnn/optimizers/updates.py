@@ -9,6 +9,11 @@ or two scratch arrays of the parameter's shape per call and do the rest in place
 Notation: ``p`` parameter, ``g`` gradient, ``t`` the step number of this update (1 on the first
 update), ``lr`` the learning rate of this step.
 
+Hyper-parameters are numbers, or arrays that broadcast against the parameter: a population's
+optimizer (:func:`scratchnn.optimizers.stack`) passes ``(P, 1, ...)`` arrays so that each member
+of a stacked parameter follows its own values. Which branch a function takes is decided by the
+state it is given (``velocity``, ``momentum_buffer``), never by comparing a hyper-parameter.
+
     >>> import numpy as np
     >>> p, g, m, v = np.array([1.0]), np.array([0.5]), np.zeros(1), np.zeros(1)
     >>> adam_update(p, g, m, v, lr=0.1, beta_1=0.9, beta_2=0.999, epsilon=0.0, step=1)
@@ -43,10 +48,12 @@ def sgd_update(
 
     Formula::
 
-        momentum == 0:   p <- p - lr * g
+        no velocity:     p <- p - lr * g
         otherwise:       v <- momentum * v + g        (v starts at 0)
                          p <- p - lr * v                       (classical)
                          p <- p - lr * (g + momentum * v)      (nesterov=True)
+
+    (With ``momentum = 0`` both forms give the same update.)
 
     Args:
         param: parameter array, updated in place.
@@ -63,14 +70,15 @@ def sgd_update(
         >>> p
         array([0.9, 2.1])
     """
-    if momentum == 0:
+    if velocity is None:
+        if not _is_zero(momentum):
+            raise ValueError(
+                f"sgd_update with momentum={momentum} needs a velocity array of the parameter's "
+                "shape; received velocity=None. Pass velocity=numpy.zeros_like(param) on the "
+                "first step."
+            )
         param -= lr * grad
         return
-    if velocity is None:
-        raise ValueError(
-            f"sgd_update with momentum={momentum} needs a velocity array of the parameter's shape; "
-            "received velocity=None. Pass velocity=numpy.zeros_like(param) on the first step."
-        )
     velocity *= momentum
     velocity += grad
     if nesterov:
@@ -134,12 +142,12 @@ def rmsprop_update(
         xp.sqrt(square_avg, out=tmp)
     tmp += epsilon
     xp.divide(grad, tmp, out=tmp)  # g / d
-    if momentum > 0:
-        if momentum_buffer is None:
-            raise ValueError(
-                f"rmsprop_update with momentum={momentum} needs a momentum_buffer array; received "
-                "None. Pass momentum_buffer=numpy.zeros_like(param) on the first step."
-            )
+    if momentum_buffer is None and not _is_zero(momentum):
+        raise ValueError(
+            f"rmsprop_update with momentum={momentum} needs a momentum_buffer array; received "
+            "None. Pass momentum_buffer=numpy.zeros_like(param) on the first step."
+        )
+    if momentum_buffer is not None:
         momentum_buffer *= momentum
         momentum_buffer += tmp
         xp.multiply(momentum_buffer, lr, out=tmp)
@@ -224,7 +232,7 @@ def adam_update(
         second = v_max
     step_size = lr / (1.0 - beta_1**step)
     xp.sqrt(second, out=tmp)
-    tmp /= math.sqrt(1.0 - beta_2**step)
+    tmp /= _sqrt(1.0 - beta_2**step)
     tmp += epsilon  # sqrt(v_hat) + epsilon
     xp.divide(m, tmp, out=tmp)
     tmp *= step_size
@@ -354,8 +362,20 @@ def apply_weight_decay(param: Array, *, lr: float, weight_decay: float) -> None:
     param *= 1.0 - lr * weight_decay
 
 
+def _is_zero(value: Any) -> bool:
+    """Whether a hyper-parameter (a number or a per-member array) is 0 everywhere."""
+    if isinstance(value, (int, float)):
+        return value == 0
+    return bool(backend.xp.all(backend.xp.asarray(value) == 0))
+
+
+def _sqrt(value: Any) -> Any:
+    """``math.sqrt`` for a number (exactly as before), the element-wise root for an array."""
+    return math.sqrt(value) if isinstance(value, float) else backend.xp.sqrt(value)
+
+
 # ------------------------------------------------------------------------------ gradient clipping
-def clip_by_value(grad: Array, clipvalue: float) -> Array:
+def clip_by_value(grad: Array, clipvalue: Any) -> Array:
     """Return a new array with every element of ``grad`` clipped to ``[-clipvalue, clipvalue]``."""
     return backend.xp.clip(grad, -clipvalue, clipvalue)
 
@@ -364,25 +384,50 @@ def _l2_norm(array: Array) -> float:
     return float(backend.xp.linalg.norm(array.reshape(-1)))
 
 
-def clip_by_norm(grad: Array, clipnorm: float) -> Array:
+def _member_sq_norms(array: Array) -> Array:
+    """Squared L2 norm of each member's slice (all axes but the first), in float64: ``(P,)``."""
+    flat = array.reshape(array.shape[0], -1).astype("float64")
+    return (flat * flat).sum(axis=1)
+
+
+def _rescale_members(grad: Array, norms: Array, clipnorm: Any) -> Array:
+    """``grad * clipnorm / norm`` for the members whose norm exceeds ``clipnorm``."""
+    xp = backend.xp
+    limit = xp.asarray(clipnorm, dtype="float64").reshape(-1)
+    scale = xp.where(norms > limit, limit / xp.maximum(norms, 1e-300), 1.0)
+    if bool(xp.all(scale == 1.0)):
+        return grad
+    return grad * scale.astype(grad.dtype).reshape((-1,) + (1,) * (grad.ndim - 1))
+
+
+def clip_by_norm(grad: Array, clipnorm: Any, members: bool = False) -> Array:
     """Rescale ``grad`` so that its L2 norm is at most ``clipnorm`` (Keras' per-variable clipnorm).
 
     ``g * clipnorm / max(||g||, clipnorm)``. Returns ``grad`` itself when no rescaling is needed,
-    otherwise a new array; ``grad`` is never modified.
+    otherwise a new array; ``grad`` is never modified. With ``members``, axis 0 is a population's
+    member axis: each member's slice is rescaled by its own norm (``clipnorm`` may then be a
+    per-member array).
     """
+    if members:
+        return _rescale_members(grad, backend.xp.sqrt(_member_sq_norms(grad)), clipnorm)
     norm = _l2_norm(grad)
     if norm <= clipnorm:
         return grad
     return grad * (clipnorm / norm)
 
 
-def clip_by_global_norm(grads: Sequence[Array], clipnorm: float) -> list[Array]:
+def clip_by_global_norm(grads: Sequence[Array], clipnorm: Any, members: bool = False
+                        ) -> list[Array]:
     """Rescale all ``grads`` together so that their joint L2 norm is at most ``clipnorm``.
 
     With ``N = sqrt(sum_i ||g_i||**2)``, every ``g_i`` becomes ``g_i * clipnorm / max(N, clipnorm)``
     (Keras' ``global_clipnorm``; ``torch.nn.utils.clip_grad_norm_`` is the same up to the ``1e-6``
     it adds to ``N``). Arrays that need no change are returned as they are; none is modified.
+    With ``members``, the joint norm is taken per member (axis 0 of every gradient).
     """
+    if members:
+        total = backend.xp.sqrt(sum(_member_sq_norms(g) for g in grads))
+        return [_rescale_members(g, total, clipnorm) for g in grads]
     total = math.sqrt(sum(_l2_norm(g) ** 2 for g in grads))
     if total <= clipnorm:
         return list(grads)

@@ -24,7 +24,7 @@ from scratchnn.sweep.engine import Checkpoint, Member, TrialResult, train_sequen
 from scratchnn.sweep.executors import DaskExecutor, InlineExecutor, ProcessExecutor
 from scratchnn.sweep.expr import ExpressionError, compile_expression
 from scratchnn.sweep.plan import WorkUnit, plan
-from scratchnn.sweep.population import Population, population_key, unsupported_reason
+from scratchnn.sweep.population import PopulationRun, population_key, unsupported_reason
 from scratchnn.sweep.report import SweepReport, sweep_report
 from scratchnn.sweep.runner import SweepRun, run_sweep
 from scratchnn.sweep.spec import Param, SpecError, SweepSpec, Trial, load_spec
@@ -36,7 +36,7 @@ __all__ = [
     "InlineExecutor",
     "Member",
     "Param",
-    "Population",
+    "PopulationRun",
     "ProcessExecutor",
     "SpecError",
     "SweepReport",

@@ -246,9 +246,9 @@ def run_unit(unit: WorkUnit, emit: Emit, should_stop: Callable[[], bool] | None 
     """Train a unit, emitting ``("result", TrialResult)`` per trial and ``("progress",
     fraction of the unit done)``."""
     if unit.engine == "population":
-        from scratchnn.sweep.population import Population
+        from scratchnn.sweep import population
 
-        Population(unit.members, emit, should_stop).train()
+        population.train(unit.members, emit, should_stop)
         return
     count = len(unit.members)
     for i, member in enumerate(unit.members):
