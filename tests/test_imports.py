@@ -38,6 +38,8 @@ ALLOWED: dict[str, set[str]] = {
     "layers": {"backend", "tensor", "ops", "activations", "initializers", "regularizers", "layers"},
     # ONNX export reads built layers and writes with io's atomic writer; it never trains.
     "export": {"activations", "export", "io", "layers", "ops"},
+    # scikit-learn estimators build, train and load Sequential models; nothing imports them.
+    "sklearn": {"backend", "callbacks", "io", "layers", "models", "optimizers"},
 }
 LAZY_ALLOWED: dict[str, set[str]] = {
     # Tensor.T and Tensor.astype delegate to ops.transpose / ops.cast when called.

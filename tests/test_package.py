@@ -51,7 +51,7 @@ def test_each_lazy_subpackage_is_an_attribute_on_first_use():
         "print(json.dumps(mods))\n"
     )
     assert found == {name: f"scratchnn.{name}" for name in names}
-    assert {"datasets", "layers", "optimizers", "plotting"} <= set(
+    assert {"datasets", "layers", "optimizers", "plotting", "sklearn", "export"} <= set(
         dir(scratchnn)
     )
 

@@ -41,7 +41,7 @@ from scratchnn.tensor import Tensor, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
 
-LAZY_SUBMODULES = ("datasets", "plotting", "runs", "studies", "sweep")
+LAZY_SUBMODULES = ("datasets", "export", "plotting", "runs", "sklearn", "studies", "sweep")
 """Subpackages imported on first attribute access (PEP 562), not by ``import scratchnn``."""
 
 
