@@ -41,6 +41,9 @@ def test_import_scratchnn_loads_no_heavy_library_and_no_lazy_subpackage():
         f"{HEAVY!r} or m in ['scratchnn.' + n for n in scratchnn.LAZY_SUBMODULES])))\n"
     )
     assert found == []
+    # The command line is never imported by the library, and is no lazy attribute either.
+    has_cli = fresh_python("import json, scratchnn\nprint(json.dumps(hasattr(scratchnn, 'cli')))")
+    assert has_cli is False
 
 
 def test_each_lazy_subpackage_is_an_attribute_on_first_use():
@@ -69,7 +72,6 @@ def test_plotting_is_reachable_but_imports_matplotlib_only_when_it_draws():
 def test_unknown_attribute_is_an_attribute_error_naming_it():
     with pytest.raises(AttributeError, match="no attribute 'datasetz'"):
         scratchnn.datasetz
-    assert not hasattr(scratchnn, "cli")  # the command line is never imported by the library
 
 
 # --- default_dtype ------------------------------------------------------------------------------
