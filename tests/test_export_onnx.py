@@ -202,6 +202,28 @@ def test_an_unsupported_layer_is_a_value_error_naming_it():
         to_onnx(model)
 
 
+def test_a_sequential_nested_as_a_layer_exports_as_its_layers():
+    inner = Sequential([Dense(5, activation="tanh"), Dense(4, activation="gelu")], name="block")
+    model = Sequential([Input((3,)), inner, Dense(2, activation="softmax")], seed=4)
+    assert_runs_like_predict(model, to_onnx(model), np.random.default_rng(6), (3,))
+
+
+def test_models_that_are_not_a_plain_chain_of_layers_are_refused_by_kind():
+    from scratchnn import Model
+
+    a = Input((3,), name="a")
+    functional = Model(inputs=a, outputs=Dense(2)(Dense(4, activation="relu")(a)), seed=0)
+    with pytest.raises(ValueError, match=r"Functional model .* converts Sequential models"):
+        to_onnx(functional)
+
+    class Doubled(Sequential):
+        def call(self, x, training=False, mask=None):
+            return super().call(x, training=training) * 2.0
+
+    with pytest.raises(ValueError, match="Doubled model"):
+        to_onnx(Doubled([Dense(2, input_dim=3)]))
+
+
 def test_a_subclass_of_a_supported_layer_needs_its_own_converter():
     class MyDense(Dense):
         pass

@@ -1,9 +1,20 @@
 """Export a trained model for other runtimes: ONNX, written with the ``onnx`` package.
 
-    >>> from scratchnn.export import to_onnx                     # doctest: +SKIP
-    >>> to_onnx(model, "model.onnx")                             # doctest: +SKIP
-    >>> model.export("model.onnx", format="onnx")                # the same  # doctest: +SKIP
-    $ scratchnn export runs/<id>/model.snn model.onnx            # with the CLI's scaler
+    >>> import numpy as np, onnxruntime
+    >>> from scratchnn import Sequential
+    >>> from scratchnn.layers import Dense
+    >>> model = Sequential([Dense(4, activation="relu", input_dim=3),
+    ...                     Dense(2, activation="softmax")], seed=0)
+    >>> proto = to_onnx(model, "model.onnx")      # or model.export("model.onnx", format="onnx")
+    >>> [v.name for v in proto.graph.output], proto.opset_import[0].version
+    (['output'], 17)
+    >>> session = onnxruntime.InferenceSession("model.onnx")
+    >>> x = np.ones((5, 3), dtype=np.float32)    # any number of rows
+    >>> bool(np.allclose(session.run(None, {"input": x})[0], model.predict(x), atol=1e-6))
+    True
+
+From the command line, with the scaler ``scratchnn train`` recorded:
+``scratchnn export runs/<id>/model.snn model.onnx``.
 
 The graph (ONNX opset :data:`OPSET`, IR version :data:`IR_VERSION`) has one input, ``input``, of
 shape ``(N, *model.input_shape)`` with a dynamic batch dimension ``N``, and one output,
@@ -13,10 +24,12 @@ the model's dtype (float32 by default). Optionally, a standardisation ``(x - mea
 feature rows go straight in, and a second output ``label`` gives the class label of each row
 (``classes[argmax]``, or for one sigmoid unit ``classes[p > 0.5]``, as ``scratchnn predict``).
 
-Supported: ``Dense``, ``Activation``, ``Dropout`` (the identity at inference), ``Flatten``,
-``Input`` and every activation of :mod:`scratchnn.activations`. Any other layer raises a
-``ValueError`` naming it. Converters live in registries (:mod:`scratchnn.export.converters`):
-a new layer family adds its own with :func:`register_layer`.
+Supported: ``Sequential`` models (also nested as layers) of ``Dense``, ``Activation``,
+``Dropout`` (the identity at inference), ``Flatten``, ``Input`` and every activation of
+:mod:`scratchnn.activations`. Any other layer, or another kind of model (a functional graph, a
+subclass with its own ``call``), raises a ``ValueError`` naming it. Converters live in
+registries (:mod:`scratchnn.export.converters`): a new layer family adds its own with
+:func:`register_layer`.
 
 ``onnx`` is an optional dependency (``pip install 'scratchnn[onnx]'``), imported only here, at
 export time; onnxruntime (or any ONNX runtime) runs the file.
@@ -34,6 +47,7 @@ import numpy as np
 from scratchnn.export.converters import (
     ACTIVATION_CONVERTERS,
     LAYER_CONVERTERS,
+    chain_of_layers,
     convert_layer,
     register_activation,
     register_layer,
@@ -122,13 +136,12 @@ def to_onnx(
             scaler or classes that do not fit the model.
         ImportError: ``onnx`` is not installed (the message names the extra).
 
-    Example:
-        >>> import numpy as np, onnxruntime                         # doctest: +SKIP
-        >>> proto = to_onnx(model, "model.onnx")                    # doctest: +SKIP
-        >>> session = onnxruntime.InferenceSession("model.onnx")    # doctest: +SKIP
-        >>> session.run(None, {"input": x.astype(np.float32)})[0]  # == model.predict(x)
+    Example (a churn model with its scaler and labels; the module's docstring runs one):
+        >>> to_onnx(model, "churn.onnx", scaler=scaler, classes=["stays", "leaves"])
+        ... # doctest: +SKIP
     """
     onnx = require_onnx()
+    chain_of_layers(model)  # a Sequential, or a ValueError before anything else
     if not model.built or model.input_shape is None:
         raise ValueError(
             f"Cannot export model {model.name!r}: it is not built (its input shape is unknown). "
@@ -148,7 +161,7 @@ def to_onnx(
         if len(sample_shape) != 1:
             shape = g.constant([-1, *sample_shape], "scaler/shape", dtype=np.int64)
             h = g.node("Reshape", [h, shape], hint="scaler/reshape")
-    for layer in model.layers:
+    for layer in chain_of_layers(model):
         h = convert_layer(g, layer, h)
     out = g.node("Identity", [h], output=OUTPUT_NAME)
     output_shape = ("N", *(int(d) for d in model.output_shape))

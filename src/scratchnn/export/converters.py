@@ -12,6 +12,13 @@ Every activation of :data:`scratchnn.activations.ACTIVATIONS` has a converter (a
 those without an ONNX operator at :data:`scratchnn.export.OPSET` (GELU, swish) are written with
 elementary operators.
 
+    >>> from scratchnn.export.graph import GraphBuilder
+    >>> g = GraphBuilder("float32")
+    >>> convert_activation(g, activations.get("swish"), "h", where="dense")
+    'swish'
+    >>> [node.op_type for node in g.nodes]
+    ['Sigmoid', 'Mul']
+
 Example, a converter for a hypothetical ``Scale`` layer that multiplies by a weight ``w``::
 
     @register_layer(Scale)
@@ -28,6 +35,7 @@ from typing import Any
 from scratchnn import activations, ops
 from scratchnn.export.graph import GraphBuilder
 from scratchnn.layers import Activation, Dense, Dropout, Flatten, Input, Layer
+from scratchnn.models import Model, Sequential
 
 LayerConverter = Callable[[GraphBuilder, Any, str], str]
 ActivationConverter = Callable[[GraphBuilder, str], str]
@@ -96,7 +104,37 @@ def convert_activation(g: GraphBuilder, fn: Any, x: str, where: str) -> str:
     return convert(g, x)
 
 
+def chain_of_layers(model: Any) -> list[Layer]:
+    """The layers of a ``Sequential`` whose forward pass is its layers one after the other.
+
+    Raises:
+        ValueError: another kind of model (a functional graph, a subclass with its own ``call``
+            or ``predict_step``): its forward pass is not the chain of its layers.
+    """
+    kind = type(model)
+    if (
+        not isinstance(model, Sequential)
+        or kind.call is not Sequential.call
+        or kind.predict_step is not Model.predict_step
+    ):
+        raise ValueError(
+            f"Cannot export {kind.__name__} model {getattr(model, 'name', '?')!r} to ONNX: the "
+            "exporter converts Sequential models, whose forward pass is their layers in order "
+            f"(a {kind.__name__} computes its own way). Rebuild the network as a Sequential, "
+            "or copy its weights into one (set_weights)."
+        )
+    return model.layers
+
+
 # --- layers -------------------------------------------------------------------------------------
+
+
+@register_layer(Sequential)
+def _sequential(g: GraphBuilder, layer: Sequential, x: str) -> str:
+    """A Sequential used as a layer of another: its layers in order."""
+    for inner in chain_of_layers(layer):
+        x = convert_layer(g, inner, x)
+    return x
 
 
 @register_layer(Dense)

@@ -5,6 +5,12 @@ A converter never touches the ``onnx`` package itself: it asks the builder for n
 (:meth:`GraphBuilder.constant`), each of which returns the name of the value it makes. Names are
 unique in the graph. ``onnx`` is imported when a builder is made (at export time only): without
 it :func:`require_onnx` raises an ImportError naming the extra to install.
+
+    >>> g = GraphBuilder("float32")
+    >>> kernel = g.weight([[1.0, 2.0]], "dense/kernel")
+    >>> y = g.node("MatMul", ["input", kernel], hint="dense/matmul")
+    >>> g.node("Relu", [y]), [n.op_type for n in g.nodes], g.initializers[0].dims
+    ('relu', ['MatMul', 'Relu'], [1, 2])
 """
 
 from __future__ import annotations
