@@ -20,10 +20,10 @@ import scratchnn
 PACKAGE = Path(scratchnn.__file__).resolve().parent
 
 NO_EXAMPLES: dict[str, str] = {
-    "scratchnn": "re-exports the public API; the examples live where each name is defined",
     "scratchnn.cli": "the command group; its docstring and docs/cli.md show commands",
     "scratchnn.cli._data": "private helpers of the commands, tested through the CLI",
     "scratchnn.cli.demo": "a command; tests/test_cli.py runs it",
+    "scratchnn.cli.export": "a command; tests/test_export_onnx.py runs it",
     "scratchnn.cli.predict": "a command; tests/test_cli.py runs it",
     "scratchnn.cli.reproduce": "a command; tests/test_cli.py runs it",
     "scratchnn.cli.runs": "a command; tests/test_cli.py runs it",

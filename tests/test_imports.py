@@ -36,6 +36,10 @@ ALLOWED: dict[str, set[str]] = {
     "regularizers": {"backend", "ops", "tensor"},
     "losses": {"backend", "ops", "tensor"},
     "layers": {"backend", "tensor", "ops", "activations", "initializers", "regularizers", "layers"},
+    # ONNX export reads built models and layers, writes with io's atomic writer; never trains.
+    "export": {"activations", "export", "io", "layers", "models", "ops"},
+    # scikit-learn estimators build, train and load Sequential models; nothing imports them.
+    "sklearn": {"backend", "callbacks", "io", "layers", "models", "optimizers"},
 }
 LAZY_ALLOWED: dict[str, set[str]] = {
     # Tensor.T and Tensor.astype delegate to ops.transpose / ops.cast when called.

@@ -9,12 +9,16 @@ them::
     'numpy'
 
 Besides ``xp`` this module holds the few array helpers that NumPy itself lacks (``erf``) and the
-dtype rules of the library: float32 unless float64 is asked for.
+dtype rules of the library: float32 unless float64 is asked for, by ``dtype=`` or for a block of
+code with :func:`default_dtype`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy
@@ -23,9 +27,19 @@ xp: Any = numpy
 """The array namespace in use (``numpy`` or a module with NumPy's interface)."""
 
 DEFAULT_DTYPE = "float32"
-"""Floating dtype of tensors and parameters unless ``dtype=`` asks for another."""
+"""Floating dtype of tensors and parameters unless ``dtype=`` (or :func:`default_dtype`) asks for
+another."""
 
 FLOAT_DTYPES = ("float32", "float64")
+
+# The dtype that ``dtype=None`` means here and now. A context variable, not a module global: a
+# ``with default_dtype(...)`` block changes it for the code inside the block only, in its own
+# thread (each thread starts from float32) or asyncio task, and restores it on exit.
+# Unset (None) means DEFAULT_DTYPE.
+_default_dtype: contextvars.ContextVar[numpy.dtype | None] = contextvars.ContextVar(
+    "scratchnn_default_dtype", default=None
+)
+_FALLBACK_DTYPE = numpy.dtype(DEFAULT_DTYPE)
 
 
 def use(name: str) -> None:
@@ -44,8 +58,53 @@ def use(name: str) -> None:
     xp = importlib.import_module(name)
 
 
+def get_default_dtype() -> numpy.dtype:
+    """The dtype that ``dtype=None`` means at this point: float32, or what the innermost
+    :func:`default_dtype` block around the caller set.
+
+    >>> get_default_dtype()
+    dtype('float32')
+    """
+    dtype = _default_dtype.get()
+    return _FALLBACK_DTYPE if dtype is None else dtype
+
+
+@contextlib.contextmanager
+def default_dtype(dtype: Any) -> Iterator[numpy.dtype]:
+    """Make ``dtype`` the default float type of tensors and models created inside the block.
+
+    Tensors, layers and models that are given no ``dtype=`` take the default when they are
+    *created* (a model when it is constructed, with the layers it builds): a model made inside
+    the block keeps float64 after it, one made outside keeps float32 even when it is built or
+    trained inside. The setting is a :mod:`contextvars` variable: it is restored when the block
+    ends (also on an exception), blocks nest, and other threads (each starts with float32) and
+    asyncio tasks are not affected.
+
+    Args:
+        dtype: ``"float32"`` or ``"float64"`` (or the NumPy dtype).
+
+    Yields:
+        The NumPy dtype in force inside the block.
+
+    Raises:
+        TypeError: for any other dtype, naming the accepted ones.
+
+    Example:
+        >>> import scratchnn
+        >>> with scratchnn.default_dtype("float64"):
+        ...     inside = scratchnn.Tensor([1.0])
+        >>> inside.dtype.name, scratchnn.Tensor([1.0]).dtype.name
+        ('float64', 'float32')
+    """
+    token = _default_dtype.set(resolve_dtype(dtype))
+    try:
+        yield get_default_dtype()
+    finally:
+        _default_dtype.reset(token)
+
+
 def resolve_dtype(dtype: Any = None) -> Any:
-    """Return the NumPy dtype for ``dtype`` (``None`` means :data:`DEFAULT_DTYPE`).
+    """Return the NumPy dtype for ``dtype`` (``None`` means :func:`get_default_dtype`).
 
     Only float32 and float64 are accepted: they are the dtypes the engine computes in.
 
@@ -53,7 +112,7 @@ def resolve_dtype(dtype: Any = None) -> Any:
         TypeError: for any other dtype, naming the accepted ones.
     """
     if dtype is None:
-        return numpy.dtype(DEFAULT_DTYPE)
+        return get_default_dtype()
     try:
         resolved = numpy.dtype(dtype)
     except TypeError:

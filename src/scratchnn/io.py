@@ -311,11 +311,19 @@ def _write(path: PathLike, tensors: dict[str, np.ndarray], header: dict[str, Any
             "names."
         ) from exc
     data = safetensors.numpy.save(tensors, metadata={METADATA_KEY: text})
-    _atomic_write(os.fspath(path), data)
+    atomic_write(os.fspath(path), data)
 
 
-def _atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` holds either its old or its new bytes."""
+def atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` holds either its old or its new bytes.
+
+    The bytes go to a temporary file in the same directory, which is flushed, ``fsync``-ed and
+    renamed onto ``path`` (the directory is ``fsync``-ed too); an existing file keeps its
+    permissions, a new one gets the umask's. Used for model files and ONNX exports.
+
+    Raises:
+        FileNotFoundError: the directory of ``path`` does not exist.
+    """
     target = os.path.realpath(path) if os.path.islink(path) else path
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):

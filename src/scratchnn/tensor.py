@@ -9,6 +9,10 @@ graph once in reverse topological order, iteratively, so chains of any depth wor
 Gradients of leaf tensors *accumulate* into ``.grad``; clearing is explicit (:meth:`zero_grad`).
 Intermediate results keep no gradient (as in PyTorch), which keeps memory flat.
 
+Tensors also behave as numbers and arrays: ``float``, ``int``, ``bool`` and :meth:`Tensor.item`
+read a one-element tensor; the comparisons ``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=`` work
+element-wise and return boolean arrays (no graph). See :class:`Tensor` for ``==`` and hashing.
+
     >>> from scratchnn import Tensor
     >>> x = Tensor(1.0, requires_grad=True)
     >>> y = Tensor(3.0, requires_grad=True)
@@ -82,11 +86,29 @@ class Tensor:
         data: the array (backend ``xp`` array).
         grad: accumulated gradient, same shape and dtype as ``data``, or ``None``.
 
+    Numbers and comparisons (as NumPy and PyTorch):
+
+    * ``float(t)``, ``int(t)`` and :meth:`item` need exactly one element (``TypeError`` for
+      ``float``/``int`` and ``ValueError`` for ``item`` otherwise, as NumPy); ``bool(t)`` of a
+      tensor with zero or several elements raises ``ValueError`` (use ``.any()``/``.all()`` on a
+      comparison). There is no ``__index__``: a tensor is not an index (``range(t)`` fails; use
+      ``int(t)``).
+    * ``<``, ``<=``, ``>``, ``>=``, ``==`` and ``!=`` compare element-wise, with broadcasting, and
+      return a boolean array of the backend (a NumPy ``ndarray`` by default). They record no graph
+      (comparisons have no gradient).
+    * ``==`` is element-wise, as in PyTorch and NumPy; for one answer about two whole tensors use
+      :meth:`equal` (same shape and values). Hashing stays by identity, so tensors remain usable as
+      dict keys and set members (a lookup finds the very same tensor object). As with PyTorch,
+      ``t in a_list`` compares element-wise and fails for many-element tensors; test identity
+      instead (``any(t is u for u in a_list)``).
+
     Example:
         >>> t = Tensor([[1.0, 2.0]], requires_grad=True)
         >>> (t * t).sum().backward()
         >>> t.grad.tolist()
         [[2.0, 4.0]]
+        >>> (t > 1.5).tolist(), float(t.sum()), Tensor([1.0, 2.0]).equal(Tensor([1.0, 2.0]))
+        ([[False, True]], 3.0, True)
     """
 
     __slots__ = (
@@ -203,12 +225,88 @@ class Tensor:
         return backend.to_numpy(self.data)
 
     def item(self) -> float:
-        """Return the value of a one-element tensor as a Python float."""
+        """Return the value of a one-element tensor as a Python float.
+
+        Raises:
+            ValueError: the tensor has zero or several elements.
+        """
+        return float(self._one_element("item()", ValueError))
+
+    def _one_element(self, what: str, error: type[Exception]) -> Any:
+        """The value (a 0-d array) of a one-element tensor; else ``error`` naming ``what``."""
+        if self.data.size != 1:
+            raise error(
+                f"{what} needs a tensor with exactly one element; this one has shape "
+                f"{self.shape} ({self.data.size} elements). Reduce it first (e.g. t.sum(), "
+                "t.mean()) or index one element (t[0])."
+            )
+        return self.data.reshape(())
+
+    def __float__(self) -> float:
+        return float(self._one_element("float()", TypeError))
+
+    def __int__(self) -> int:
+        return int(self._one_element("int()", TypeError))
+
+    def __bool__(self) -> bool:
         if self.data.size != 1:
             raise ValueError(
-                f"item() needs a tensor with one element; this one has shape {self.shape}."
+                f"The truth value of a tensor with {self.data.size} elements (shape "
+                f"{self.shape}) is ambiguous. Use (t > 0).any() or (t > 0).all() on a "
+                "comparison, or t.equal(other) to compare two whole tensors."
             )
-        return float(self.data.reshape(()))
+        return bool(self.data.reshape(()))
+
+    # ----------------------------------------------------------------------------- comparisons
+    # Element-wise, broadcasting, returning boolean arrays: a comparison has no gradient, so no
+    # graph is recorded. NotImplemented for operands that are not numbers or arrays lets Python
+    # fall back (``t == None`` is False, ``t < "a"`` a TypeError).
+    def _compare_with(self, other: Any) -> Any:
+        if isinstance(other, Tensor):
+            return other.data
+        if isinstance(other, (int, float, np.number, np.bool_, np.ndarray, list, tuple)) or (
+            isinstance(other, backend.xp.ndarray)  # a device array of another backend
+        ):
+            return other
+        return NotImplemented
+
+    def __lt__(self, other: Any) -> Any:
+        other = self._compare_with(other)
+        return NotImplemented if other is NotImplemented else self.data < other
+
+    def __le__(self, other: Any) -> Any:
+        other = self._compare_with(other)
+        return NotImplemented if other is NotImplemented else self.data <= other
+
+    def __gt__(self, other: Any) -> Any:
+        other = self._compare_with(other)
+        return NotImplemented if other is NotImplemented else self.data > other
+
+    def __ge__(self, other: Any) -> Any:
+        other = self._compare_with(other)
+        return NotImplemented if other is NotImplemented else self.data >= other
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        other = self._compare_with(other)
+        return NotImplemented if other is NotImplemented else self.data == other
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        other = self._compare_with(other)
+        return NotImplemented if other is NotImplemented else self.data != other
+
+    # Defining __eq__ would otherwise make tensors unhashable: hashing stays by identity.
+    __hash__ = object.__hash__
+
+    def equal(self, other: Any) -> bool:
+        """Whether ``other`` has the same shape and the same values (one ``bool``, as
+        ``torch.equal``); dtypes may differ.
+
+        Example:
+            >>> Tensor([1.0, 2.0]).equal([1.0, 2.0]), Tensor([1.0]).equal(Tensor([1.0, 1.0]))
+            (True, False)
+        """
+        other_data = other.data if isinstance(other, Tensor) else backend.xp.asarray(other)
+        return self.shape == other_data.shape and bool((self.data == other_data).all())
 
     def tolist(self) -> Any:
         """Return the data as nested Python lists."""

@@ -4,6 +4,7 @@
     scratchnn runs                                     # the recorded runs, as a table
     scratchnn runs show 1m8                            # one run in full (any unique id prefix)
     scratchnn predict scratchnn-runs/<id>/model.snn new.csv --output predictions.csv
+    scratchnn export scratchnn-runs/<id>/model.snn model.onnx  # ONNX, with the scaler
     scratchnn reproduce all --quick                    # the tutorials' figures, and a report
     scratchnn demo                                     # tutorial 000's network on moons
 
@@ -22,6 +23,7 @@ import click
 import scratchnn
 from scratchnn.cli._common import USER_ERRORS, describe_error, one_line
 from scratchnn.cli.demo import demo
+from scratchnn.cli.export import export
 from scratchnn.cli.predict import predict
 from scratchnn.cli.reproduce import reproduce
 from scratchnn.cli.runs import runs
@@ -75,6 +77,6 @@ def main() -> None:
     """scratchnn: neural networks written from scratch on NumPy."""
 
 
-for _command in (train, runs, predict, reproduce, demo):
+for _command in (train, runs, predict, export, reproduce, demo):
     main.add_command(_command)
 main.add_command(sweep)

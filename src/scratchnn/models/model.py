@@ -1048,6 +1048,12 @@ class Model(Layer):
 
         io.load_weights(self, path)
 
+    def export(self, path: Any, format: str = "onnx", **options: Any) -> None:
+        """Write the model for another runtime (ONNX): see :func:`scratchnn.export.export`."""
+        from scratchnn import export
+
+        export.export(self, path, format=format, **options)
+
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} name={self.name!r} layers={len(self.layers)} "
