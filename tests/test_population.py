@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scratchnn import activations, gradcheck, losses, ops, optimizers
+from scratchnn import Tensor, activations, gradcheck, losses, ops, optimizers
 from scratchnn.layers import Dense
 from scratchnn.models import Population, Sequential
 
@@ -168,10 +168,10 @@ def test_retired_members_are_cut_out_of_every_array():
 )
 def test_stacked_linear_gradcheck(members, rows, d, h, shared, bias, masked, activation, seed):
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(rows, d) if shared else (members, rows, d))
-    w = rng.normal(size=(members, d, h))
+    x = rng.normal(size=(d, rows) if shared else (members, d, rows))  # units-first
+    w = rng.normal(size=(members, h, d))
     b = rng.normal(size=(members, h))
-    mask = rng.random((members, d, 1)) > 0.3 if masked else None
+    mask = rng.random((members, 1, d)) > 0.3 if masked else None
     if activation == "runs":
         cut = members // 2
         activation = [("tanh", 0, cut), ("sigmoid", cut, members)] if cut else "sigmoid"
@@ -187,8 +187,62 @@ def test_stacked_linear_gradcheck(members, rows, d, h, shared, bias, masked, act
 def test_stacked_linear_equals_per_member_linear():
     rng = np.random.default_rng(1)
     x, w, b = rng.normal(size=(7, 3)), rng.normal(size=(4, 3, 5)), rng.normal(size=(4, 5))
-    out = ops.stacked_linear(ops.core.Tensor(x, dtype="float64"), ops.core.Tensor(w, "float64"),
-                             ops.core.Tensor(b, "float64"), "tanh")
-    for i in range(4):
-        np.testing.assert_allclose(out.data[i], np.tanh(x @ w[i] + b[i]), rtol=1e-12)
+    out = ops.stacked_linear(Tensor(x.T, dtype="float64"),
+                             Tensor(w.transpose(0, 2, 1), dtype="float64"),
+                             Tensor(b, dtype="float64"), "tanh")
+    for i in range(4):  # member i is a Dense layer with kernel w[i], units-first
+        np.testing.assert_allclose(out.data[i].T, np.tanh(x @ w[i] + b[i]), rtol=1e-12)
     assert out.data.flags.c_contiguous
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    members=st.integers(1, 3), rows=st.integers(1, 5), d=st.integers(1, 3), h=st.integers(1, 4),
+    k=st.integers(1, 3), shared=st.booleans(), bias=st.booleans(), masked=st.booleans(),
+    activation=st.sampled_from(["relu", "tanh", "sigmoid", "linear", "runs"]),
+    seed=st.integers(0, 2**16),
+)
+def test_stacked_perceptron_gradcheck(members, rows, d, h, k, shared, bias, masked, activation,
+                                      seed):
+    # shared inputs of few features take the fused backward, the others the layer-by-layer one
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(d, rows) if shared else (members, d, rows))
+    w1, b1 = rng.normal(size=(members, h, d)), rng.normal(size=(members, h))
+    w2, b2 = rng.normal(size=(members, k, h)), rng.normal(size=(members, k))
+    mask = rng.random((members, 1, h)) > 0.3 if masked else None
+    if activation == "runs":
+        cut = members // 2
+        activation = [("relu", 0, cut), ("sigmoid", cut, members)] if cut else "tanh"
+    x = x + 0.05 * np.sign(x)
+    w1 = w1 + 0.05 * np.sign(w1)
+
+    def f(x, w1, b1, w2, b2):
+        return ops.stacked_perceptron(x, w1, b1 if bias else None, activation, w2,
+                                      b2 if bias else None, mask)
+
+    # x as a constant: the fused backward computes no input gradient
+    result = gradcheck(lambda *p: f(Tensor(x, dtype="float64"), *p), w1, b1, w2, b2)
+    assert result.passed, result
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_stacked_perceptron_equals_two_stacked_linear_nodes(shared):
+    rng = np.random.default_rng(2)
+    p, d, h, k, b = 4, 2, 6, 1, 30
+    x = rng.normal(size=(d, b) if shared else (p, d, b))
+    arrays = [rng.normal(size=s) for s in ((p, h, d), (p, h), (p, k, h), (p, k))]
+    runs = [("tanh", 0, 2), ("relu", 2, 3), ("sigmoid", 3, 4)]
+    mask = np.ones((p, 1, h), dtype=bool)
+    mask[1, :, 4:] = False
+    one = [Tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+    two = [Tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+    xt = Tensor(x, dtype="float64")
+    fused = ops.stacked_perceptron(xt, one[0], one[1], runs, one[2], one[3], mask)
+    hidden = ops.stacked_linear(xt, two[0], two[1], runs)
+    plain = ops.stacked_linear(hidden, two[2], two[3], None, mask)
+    np.testing.assert_allclose(fused.data, plain.data, rtol=1e-12)
+    weights = rng.normal(size=fused.shape)
+    (fused * weights).sum().backward()
+    (plain * weights).sum().backward()
+    for a, b_ in zip(one, two, strict=True):
+        np.testing.assert_allclose(a.grad, b_.grad, rtol=1e-10, atol=1e-12)

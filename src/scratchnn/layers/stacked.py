@@ -1,17 +1,18 @@
 """``StackedDense``: the Dense layer of a population, every weight with a leading member axis.
 
 A population (``scratchnn.models.Population``) trains P networks of one structure as one model;
-its Dense layers hold ``(P, D, H)`` kernels and ``(P, H)`` biases and compute all members in one
-node (:func:`scratchnn.ops.stacked_linear`). The layer is made from the members' own weights
+its Dense layers hold ``(P, H, D)`` kernels (each member's kernel transposed: units-first, see
+:mod:`scratchnn.ops.stacked`) and ``(P, H)`` biases and compute all members in one node
+(:func:`scratchnn.ops.stacked_linear`). The layer is made from the members' own weights
 (:meth:`StackedDense.from_members`), not drawn, and is not saved in model files: each member's
 weights are taken back out of it.
 
     >>> import numpy as np
-    >>> layer = StackedDense(np.ones((3, 2, 4)), np.zeros((3, 4)), activation="relu")
-    >>> layer(np.ones((5, 2))).shape   # 3 members, 5 rows, 4 units
-    (3, 5, 4)
+    >>> layer = StackedDense(np.ones((3, 4, 2)), np.zeros((3, 4)), activation="relu")
+    >>> layer(np.ones((2, 5))).shape   # 3 members, 4 units, 5 rows (units-first)
+    (3, 4, 5)
 
-Shape legend: P members, B rows, D inputs, H units (of the widest member).
+Shape legend: P members, B rows, D inputs, H units (of the widest member); arrays units-first.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ class StackedDense(Layer):
     """P Dense layers side by side.
 
     Args:
-        kernel: ``(P, D, H)`` initial kernels (members narrower than H padded with zeros).
+        kernel: ``(P, H, D)`` initial kernels, each member's transposed (members narrower than H
+            padded with zeros).
         bias: ``(P, H)`` initial biases, or ``None``.
         activation: one activation for every member (any name of :mod:`scratchnn.activations`),
             or runs ``(name, start, stop)`` over the member axis, each name in
             :data:`FUSED_NAMES`.
-        kernel_mask: ``None`` or a ``(P, D, 1)`` 0/1 array: the inputs each member really has
+        kernel_mask: ``None`` or a ``(P, 1, D)`` 0/1 array: the inputs each member really has
             (the units of the layer below that are not padding).
         name: the layer's name.
     """
@@ -51,7 +53,7 @@ class StackedDense(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(name=name, dtype=kernel.dtype)
-        self.units = kernel.shape[2]
+        self.units = kernel.shape[1]
         self.kernel = Tensor(kernel, dtype=kernel.dtype, requires_grad=True, name="kernel")
         self.weights["kernel"] = self.kernel
         self.bias = None
@@ -60,7 +62,7 @@ class StackedDense(Layer):
             self.weights["bias"] = self.bias
         self.kernel_mask = kernel_mask
         self.built = True
-        self.input_shape = (kernel.shape[1],)
+        self.input_shape = (kernel.shape[2],)
         if isinstance(activation, (list, tuple)):
             self.runs: tuple[tuple[str, int, int], ...] | None = tuple(activation)
             self.activation = None
@@ -69,15 +71,27 @@ class StackedDense(Layer):
             self.activation = activations.get(activation)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        """``activation(x @ kernel + bias)`` per member, ``(B or P, B, D) -> (P, B, H)``."""
+        """``activation(kernel @ x + bias)``: ``(D, B)`` or ``(P, D, B)`` -> ``(P, H, B)``.
+
+        Activations other than relu/tanh/sigmoid/linear are applied on the ``(P, B, H)`` view, so
+        that row-wise ones (softmax) act over the units, as in a Dense layer.
+        """
         name = None if self.activation is None else activations.name_of(self.activation)
         if self.runs is not None or name in FUSED_NAMES:
             fused = self.runs if self.runs is not None else name
             return ops.stacked_linear(x, self.kernel, self.bias, fused, self.kernel_mask)
-        return self.activation(self.pre_activation(x))
+        return self.activate(self.pre_activation(x))
+
+    def activate(self, z: Tensor) -> Tensor:
+        """This layer's activation on pre-activations ``z`` ``(P, H, B)`` (one for every member;
+        applied on the ``(P, B, H)`` view, so that row-wise ones like softmax act over units)."""
+        if self.activation is None:
+            raise ValueError(f"Layer {self.name!r} has a different activation per run of members.")
+        rows = ops.transpose(z, (0, 2, 1))  # (P, B, H) view
+        return ops.transpose(self.activation(rows), (0, 2, 1))
 
     def pre_activation(self, x: Tensor) -> Tensor:
-        """``x @ kernel + bias`` per member (the logits of an output layer)."""
+        """``kernel @ x + bias`` per member (the logits of an output layer)."""
         return ops.stacked_linear(x, self.kernel, self.bias, None, self.kernel_mask)
 
     def keep(self, members: np.ndarray) -> None:

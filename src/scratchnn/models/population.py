@@ -150,12 +150,18 @@ class Population(Model):
         self._widths = [max(s[li] for s in self._sizes) for li in range(depth)]
         self.padded = any(s != self._widths for s in self._sizes)
         self._stack_layers([members[i] for i in order])
+        first_hidden = self.stacked[0]
+        self._perceptron = depth == 2 and (
+            first_hidden.runs is not None
+            or activations.name_of(first_hidden.activation) in FUSED_NAMES
+        )
         self._template = first
         self.optimizer = optimizers.stack([members[i].optimizer for i in order])
         self._compile_args = dict(first._compile_args or {})
         self._link_compiled()
         self._remask = self.padded and self._zero_gradients_may_move()
         self.track_metrics = True
+        self._batches: list[tuple[np.ndarray, np.ndarray]] = []
         """Whether steps record outputs for the compiled metrics (a sweep switches it on only
         for the epochs whose history it keeps)."""
         self.dead: dict[int, list[np.ndarray]] = {}
@@ -168,19 +174,19 @@ class Population(Model):
         layers = []
         for li, width in enumerate(self._widths):
             template = models[0].layers[li]
-            kernel = np.zeros((len(models), ins[li], width), dtype=self.dtype)
+            kernel = np.zeros((len(models), width, ins[li]), dtype=self.dtype)  # units-first
             bias = np.zeros((len(models), width), dtype=self.dtype) if template.use_bias else None
             for m, model in enumerate(models):
                 layer = model.layers[li]
-                k = layer.kernel.data
-                kernel[m, : k.shape[0], : k.shape[1]] = k
+                k = layer.kernel.data  # (D, H)
+                kernel[m, : k.shape[1], : k.shape[0]] = k.T
                 if bias is not None:
                     bias[m, : layer.units] = layer.bias.data
             mask = None
             if li > 0 and any(s[li - 1] != ins[li] for s in self._sizes):
-                mask = np.zeros((len(models), ins[li], 1), dtype=bool)
+                mask = np.zeros((len(models), 1, ins[li]), dtype=bool)
                 for m, sizes in enumerate(self._sizes):
-                    mask[m, : sizes[li - 1]] = True
+                    mask[m, :, : sizes[li - 1]] = True
             activation: Any = template.activation
             if li < len(self._widths) - 1:
                 activation = self._runs(li) or activation
@@ -238,7 +244,7 @@ class Population(Model):
         ins = [self._template.input_shape[-1], *sizes[:-1]]
         out = []
         for li, layer in enumerate(self.stacked):
-            out.append(np.array(layer.kernel.data[i, : ins[li], : sizes[li]], order="C"))
+            out.append(np.array(layer.kernel.data[i, : sizes[li], : ins[li]].T, order="C"))
             if layer.bias is not None:
                 out.append(layer.bias.data[i, : sizes[li]].copy())
         return out
@@ -265,24 +271,46 @@ class Population(Model):
         self._pinned = {m: w for m, w in self._pinned.items() if m in live}
 
     # ---------------------------------------------------------------------------- forward
-    def call(self, x: Tensor, training: bool = False) -> Tensor:
-        """Every member's outputs: ``(B, D)`` or ``(P, B, D)`` -> ``(P, B, K)``."""
-        for layer in self.stacked:
-            x = layer(x, training=training)
-        return x
+    @staticmethod
+    def _units_first(x: Any) -> Any:
+        """A batch of rows, ``(B, D)`` or per member ``(P, B, D)``, as ``(D, B)``/``(P, D, B)``."""
+        data = x.data if isinstance(x, Tensor) else np.asarray(x)
+        return np.ascontiguousarray(np.swapaxes(data, -1, -2))
 
-    def _forward_for_loss(self, xs: list[Tensor], training: bool) -> list[Tensor]:
+    def call(self, x: Any, training: bool = False) -> Tensor:
+        """Every member's outputs: rows ``(B, D)`` or ``(P, B, D)`` -> ``(P, B, K)``."""
+        return self._forward(x, logits=False)
+
+    def _forward_for_loss(self, xs: list[Any], training: bool) -> list[Tensor]:
         fused = self.compiled_loss is not None and self.compiled_loss.fused[0] is not None
-        h = xs[0]
-        for layer in self.stacked[:-1]:
-            h = layer(h, training=training)
+        return [self._forward(xs[0], logits=fused)]
+
+    def _forward(self, x: Any, logits: bool) -> Tensor:
+        """The outputs (or the output layer's logits), back in rows: ``(P, B, K)``.
+
+        A network of one hidden layer with a fusable activation is one node
+        (:func:`scratchnn.ops.stacked_perceptron`); deeper ones a node per layer.
+        """
+        h = Tensor(self._units_first(x), dtype=self.dtype)
         last = self.stacked[-1]
-        return [last.pre_activation(h) if fused else last(h, training=training)]
+        if self._perceptron:
+            hidden = self.stacked[0]
+            activation = hidden.runs if hidden.runs is not None else activations.name_of(
+                hidden.activation)
+            out = ops.stacked_perceptron(h, hidden.kernel, hidden.bias, activation,
+                                         last.kernel, last.bias, last.kernel_mask)
+            if not logits:
+                out = last.activate(out)
+        else:
+            for layer in self.stacked[:-1]:
+                h = layer(h)
+            out = last.pre_activation(h) if logits else last(h)  # (P, K, B)
+        return ops.transpose(out, (0, 2, 1))
 
     def _member_losses(self, x: Any, y: Any, training: bool) -> tuple[Tensor, Tensor, Tensor]:
         """``(objective, per-member losses (P,), predictions (P, B, K))`` of a batch."""
         assert self.compiled_loss is not None
-        pred = self._forward_for_loss([Tensor(x, dtype=self.dtype)], training)[0]
+        pred = self._forward_for_loss([x], training)[0]
         p, b = pred.shape[0], pred.shape[1]
         fused = self.compiled_loss.fused[0]
         loss = fused or self.compiled_loss.losses[0]
@@ -427,9 +455,9 @@ class Population(Model):
         ins = [self._template.input_shape[-1], *self._widths[:-1]]
         for li, layer in enumerate(self.stacked):
             for i, sizes in enumerate(self._sizes):
-                layer.kernel.data[i, :, sizes[li]:] = 0
+                layer.kernel.data[i, sizes[li]:, :] = 0
                 if li > 0:
-                    layer.kernel.data[i, sizes[li - 1]: ins[li], :] = 0
+                    layer.kernel.data[i, :, sizes[li - 1]: ins[li]] = 0
                 if layer.bias is not None:
                     layer.bias.data[i, sizes[li]:] = 0
 

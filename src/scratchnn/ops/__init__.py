@@ -6,7 +6,8 @@ The ops live in submodules by family and are all re-exported here, so ``scratchn
 * :mod:`scratchnn.ops.core`: arithmetic, reductions, element-wise functions, shapes and indexing,
   activations, the fused dense ``linear``, dropout and the fused stable losses;
 * :mod:`scratchnn.ops.stacked`: ``stacked_linear``, the Dense layer of a population (many
-  networks with a leading member axis).
+  networks with a leading member axis), and ``stacked_perceptron``, a population's
+  one-hidden-layer network as one node.
 
 Every op takes tensors (or array-likes / Python numbers, which become constants of the other
 operand's dtype), computes its output with ``backend.xp`` and returns a :class:`Tensor` whose local
@@ -60,7 +61,7 @@ from scratchnn.ops.core import (
     unbroadcast,
     where,
 )
-from scratchnn.ops.stacked import stacked_linear
+from scratchnn.ops.stacked import stacked_linear, stacked_perceptron
 
 __all__ = [
     "FUSED_ACTIVATIONS",
@@ -102,6 +103,7 @@ __all__ = [
     "sqrt",
     "stack",
     "stacked_linear",
+    "stacked_perceptron",
     "sub",
     "sum",
     "swish",

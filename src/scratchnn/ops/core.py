@@ -496,26 +496,54 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 def sigmoid(a: Tensor) -> Tensor:
     """Logistic function 1 / (1 + e^-a), computed without overflow for any input."""
     out = _stable_sigmoid(a.data)
-    return Tensor._from_op(out, (a,), lambda g: (g * out * (1 - out),), "sigmoid")
+    return Tensor._from_op(out, (a,), lambda g: (_sigmoid_grad(g, out),), "sigmoid")
 
 
-def _stable_sigmoid(x: Any) -> Any:
+def _stable_sigmoid(x: Any, out: Any = None) -> Any:
+    """``1 / (1 + e^-x)``, into ``out`` (may be ``x`` itself) or a new array: four passes, one
+    transcendental.
+
+    Where ``e^-x`` overflows (x below about -88 in float32, -709 in float64) the result is 0, the
+    correctly rounded value; no NaN, no warning.
+    """
     xp = backend.xp
-    e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
-    d = 1 + e
-    return xp.where(x >= 0, 1 / d, e / d)
+    out = xp.negative(x, out=out)
+    with xp.errstate(over="ignore"):
+        xp.exp(out, out=out)
+    out += 1
+    return xp.reciprocal(out, out=out)
+
+
+def _sigmoid_grad(g: Any, out: Any, dest: Any = None) -> Any:
+    """``g * out * (1 - out)``, the sigmoid's backward from its output (into ``dest``)."""
+    d = backend.xp.subtract(1, out, out=dest)
+    d *= out
+    return backend.xp.multiply(g, d, out=d)
+
+
+def _tanh_grad(g: Any, out: Any, dest: Any = None) -> Any:
+    """``g * (1 - out**2)``, tanh's backward from its output (into ``dest``)."""
+    xp = backend.xp
+    d = xp.multiply(out, out, out=dest)
+    xp.subtract(1, d, out=d)
+    return xp.multiply(g, d, out=d)
+
+
+def _relu_grad(g: Any, out: Any, dest: Any = None) -> Any:
+    """``g * (out > 0)``, relu's backward from its output (into ``dest``)."""
+    return backend.xp.multiply(g, out > 0, out=dest)
 
 
 def tanh(a: Tensor) -> Tensor:
     """Hyperbolic tangent."""
     out = backend.xp.tanh(a.data)
-    return Tensor._from_op(out, (a,), lambda g: (g * (1 - out * out),), "tanh")
+    return Tensor._from_op(out, (a,), lambda g: (_tanh_grad(g, out),), "tanh")
 
 
 def relu(a: Tensor) -> Tensor:
     """Rectified linear unit max(a, 0) (gradient 0 at 0, as torch)."""
     out = backend.xp.maximum(a.data, 0)
-    return Tensor._from_op(out, (a,), lambda g: (g * (a.data > 0),), "relu")
+    return Tensor._from_op(out, (a,), lambda g: (_relu_grad(g, out),), "relu")
 
 
 def leaky_relu(a: Tensor, negative_slope: float = 0.2) -> Tensor:
@@ -593,12 +621,12 @@ def _tanh_in_place(z: Any) -> Any:
     return backend.xp.tanh(z, out=z)
 
 
-# name -> (forward on a fresh pre-activation array, may overwrite it; backward from the output).
-# Each backward is written exactly as the stand-alone op's, so both paths agree bit for bit.
+# name -> (forward, in place on a fresh pre-activation array; backward from the output, into an
+# optional destination). The stand-alone ops use the same functions: both paths agree bit for bit.
 _FUSED_FORMS = {
-    "relu": (_relu_in_place, lambda g, out: g * (out > 0)),
-    "tanh": (_tanh_in_place, lambda g, out: g * (1 - out * out)),
-    "sigmoid": (_stable_sigmoid, lambda g, out: g * out * (1 - out)),
+    "relu": (_relu_in_place, _relu_grad),
+    "tanh": (_tanh_in_place, _tanh_grad),
+    "sigmoid": (lambda z: _stable_sigmoid(z, out=z), _sigmoid_grad),
 }
 
 FUSED_ACTIVATIONS = {"relu": relu, "tanh": tanh, "sigmoid": sigmoid}

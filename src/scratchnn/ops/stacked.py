@@ -1,7 +1,10 @@
 """Ops over a leading member axis: many small networks of one structure computed as one.
 
-A population (``scratchnn.models.Population``) stacks the parameters of P networks: a Dense kernel
-``(D, H)`` becomes ``(P, D, H)`` and its activations ``(P, B, H)``. :func:`stacked_linear` is the
+A population (``scratchnn.models.Population``) stacks the parameters of P networks. Its arrays
+are units-first, as tutorial 000's own ``W1 @ X``: a layer's kernel is ``(P, H, D)`` (each
+member's Dense kernel transposed), its activations ``(P, H, B)`` with the batch along the last,
+contiguous axis. That keeps the work of narrow networks (a few units, many rows) in long rows and
+makes the first layer of a whole population one matrix product. :func:`stacked_linear` is the
 Dense layer of such a population as one graph node, with an activation that may differ from one
 run of members to the next and a mask that keeps padded units (members narrower than the widest)
 out of the computation.
@@ -10,10 +13,10 @@ Shape legend: P members, B rows of a batch, D inputs, H units.
 
     >>> import numpy as np
     >>> from scratchnn import Tensor
-    >>> x = Tensor(np.ones((4, 2)))                     # one batch, shared by the members
-    >>> w = Tensor(np.ones((3, 2, 5)), requires_grad=True)
+    >>> x = Tensor(np.ones((2, 4)))                     # (D, B): one batch shared by the members
+    >>> w = Tensor(np.ones((3, 5, 2)), requires_grad=True)
     >>> stacked_linear(x, w, activation=(("relu", 0, 2), ("tanh", 2, 3))).shape
-    (3, 4, 5)
+    (3, 5, 4)
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 
 from scratchnn import backend
 from scratchnn.ops.core import _FUSED_FORMS, FUSED_ACTIVATIONS, unbroadcast
-from scratchnn.tensor import Tensor
+from scratchnn.tensor import Tensor, no_grad
 
 Runs = Sequence[tuple[str, int, int]]
 """``(activation, start, stop)``: the members ``start:stop`` use ``activation``."""
@@ -49,6 +52,18 @@ def _runs(activation: str | Runs | None, members: int) -> list[tuple[str, int, i
     return [run for run in runs if run[0] != "linear"]
 
 
+def _through_activations(g: Any, out: Any, runs: Runs, members: int) -> Any:
+    """``g`` times each run's activation derivative (taken from the output), in a new array;
+    members without a run are linear: their gradient passes as it is."""
+    if not runs:
+        return g
+    covered = sum(hi - lo for _, lo, hi in runs) == members
+    grad = backend.xp.empty_like(g) if covered else g.copy()
+    for name, lo, hi in runs:
+        _FUSED_FORMS[name][1](g[lo:hi], out[lo:hi], grad[lo:hi])
+    return grad
+
+
 def stacked_linear(
     x: Tensor,
     w: Tensor,
@@ -56,65 +71,224 @@ def stacked_linear(
     activation: str | Runs | None = None,
     kernel_mask: Any = None,
 ) -> Tensor:
-    """``activation(x @ w + b)`` for every member at once, as one node.
+    """``activation(w @ x + b)`` for every member at once, units-first, as one node.
 
     Args:
-        x: ``(B, D)`` inputs shared by the members, or ``(P, B, D)``, one batch per member.
-        w: ``(P, D, H)`` kernels.
+        x: ``(D, B)`` inputs shared by the members, or ``(P, D, B)``, one batch per member.
+        w: ``(P, H, D)`` kernels (member ``i``'s Dense kernel is ``w[i].T``).
         b: ``(P, H)`` biases, or ``None``.
         activation: ``None``, one name of :data:`~scratchnn.ops.FUSED_ACTIVATIONS` (or
             ``"linear"``) for every member, or runs ``(name, start, stop)`` giving each slice of
             the member axis its own. Applied in place, with the derivative taken from the output,
             as :func:`~scratchnn.ops.linear` does.
-        kernel_mask: ``None``, or a 0/1 array that broadcasts against ``w`` (``(P, D, 1)``): the
+        kernel_mask: ``None``, or a 0/1 array that broadcasts against ``w`` (``(P, 1, D)``): the
             kernel entries to use. Masked entries take no part in the output and get a zero
             gradient, so padding units never change their member's result.
 
     Returns:
-        ``(P, B, H)``.
+        ``(P, H, B)``.
 
     Raises:
         ValueError: shapes that do not fit, or an activation that cannot be fused.
+
+    Inside, when ``x`` is shared, the bias rides along as one more input row: ``[w, b] @ [x; 1]``
+    is one matrix product for the whole population, and the weight gradient ``g @ [x; 1]^T``
+    holds the bias gradient as its last column.
     """
     xp = backend.xp
-    if w.ndim != 3 or x.ndim not in (2, 3) or x.shape[-1] != w.shape[1] or (
+    if w.ndim != 3 or x.ndim not in (2, 3) or x.shape[-2] != w.shape[2] or (
         x.ndim == 3 and x.shape[0] != w.shape[0]
     ):
         raise ValueError(
-            f"stacked_linear: expected x of shape (B, D) or (P, B, D) and w of shape (P, D, H); "
+            f"stacked_linear: expected x of shape (D, B) or (P, D, B) and w of shape (P, H, D); "
             f"received x {x.shape} and w {w.shape}."
         )
-    members, _, units = w.shape
+    members, units, d = w.shape
     if b is not None and b.shape != (members, units):
         raise ValueError(
             f"stacked_linear: the bias must have shape {(members, units)}; received {b.shape}."
         )
     runs = _runs(activation, members)
     kernel = w.data if kernel_mask is None else xp.where(kernel_mask, w.data, 0)
-    out = xp.matmul(x.data, kernel)  # (B, D) or (P, B, D) @ (P, D, H) -> (P, B, H)
-    if b is not None:
-        out += b.data[:, None, :]
+    shared = x.ndim == 2
+    xa = x.data
+    if shared:
+        if b is not None:  # [w, b] @ [x; 1]: the bias rides along as one more input row
+            xa = xp.concatenate([xa, xp.ones((1, xa.shape[-1]), xa.dtype)], axis=0)
+            kernel_b = xp.concatenate([kernel, b.data[:, :, None]], axis=2)  # (P, H, D+1)
+        else:
+            kernel_b = kernel
+        # one product for the whole population: (P H, D+1) @ (D+1, B) -> (P, H, B)
+        out = (kernel_b.reshape(members * units, -1) @ xa).reshape(members, units, -1)
+    else:
+        out = xp.matmul(kernel, xa)  # (P, H, D) @ (P, D, B) -> (P, H, B)
+        if b is not None:
+            out += b.data[:, :, None]
     for name, lo, hi in runs:
-        part = out[lo:hi]
-        result = _FUSED_FORMS[name][0](part)
-        if result is not part:
-            part[...] = result
+        _FUSED_FORMS[name][0](out[lo:hi])
 
-    def backward(g):  # g: (P, B, H)
-        if runs:
-            g = g.copy()
-            for name, lo, hi in runs:
-                g[lo:hi] = _FUSED_FORMS[name][1](g[lo:hi], out[lo:hi])
+    def backward(g):  # g: (P, H, B)
+        g = _through_activations(g, out, runs, members)
         gx = gw = gb = None
         if x.requires_grad:
-            gx = unbroadcast(xp.matmul(g, xp.swapaxes(kernel, 1, 2)), x.shape)  # (P, B, D)
-        if w.requires_grad:
-            gw = xp.matmul(xp.swapaxes(x.data, -1, -2), g)  # (D, B) @ (P, B, H) -> (P, D, H)
-            if kernel_mask is not None:
-                gw = xp.where(kernel_mask, gw, 0)
-        if b is not None and b.requires_grad:
-            gb = g.sum(axis=1)  # (P, H)
+            if units == 1:  # outer products: a broadcast product, not P tiny matrix products
+                gx = xp.swapaxes(kernel, 1, 2) * g  # (P, D, 1) * (P, 1, B) -> (P, D, B)
+            else:
+                gx = xp.matmul(xp.swapaxes(kernel, 1, 2), g)  # (P, D, H) @ (P, H, B)
+            gx = unbroadcast(gx, x.shape)
+        need_w = w.requires_grad
+        need_b = b is not None and b.requires_grad
+        if shared and (need_w or need_b):
+            # (P H, B) @ (B, D+1) -> (P, H, D+1): the bias gradient is the last column
+            gwb = (g.reshape(members * units, -1) @ xa.T).reshape(members, units, -1)
+            gw = gwb[:, :, :d] if need_w else None
+            gb = xp.ascontiguousarray(gwb[:, :, d]) if need_b and b is not None else None
+        else:
+            if need_w:
+                gw = xp.matmul(g, xp.swapaxes(xa, 1, 2))  # (P, H, B) @ (P, B, D) -> (P, H, D)
+            if need_b:
+                gb = g.sum(axis=2)  # (P, H): along the contiguous batch axis
+        if gw is not None:
+            gw = xp.where(kernel_mask, gw, 0) if kernel_mask is not None else (
+                xp.ascontiguousarray(gw)
+            )
         return (gx, gw) if b is None else (gx, gw, gb)
 
     parents = (x, w) if b is None else (x, w, b)
     return Tensor._from_op(out, parents, backward, "stacked_linear")
+
+
+# A derivative from the output, as c0 + c1 * S with S one array (None: the constant c0).
+def _derivative_term(name: str, a: Any) -> tuple[float, float, Any]:
+    xp = backend.xp
+    if name == "relu":
+        return 0.0, 1.0, (a > 0).astype(a.dtype)
+    if name == "tanh":  # 1 - a**2
+        return 1.0, -1.0, xp.multiply(a, a)
+    if name == "sigmoid":  # a - a**2
+        s = xp.multiply(a, a)
+        return 0.0, 1.0, xp.subtract(a, s, out=s)
+    return 1.0, 0.0, None  # linear
+
+
+FUSED_PERCEPTRON_WIDTH = 16
+""":func:`stacked_perceptron` forms no ``(P, H, B)`` gradient when (inputs + 1) x outputs is at
+most this; wider layers take the layer-by-layer formula inside the same op."""
+
+
+def stacked_perceptron(
+    x: Tensor,
+    w1: Tensor,
+    b1: Tensor | None,
+    activation: str | Runs | None,
+    w2: Tensor,
+    b2: Tensor | None = None,
+    hidden_mask: Any = None,
+) -> Tensor:
+    """A population's one-hidden-layer network, ``w2 @ activation(w1 @ x + b1) + b2``, as one node.
+
+    The same maths as two :func:`stacked_linear` nodes (tested to rounding), for the networks
+    sweeps train most (tutorial 000's 2-n_h-1): with few inputs and outputs its backward never
+    forms the gradient of the hidden layer. With ``F`` the activation's derivative (from the
+    output, written ``c0 + c1 * S``), ``X`` the inputs with a row of ones and ``G`` the output
+    gradient::
+
+        dW1[p, h, d] = sum_k W2[p, k, h] * sum_b F[p, h, b] * X[d, b] * G[p, k, b]
+
+    a few matrix-vector products of ``S`` with the small ``(P, (D+1) K, B)`` array ``X * G``.
+
+    Args:
+        x: ``(D, B)`` shared inputs, or ``(P, D, B)``.
+        w1: ``(P, H, D)`` hidden kernels; b1: ``(P, H)`` or ``None``.
+        activation: the hidden activation (a fusable name, or runs; see :func:`stacked_linear`).
+        w2: ``(P, K, H)`` output kernels; b2: ``(P, K)`` or ``None``.
+        hidden_mask: ``None`` or ``(P, 1, H)``: the hidden units each member really has.
+
+    Returns:
+        ``(P, K, B)``, the output layer's pre-activations.
+    """
+    xp = backend.xp
+    members, units, d = w1.shape
+    k = w2.shape[1]
+    if w2.shape != (members, k, units):
+        raise ValueError(
+            f"stacked_perceptron: w2 must have shape (P, K, H) = {(members, k, units)}; "
+            f"received {w2.shape}."
+        )
+    with no_grad():  # the hidden layer is part of this node, not a node of its own
+        a = stacked_linear(x, w1, b1, activation).data
+    runs = _runs(activation, members)
+    kernel2 = w2.data if hidden_mask is None else xp.where(hidden_mask, w2.data, 0)
+    out = xp.matmul(kernel2, a)  # (P, K, H) @ (P, H, B) -> (P, K, B)
+    if b2 is not None:
+        out += b2.data[:, :, None]
+    shared = x.ndim == 2
+    fused = shared and (d + 1) * k <= FUSED_PERCEPTRON_WIDTH
+
+    def backward(g):  # g: (P, K, B)
+        gw2 = xp.matmul(g, xp.swapaxes(a, 1, 2))  # (P, K, B) @ (P, B, H) -> (P, K, H)
+        if hidden_mask is not None:
+            gw2 = xp.where(hidden_mask, gw2, 0)
+        gb2 = None if b2 is None else g.sum(axis=2)
+        xa = x.data
+        if b1 is not None:
+            xa = xp.concatenate([xa, xp.ones((*xa.shape[:-2], 1, xa.shape[-1]), xa.dtype)],
+                                axis=-2)
+        if fused and not x.requires_grad:
+            gw1b = _first_layer_gradient(g, a, xa, kernel2, runs, members)
+            gx = None
+        else:  # the layer-by-layer formula: the hidden layer's gradient, then its product
+            gh = (xp.swapaxes(kernel2, 1, 2) * g if k == 1
+                  else xp.matmul(xp.swapaxes(kernel2, 1, 2), g))  # (P, H, B)
+            gh = _through_activations(gh, a, runs, members)
+            if shared:
+                gw1b = (gh.reshape(members * units, -1) @ xa.T).reshape(members, units, -1)
+            else:
+                gw1b = xp.matmul(gh, xp.swapaxes(xa, 1, 2))
+            gx = None
+            if x.requires_grad:
+                gx = unbroadcast(xp.matmul(xp.swapaxes(w1.data, 1, 2), gh), x.shape)
+        gw1 = xp.ascontiguousarray(gw1b[:, :, :d])
+        grads = [gx, gw1]
+        if b1 is not None:
+            grads.append(xp.ascontiguousarray(gw1b[:, :, d]))
+        grads.append(gw2)
+        if b2 is not None:
+            grads.append(gb2)
+        return tuple(grads)
+
+    parents = tuple(t for t in (x, w1, b1, w2, b2) if t is not None)
+    return Tensor._from_op(out, parents, backward, "stacked_perceptron")
+
+
+def _first_layer_gradient(g: Any, a: Any, xa: Any, kernel2: Any, runs: Runs,
+                          members: int) -> Any:
+    """``[dW1, db1]`` ``(P, H, D+1)`` of a one-hidden-layer network without forming the hidden
+    layer's gradient (see :func:`stacked_perceptron`); ``xa`` is ``(D+1, B)``."""
+    xp = backend.xp
+    p, k, b = g.shape
+    units = a.shape[1]
+    # q[p, (d, k), b] = x[d, b] * g[p, k, b]: (P, W, B), W = (D + 1) K
+    q = (xa[None, :, None, :] * g[:, None, :, :]).reshape(p, -1, b)
+    width = q.shape[1]
+    total = q.sum(axis=2)  # (P, W): the c0 part, sum_b x[d, b] g[p, k, b]
+    m = xp.empty((p, units, width), dtype=g.dtype)  # sum_b F[p, h, b] q[p, (d, k), b]
+    covered = [False] * members
+    for name, lo, hi in runs:
+        c0, c1, s = _derivative_term(name, a[lo:hi])
+        part = m[lo:hi]
+        for col in range(width):  # one matrix-vector product per column
+            xp.matmul(s, q[lo:hi, col, :, None], out=part[:, :, col:col + 1])
+        if c1 != 1.0:
+            part *= c1
+        if c0 != 0.0:
+            part += total[lo:hi, None, :] * c0
+        covered[lo:hi] = [True] * (hi - lo)
+    for i, done in enumerate(covered):  # linear members: F = 1
+        if not done:
+            m[i] = total[i]
+    # dW1b[p, h, d] = sum_k W2[p, k, h] m[p, h, (d, k)]
+    m = m.reshape(p, units, -1, k)
+    return xp.einsum("phdk,pkh->phd", m, kernel2) if k > 1 else m[..., 0] * xp.swapaxes(
+        kernel2, 1, 2
+    )
