@@ -6,7 +6,9 @@ The ops live in submodules by family and are all re-exported here, so ``scratchn
 * :mod:`scratchnn.ops.core`: arithmetic, reductions, element-wise functions, shapes and indexing,
   activations, the fused dense ``linear``, dropout and the fused stable losses;
 * :mod:`scratchnn.ops.stacked`: ``stacked_linear``, the Dense layer of a population (many
-  networks with a leading member axis).
+  networks with a leading member axis);
+* :mod:`scratchnn.ops.recurrent`: ``simple_rnn``, ``lstm``, ``gru`` (a whole time loop per node,
+  backpropagation through time in its backward) and the ``embedding`` lookup.
 
 Every op takes tensors (or array-likes / Python numbers, which become constants of the other
 operand's dtype), computes its output with ``backend.xp`` and returns a :class:`Tensor` whose local
@@ -60,6 +62,7 @@ from scratchnn.ops.core import (
     unbroadcast,
     where,
 )
+from scratchnn.ops.recurrent import RECURRENT_ACTIVATIONS, embedding, gru, lstm, simple_rnn
 from scratchnn.ops.stacked import stacked_linear
 
 __all__ = [
@@ -110,3 +113,4 @@ __all__ = [
     "unbroadcast",
     "where",
 ]
+__all__ += ["RECURRENT_ACTIVATIONS", "embedding", "gru", "lstm", "simple_rnn"]
