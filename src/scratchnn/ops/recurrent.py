@@ -56,13 +56,14 @@ product per step, and the weight gradients as three products over all steps at t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from scratchnn.ops.core import getitem
-from scratchnn.tensor import Tensor
+from scratchnn.tensor import Tensor, is_grad_enabled
 
 # ----------------------------------------------------------------------- activations (in place)
 # Every recurrent activation is applied in place to a slice of a gate buffer, and its derivative
@@ -369,9 +370,56 @@ def _pack_parents(*items: Tensor | None) -> tuple[tuple[Tensor, ...], list[int]]
     return tuple(items[i] for i in where), where
 
 
+INFERENCE_CHUNK_BYTES = 64 << 20
+"""Without a recorded graph, batches whose per-step buffers (``T * B * G * H`` values) pass
+this many bytes run in chunks of rows: predicting on thousands of long sequences then needs the
+memory of a few hundred, and the results are the same (the rows never interact)."""
+
+
+def _rows_in_chunks(gates: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a recurrent op: under no recorded graph, run a large batch chunk by chunk."""
+
+    def wrap(op: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(op)
+        def run(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, **kw):
+            args = (kernel, recurrent_kernel, bias)
+            b = x.shape[0] if isinstance(x, Tensor) and x.ndim == 3 else 0
+            per_row = x.shape[1] * gates * recurrent_kernel.shape[0] * x.dtype.itemsize if b else 0
+            rows = max(1, INFERENCE_CHUNK_BYTES // per_row) if per_row else b
+            states = [] if initial_state is None else list(
+                initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+            )
+            tensors = [x, *args, *states]
+            if rows >= b or (is_grad_enabled() and any(
+                isinstance(t, Tensor) and t.requires_grad for t in tensors
+            )):
+                return op(x, kernel, recurrent_kernel, bias, initial_state, mask, **kw)
+            rmask = kw.pop("recurrent_dropout_mask", None)
+            pieces = []
+            for lo in range(0, b, rows):
+                part = slice(lo, lo + rows)
+                pieces.append(op(
+                    Tensor(x.data[part], dtype=x.dtype), *args,
+                    None if initial_state is None else [_data(s)[part] for s in states],
+                    None if mask is None else _data(mask)[part],
+                    recurrent_dropout_mask=None if rmask is None else _data(rmask)[part], **kw,
+                ))  # fmt: skip
+            if isinstance(pieces[0], Tensor):
+                return Tensor(np.concatenate([p.data for p in pieces]), dtype=x.dtype)
+            return tuple(
+                Tensor(np.concatenate([p[k].data for p in pieces]), dtype=x.dtype)
+                for k in range(len(pieces[0]))
+            )
+
+        return run
+
+    return wrap
+
+
 # ------------------------------------------------------------------------------------- the ops
 
 
+@_rows_in_chunks(gates=1)
 def simple_rnn(
     x: Tensor,
     kernel: Tensor,
@@ -465,6 +513,7 @@ def _recurrent_inputs(hs: Any, steps: _Steps) -> Any:
     return prev if steps.rmask is None else prev * steps.rmask
 
 
+@_rows_in_chunks(gates=4)
 def lstm(
     x: Tensor,
     kernel: Tensor,
@@ -592,6 +641,7 @@ def lstm(
     return _finish(op, steps, hs, [cs[t]], return_sequences, return_state, parents, backward)
 
 
+@_rows_in_chunks(gates=3)
 def gru(
     x: Tensor,
     kernel: Tensor,
