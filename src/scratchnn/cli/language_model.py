@@ -66,12 +66,17 @@ def resolve_options(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any
 
 def build_model(vocab_size: int, seq_length: int, embedding_dim: int, layers: tuple[int, ...],
                 seed: int) -> Any:
-    """``Embedding(V, E) -> LSTM(u, return_sequences=True) per size -> Dense(V, softmax)``."""
-    from scratchnn import Sequential
+    """``Embedding(V, E) -> LSTM(u, return_sequences=True) per size -> Dense(V, softmax)``.
+
+    The embedding starts from N(0, 1) draws (PyTorch's default; on characters it learns much
+    faster than Keras' uniform +-0.05); the LSTMs and the Dense use Keras' initialisers.
+    """
+    from scratchnn import Sequential, initializers
     from scratchnn.layers import LSTM, Dense, Embedding, Input
 
     return Sequential([
-        Input((seq_length,)), Embedding(vocab_size, embedding_dim),
+        Input((seq_length,)),
+        Embedding(vocab_size, embedding_dim, initializers.RandomNormal(stddev=1.0)),
         *(LSTM(units, return_sequences=True) for units in layers),
         Dense(vocab_size, activation="softmax"),
     ], seed=seed)  # fmt: skip
