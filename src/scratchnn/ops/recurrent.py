@@ -208,12 +208,21 @@ class _Steps:
                  go_backwards: bool, zero_output: bool) -> None:
         dtype = x.dtype
         self.go_backwards = go_backwards
-        self.x_tm = _time_major(x.data, go_backwards)  # (T, B, D)
-        t, b, d = self.x_tm.shape
-        xw = self.x_tm.reshape(t * b, d) @ kernel.data  # (T*B, D) @ (D, G*H) -> (T*B, G*H)
-        if bias_in is not None:
-            xw += bias_in
+        b, t, d = x.shape
+        w = kernel.data
+        if bias_in is None:
+            self.x_tm = _time_major(x.data, go_backwards)  # (T, B, D)
+        else:
+            # [x, 1] @ [W; b]: the bias rides in the product (one pass over (T*B, G*H) fewer, in
+            # the forward and for the bias gradient)
+            self.x_tm = np.empty((t, b, d + 1), dtype=dtype)  # (T, B, D + 1)
+            tm = np.swapaxes(x.data, 0, 1)
+            self.x_tm[..., :d] = tm[::-1] if go_backwards else tm
+            self.x_tm[..., d] = 1
+            w = np.concatenate([w, bias_in[None, :]])  # (D + 1, G*H)
+        xw = self.x_tm.reshape(t * b, -1) @ w  # (T*B, D [+ 1]) @ (D [+ 1], G*H) -> (T*B, G*H)
         self.xw = xw.reshape(t, b, -1)  # (T, B, G*H): x W + b, later the gates, then their grads
+        self.features = d
         self.mask = None
         if mask is not None:  # (T, B, 1) booleans in processing order
             self.mask = _time_major(np.asarray(_data(mask), dtype=bool), go_backwards)[:, :, None]
@@ -263,10 +272,12 @@ class _Steps:
         t, b, gh = dz.shape
         flat = dz.reshape(t * b, gh)
         dx = dw = db = None
-        if need_w:
-            dw = self.x_tm.reshape(t * b, -1).T @ flat  # (D, T*B) @ (T*B, G*H) -> (D, G*H)
-        if need_b:
-            db = np.ones(t * b, dtype=flat.dtype) @ flat  # column sums as one product: (G*H,)
+        if need_w or need_b:
+            # (D [+ 1], T*B) @ (T*B, G*H): the kernel's gradient, and the bias's in the last row
+            full = self.x_tm.reshape(t * b, -1).T @ flat
+            d = self.features
+            dw = full[:d] if need_w else None
+            db = full[d] if need_b else None
         if need_x:
             dx_tm = (flat @ kernel.data.T).reshape(t, b, -1)  # (T*B, G*H) @ (G*H, D)
             if self.go_backwards:
