@@ -42,8 +42,21 @@ def split_text(name: str, text: str, validation_fraction: float = VALIDATION_FRA
                ) -> TextCorpus:
     """``text`` cut at ``round((1 - validation_fraction) * len(text))`` characters.
 
+    Args:
+        name: a label for the corpus (a file name).
+        text: the whole text.
+        validation_fraction: share of the characters, taken from the end, that validate.
+
+    Returns:
+        A :class:`TextCorpus`.
+
     Raises:
         ValueError: an empty text or a fraction outside [0, 1).
+
+    Example:
+        >>> corpus = split_text("abc", "abcdefghij", 0.2)
+        >>> corpus.train, corpus.validation
+        ('abcdefgh', 'ij')
     """
     if isinstance(validation_fraction, bool) or not 0 <= validation_fraction < 1:
         raise ValueError(
@@ -56,6 +69,12 @@ def split_text(name: str, text: str, validation_fraction: float = VALIDATION_FRA
 
 def load_tinyshakespeare(validation_fraction: float = VALIDATION_FRACTION) -> TextCorpus:
     """Tiny Shakespeare from the package: 1,115,394 characters, the first 90 % to train.
+
+    Args:
+        validation_fraction: share of the characters, taken from the end, that validate.
+
+    Returns:
+        A :class:`TextCorpus` named ``"tinyshakespeare"``.
 
     Example:
         >>> corpus = load_tinyshakespeare()
@@ -73,9 +92,23 @@ def load_text(path: str | os.PathLike[str], validation_fraction: float = VALIDAT
               ) -> TextCorpus:
     """A UTF-8 text file, split like :func:`load_tinyshakespeare`.
 
+    Args:
+        path: the file (read whole; line endings kept as they are).
+        validation_fraction: share of the characters, taken from the end, that validate.
+
+    Returns:
+        A :class:`TextCorpus` named after the file.
+
     Raises:
         FileNotFoundError: no such file.
         ValueError: a file that is not UTF-8 text, or is empty.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "poem.txt"
+        >>> _ = path.write_text("Shall I compare thee", encoding="utf-8")
+        >>> load_text(path).validation
+        'ee'
     """
     try:
         with open(path, encoding="utf-8", newline="") as fh:

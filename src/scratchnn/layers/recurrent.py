@@ -275,11 +275,13 @@ class _Recurrent(SequenceLayer):
         """The input's mask when every step is returned, else none."""
         return mask if self.return_sequences else None
 
-    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """``(timesteps, units)`` with ``return_sequences``, else ``(units,)`` (the output's)."""
-        if self.return_sequences:
-            return (input_shape[0], self.units)
-        return (self.units,)
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> Any:
+        """``(timesteps, units)`` with ``return_sequences``, else ``(units,)``; with
+        ``return_state`` a list: that shape, then ``(units,)`` per state."""
+        out = (input_shape[0], self.units) if self.return_sequences else (self.units,)
+        if self.return_state:
+            return [out, *((self.units,) for _ in self._states)]
+        return out
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a JSON-serialisable dict."""
@@ -575,12 +577,22 @@ class Bidirectional(SequenceLayer, Wrapper):
         """The input's mask when every step is returned, else none."""
         return mask if self.return_sequences else None
 
-    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """The forward layer's output shape, with doubled units for ``concat``."""
-        shape = list(self.forward_layer.compute_output_shape(input_shape))
-        if self.merge_mode == "concat":
-            shape[-1] += self.backward_layer.units
-        return tuple(shape)
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> Any:
+        """The forward layer's output shape, with both directions' units for ``concat``; a list
+        with ``merge_mode=None`` or ``return_state`` (then the states follow, forward first)."""
+        f, b = self.forward_layer, self.backward_layer
+        first = f.compute_output_shape(input_shape)
+        shape = list(first[0] if f.return_state else first)
+        states = [(f.units,)] * len(f._states) + [(b.units,)] * len(b._states)
+        if self.merge_mode is None:
+            outputs = [tuple(shape), (*shape[:-1], b.units)]
+        else:
+            if self.merge_mode == "concat":
+                shape[-1] += b.units
+            outputs = [tuple(shape)]
+        if self.return_state or self.merge_mode is None:
+            return [*outputs, *(states if self.return_state else [])]
+        return outputs[0]
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a JSON-serialisable dict (the layers as configs)."""
