@@ -549,7 +549,8 @@ def prepare_scratchnn_char_lstm(x: np.ndarray, y: np.ndarray, vocab: int, lr: fl
 
 
 def torch_char_lstm(vocab: int) -> Any:
-    """``nn.Embedding -> nn.LSTM -> nn.Linear`` (logits), the same sizes as scratchnn's."""
+    """``nn.Embedding -> nn.LSTM -> nn.Linear``, the same sizes as scratchnn's; its forward
+    ``(ids, state=None)`` returns ``(logits, final state)``."""
     import torch
     from torch import nn
 
@@ -560,8 +561,9 @@ def torch_char_lstm(vocab: int) -> Any:
             self.lstm = nn.LSTM(CHAR_EMBEDDING, CHAR_UNITS, batch_first=True)
             self.head = nn.Linear(CHAR_UNITS, vocab)
 
-        def forward(self, ids: Any) -> Any:
-            return self.head(self.lstm(self.embedding(ids))[0])
+        def forward(self, ids: Any, state: Any = None) -> Any:
+            out, state = self.lstm(self.embedding(ids), state)
+            return self.head(out), state  # logits (B, T, V), the final (h, c)
 
     torch.manual_seed(0)
     return CharLSTM()
@@ -582,7 +584,7 @@ def prepare_torch_char_lstm(x: np.ndarray, y: np.ndarray, vocab: int, lr: float,
         for lo in starts:
             idx = order[lo:lo + batch]
             optimizer.zero_grad(set_to_none=True)
-            logits = net(xt[idx])
+            logits = net(xt[idx])[0]
             loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), yt[idx].reshape(-1))
             loss.backward()
             optimizer.step()

@@ -31,8 +31,10 @@ from typing import Any
 import numpy as np
 
 import common
+import competitors
 
-SEQ, BATCH, LR, EMBEDDING, UNITS = 100, 64, 0.002, 64, 256
+SEQ, BATCH, LR = 100, 64, 0.002
+EMBEDDING, UNITS = competitors.CHAR_EMBEDDING, competitors.CHAR_UNITS  # 64, 256
 TARGET_NATS, TORCH_GAP = 1.60, 0.03
 
 
@@ -105,18 +107,7 @@ def train_torch(data: tuple[Any, ...], initial: list[np.ndarray], steps: int,
     v = vocab.size
     torch.manual_seed(seed)
 
-    class CharLSTM(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.embedding = nn.Embedding(v, EMBEDDING)
-            self.lstm = nn.LSTM(EMBEDDING, UNITS, batch_first=True)
-            self.head = nn.Linear(UNITS, v)
-
-        def forward(self, ids: Any, state: Any = None) -> Any:
-            out, state = self.lstm(self.embedding(ids), state)
-            return self.head(out), state
-
-    net = CharLSTM()
+    net = competitors.torch_char_lstm(v)
     table, kernel, recurrent, bias, head, head_bias = (torch.from_numpy(w) for w in initial)
     with torch.no_grad():  # Keras layouts -> PyTorch's (see scratchnn.ops.recurrent)
         net.embedding.weight.copy_(table)
