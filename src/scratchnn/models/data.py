@@ -293,10 +293,9 @@ def _sparse_labels(
         i = np.unravel_index(int(np.argmax(outside)), labels.shape)
         raise ValueError(
             f"{name} holds the class label {labels[i]} at {_where(i)}, but the output layer "
-            f"{layer!r} "
-            f"has {units} units (labels 0..{units - 1}). Give the last layer as many units as "
-            f"there are classes (labels go up to {int(labels.max())}), or re-encode the labels "
-            "to 0..K-1 (sklearn.preprocessing.LabelEncoder)."
+            f"{layer!r} has {units} units (labels 0..{units - 1}). Give the last layer as many "
+            f"units as there are classes (labels go up to {int(labels.max())}), or re-encode "
+            "the labels to 0..K-1 (sklearn.preprocessing.LabelEncoder)."
         )
     return labels
 
