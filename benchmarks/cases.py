@@ -4,7 +4,9 @@
 (b) tutorial 000's 2-3-1 tanh/sigmoid network, 10 000 full-batch steps on moons (N = 2000);
 (c) ``predict`` latency on one row and throughput on 100 000 rows, (a)'s network;
 (d) 784-512-512-256-10 with Adam and dropout 0.2, one epoch;
-(e) peak memory (RSS) of (a) and (d), each competitor in its own process (see ``run.py``).
+(e) peak memory (RSS) of (a) and (d), each competitor in its own process (see ``run.py``);
+(g) one epoch of a character-level LSTM on Tiny Shakespeare (Embedding 64 -> LSTM 256 -> Dense 65,
+    windows of 100, batch 64, Adam), and sampling 500 characters from it.
 """
 
 from __future__ import annotations
@@ -203,6 +205,63 @@ def case_d(repeats: int) -> Result:
         f"scratchnn / numpy: {timings.median('scratchnn') / timings.median('numpy'):.3f} "
         f"(median of per-round ratios {paired_ratio(timings, 'scratchnn', 'numpy'):.3f}; "
         "no target set)"
+    ]
+    return result
+
+
+# ------------------------------------------------------------------- (g) character-level LSTM
+CHAR_STEPS, CHAR_BATCH, CHAR_LR, SAMPLE_CHARS = 100, 64, 0.002, 500
+
+
+def load_char_windows() -> tuple[np.ndarray, np.ndarray, int, Any]:
+    """Tiny Shakespeare's training characters as non-overlapping windows of 100 (views)."""
+    from scratchnn import datasets, text
+
+    corpus = datasets.load_tinyshakespeare()
+    vocab = text.CharVocabulary.from_text(corpus.text)
+    x, y = text.windows(vocab.encode(corpus.train), CHAR_STEPS)
+    return x, y, vocab.size, vocab
+
+
+def char_lstm_flops(vocab: int, tokens: int) -> float:
+    """Matrix-product FLOPs of a training pass: 3x the forward (the weight and input grads)."""
+    e, h = comp.CHAR_EMBEDDING, comp.CHAR_UNITS
+    return 3 * 2.0 * tokens * (e * 4 * h + h * 4 * h + h * vocab)
+
+
+def case_g(repeats: int, batches: int | None = None) -> Result:
+    """(g) one epoch (or ``batches`` batches) of the character LSTM; sampling 500 characters."""
+    from scratchnn import text
+
+    x, y, vocab, chars = load_char_windows()
+    args = (x, y, vocab, CHAR_LR, CHAR_BATCH, batches)
+    timings = common.alternate(
+        {
+            "numpy": lambda: comp.prepare_numpy_char_lstm(*args),
+            "scratchnn": lambda: comp.prepare_scratchnn_char_lstm(*args),
+            "pytorch": lambda: comp.prepare_torch_char_lstm(*args),
+        },
+        repeats,
+    )
+    n_batches = -(-len(x) // CHAR_BATCH) if batches is None else batches
+    scope = "one epoch" if batches is None else f"the first {batches} batches of an epoch"
+    result = Result("g", f"(g) character LSTM, Tiny Shakespeare: {scope} ({n_batches} batches of "
+                         f"{CHAR_BATCH} windows of {CHAR_STEPS}), Embedding {comp.CHAR_EMBEDDING}"
+                         f" -> LSTM {comp.CHAR_UNITS} -> Dense {vocab}, Adam, float32")
+    tokens = min(len(x), n_batches * CHAR_BATCH) * CHAR_STEPS
+    result.rows = _rows(timings, "numpy", char_lstm_flops(vocab, tokens),
+                        notes={"numpy": "hand-written forward and BPTT",
+                               "pytorch": "nn.LSTM"})  # fmt: skip
+    model = comp.scratchnn_char_lstm(vocab, CHAR_STEPS)
+    sample = common.alternate({"sample": lambda: (lambda: text.generate(
+        model, chars, "ROMEO:", SAMPLE_CHARS, 0.8, rng=np.random.default_rng(0)))}, repeats)
+    sn = timings.median("scratchnn")
+    result.notes = [
+        _check("scratchnn / pytorch", sn / timings.median("pytorch"), 1.5),
+        f"  (median of per-round ratios {paired_ratio(timings, 'scratchnn', 'pytorch'):.3f})",
+        _check("scratchnn / numpy", sn / timings.median("numpy"), 1.1),
+        f"  (median of per-round ratios {paired_ratio(timings, 'scratchnn', 'numpy'):.3f})",
+        _check(f"scratchnn sampling {SAMPLE_CHARS} characters (s)", sample.median("sample"), 1.0),
     ]
     return result
 

@@ -419,3 +419,176 @@ def predictors(x_fit: np.ndarray, y_fit: np.ndarray, sizes: Sequence[int]) -> di
         "scikit-learn": clf.predict_proba,
         "pytorch": torch_predict,
     }
+
+
+# -------------------------------------------------------- (g) character-level LSTM language model
+CHAR_EMBEDDING, CHAR_UNITS = 64, 256
+"""Case (g)'s model: Embedding(V, 64) -> LSTM(256) -> Dense(V) on windows of 100 characters."""
+
+
+def init_numpy_char_lstm(vocab: int, seed: int = 0) -> list[np.ndarray]:
+    """``[table, W, U, b, Wd, bd]`` float32, Keras-like: uniform table, glorot kernels, forget 1."""
+    rng = np.random.default_rng(seed)
+    e, h = CHAR_EMBEDDING, CHAR_UNITS
+
+    def glorot(fan_in: int, fan_out: int) -> np.ndarray:
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
+
+    u = np.linalg.qr(rng.standard_normal((4 * h, h)))[0].T.astype(np.float32)  # (H, 4H)
+    b = np.zeros(4 * h, np.float32)
+    b[h:2 * h] = 1
+    table = rng.uniform(-0.05, 0.05, (vocab, e)).astype(np.float32)
+    return [table, glorot(e, 4 * h), u, b, glorot(h, vocab), np.zeros(vocab, np.float32)]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+def numpy_char_lstm_step(params: list[np.ndarray], xb: np.ndarray, yb: np.ndarray,
+                         adam: list[np.ndarray], lr: float) -> float:
+    """One Adam step of the character LSTM on a batch, forward and BPTT written by hand.
+
+    ``xb``, ``yb``: ``(B, T)`` ids. Time-major inside: ``x W + b`` for all steps in one product,
+    one ``(B, H) @ (H, 4H)`` product per step, gates i, f, g, o.
+    """
+    table, w, u, b, wd, bd = params
+    bsz, t = xb.shape
+    h = u.shape[0]
+    emb = table[xb.T]  # (T, B, E)
+    flat_emb = emb.reshape(t * bsz, -1)
+    gates = (flat_emb @ w + b).reshape(t, bsz, 4 * h)  # (T, B, 4H)
+    hs = np.zeros((t + 1, bsz, h), np.float32)
+    cs = np.zeros((t + 1, bsz, h), np.float32)
+    tc = np.empty((t, bsz, h), np.float32)
+    for s in range(t):
+        z = gates[s]
+        z += hs[s] @ u  # (B, H) @ (H, 4H)
+        z[:, :2 * h] = _sigmoid(z[:, :2 * h])
+        z[:, 3 * h:] = _sigmoid(z[:, 3 * h:])
+        z[:, 2 * h:3 * h] = np.tanh(z[:, 2 * h:3 * h])
+        cs[s + 1] = z[:, h:2 * h] * cs[s] + z[:, :h] * z[:, 2 * h:3 * h]
+        tc[s] = np.tanh(cs[s + 1])
+        hs[s + 1] = z[:, 3 * h:] * tc[s]
+    flat_h = hs[1:].reshape(t * bsz, h)
+    logits = flat_h @ wd + bd  # (T*B, V)
+    logits -= logits.max(axis=1, keepdims=True)
+    np.exp(logits, out=logits)
+    sums = logits.sum(axis=1)
+    labels = yb.T.reshape(-1)
+    rows = np.arange(t * bsz)
+    loss = float(np.log(sums).sum() - np.log(logits[rows, labels]).sum()) / (t * bsz)
+    logits /= sums[:, None]
+    logits[rows, labels] -= 1
+    logits /= np.float32(t * bsz)  # d loss / d logits
+    d_wd = flat_h.T @ logits
+    d_bd = logits.sum(axis=0)
+    d_h_out = (logits @ wd.T).reshape(t, bsz, h)
+    dh = np.zeros((bsz, h), np.float32)
+    dc = np.zeros((bsz, h), np.float32)
+    for s in range(t - 1, -1, -1):
+        z = gates[s]
+        i, f, g, o = z[:, :h], z[:, h:2 * h], z[:, 2 * h:3 * h], z[:, 3 * h:]
+        dh = dh + d_h_out[s]
+        do = dh * tc[s]
+        dc = dc + dh * o * (1 - tc[s] ** 2)
+        di, df, dg = dc * g, dc * cs[s], dc * i
+        dc = dc * f
+        z[:, :h] = di * i * (1 - i)
+        z[:, h:2 * h] = df * f * (1 - f)
+        z[:, 2 * h:3 * h] = dg * (1 - g**2)
+        z[:, 3 * h:] = do * o * (1 - o)
+        dh = z @ u.T  # (B, 4H) @ (4H, H)
+    flat_g = gates.reshape(t * bsz, 4 * h)
+    d_u = hs[:-1].reshape(t * bsz, h).T @ flat_g
+    d_w = flat_emb.T @ flat_g
+    d_b = flat_g.sum(axis=0)
+    d_table = np.zeros_like(table)
+    np.add.at(d_table, xb.T.reshape(-1), flat_g @ w.T)
+    _numpy_adam(params, [d_table, d_w, d_u, d_b, d_wd, d_bd], adam, lr)
+    return loss
+
+
+def prepare_numpy_char_lstm(x: np.ndarray, y: np.ndarray, vocab: int, lr: float, batch: int,
+                            batches: int | None = None) -> Run:
+    """A shuffled epoch (or its first ``batches`` batches) of the hand-written LSTM."""
+    params = init_numpy_char_lstm(vocab)
+    adam = [np.zeros_like(p) for p in params for _ in range(2)] + [np.zeros(1)]
+    rng = np.random.default_rng(1)
+
+    def run() -> float:
+        order = rng.permutation(len(x))
+        starts = range(0, len(x), batch)[:batches]
+        return sum(numpy_char_lstm_step(params, x[order[lo:lo + batch]], y[order[lo:lo + batch]],
+                                        adam, lr) for lo in starts) / len(starts)
+
+    return run
+
+
+def scratchnn_char_lstm(vocab: int, steps: int, seed: int = 0) -> Any:
+    """The scratchnn model of case (g) (the CLI's language-model recipe)."""
+    from scratchnn import Sequential
+    from scratchnn.layers import LSTM, Dense, Embedding, Input
+
+    return Sequential([Input((steps,)), Embedding(vocab, CHAR_EMBEDDING),
+                       LSTM(CHAR_UNITS, return_sequences=True),
+                       Dense(vocab, activation="softmax")], seed=seed)  # fmt: skip
+
+
+def prepare_scratchnn_char_lstm(x: np.ndarray, y: np.ndarray, vocab: int, lr: float, batch: int,
+                                batches: int | None = None) -> Run:
+    """``model.fit`` for one epoch (on the first ``batches * batch`` windows when given)."""
+    from scratchnn import optimizers
+
+    model = scratchnn_char_lstm(vocab, x.shape[1])
+    model.compile(optimizer=optimizers.Adam(learning_rate=lr),
+                  loss="sparse_categorical_crossentropy")
+    rows = len(x) if batches is None else batches * batch
+    return lambda: model.fit(x[:rows], y[:rows], batch_size=batch, epochs=1, verbose=0)
+
+
+def torch_char_lstm(vocab: int) -> Any:
+    """``nn.Embedding -> nn.LSTM -> nn.Linear``, the same sizes as scratchnn's; its forward
+    ``(ids, state=None)`` returns ``(logits, final state)``."""
+    import torch
+    from torch import nn
+
+    class CharLSTM(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, CHAR_EMBEDDING)
+            self.lstm = nn.LSTM(CHAR_EMBEDDING, CHAR_UNITS, batch_first=True)
+            self.head = nn.Linear(CHAR_UNITS, vocab)
+
+        def forward(self, ids: Any, state: Any = None) -> Any:
+            out, state = self.lstm(self.embedding(ids), state)
+            return self.head(out), state  # logits (B, T, V), the final (h, c)
+
+    torch.manual_seed(0)
+    return CharLSTM()
+
+
+def prepare_torch_char_lstm(x: np.ndarray, y: np.ndarray, vocab: int, lr: float, batch: int,
+                            batches: int | None = None) -> Run:
+    """A shuffled epoch with index batches and ``F.cross_entropy`` on the logits."""
+    import torch
+
+    net = torch_char_lstm(vocab)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))
+
+    def run() -> float:
+        total, order = 0.0, torch.randperm(len(xt))
+        starts = range(0, len(xt), batch)[:batches]
+        for lo in starts:
+            idx = order[lo:lo + batch]
+            optimizer.zero_grad(set_to_none=True)
+            logits = net(xt[idx])[0]
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), yt[idx].reshape(-1))
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+        return total / len(starts)
+
+    return run

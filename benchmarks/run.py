@@ -9,6 +9,7 @@ measured with each competitor alone in its own process.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/run.py
     python benchmarks/run.py --cases a,c --repeats 5 --no-readme
     python benchmarks/run.py --threads 1     # one BLAS/PyTorch thread: steadier on a busy machine
+    python benchmarks/run.py --cases g --threads 1   # the character LSTM (about 10 minutes)
 
 Where OPENBLAS_CORETYPE is set (older OpenBLAS builds need it on some processors), it pins a
 slower kernel; unset it for this command only, as above. The table says which kernel ran.
@@ -36,6 +37,7 @@ README = HERE / "README.md"
 BEGIN = "<!-- engine benchmarks: begin (written by benchmarks/run.py) -->"
 END = "<!-- engine benchmarks: end -->"
 TIMED = {"a": cases.case_a, "b": cases.case_b, "c": cases.case_c, "d": cases.case_d}
+TIMED["g"] = cases.case_g
 
 
 def _worker(argv: list[str]) -> None:
@@ -45,15 +47,18 @@ def _worker(argv: list[str]) -> None:
         common.limit_threads(int(threads))
     if kind == "--case":
         kwargs = {"steps": steps} if name == "b" else {}
+        if name == "g":  # --lm-batches, 0 for a whole epoch
+            kwargs = {"batches": int(argv[5]) or None}
         print(json.dumps(TIMED[name](repeats, **kwargs).as_dict()))
     else:
         case, competitor = name.split(":")
         print(json.dumps(cases.rss_worker(case, competitor)))
 
 
-def _child(kind: str, name: str, repeats: int, steps: int, threads: int | None) -> Any:
+def _child(kind: str, name: str, repeats: int, steps: int, threads: int | None,
+           lm_batches: int = 0) -> Any:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, name, str(repeats),
-           str(steps), "default" if threads is None else str(threads)]
+           str(steps), "default" if threads is None else str(threads), str(lm_batches)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark worker {name} failed:\n{proc.stderr[-4000:]}")
@@ -139,7 +144,10 @@ def main(argv: list[str] | None = None) -> None:
         _worker(argv[1:])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e")
+    parser.add_argument("--cases", default="a,b,c,d,e",
+                        help="comma-separated subset of a,b,c,d,e,g (g: the character LSTM)")
+    parser.add_argument("--lm-batches", type=int, default=0,
+                        help="case g: time only this many batches of the epoch (0: all)")
     parser.add_argument("--repeats", type=int, default=3, help="recorded rounds per case")
     parser.add_argument("--steps", type=int, default=cases.MOONS_STEPS, help="steps in case b")
     parser.add_argument("--threads", type=int, default=None,
@@ -147,9 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
     args = parser.parse_args(argv)
     chosen = [c.strip() for c in args.cases.split(",") if c.strip()]
-    unknown = sorted(set(chosen) - {"a", "b", "c", "d", "e"})
+    unknown = sorted(set(chosen) - {"a", "b", "c", "d", "e", "g"})
     if unknown:
-        parser.error(f"unknown cases {unknown}; choose from a,b,c,d,e")
+        parser.error(f"unknown cases {unknown}; choose from a,b,c,d,e,g")
     if os.environ.get("OPENBLAS_CORETYPE"):
         print(f"note: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} pins a slower kernel; "
               "for the machine's own, run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python "
@@ -173,7 +181,8 @@ def main(argv: list[str] | None = None) -> None:
             }
             part = _memory_table(memory)
         else:
-            part = _table(_child("--case", key, args.repeats, args.steps, args.threads), peak)
+            part = _table(_child("--case", key, args.repeats, args.steps, args.threads,
+                                 args.lm_batches), peak)
         print("\n".join(part), flush=True)
         lines += part
     if not args.no_readme:

@@ -468,7 +468,7 @@ def test_reproduce_full_is_study_000s_and_excludes_quick(tmp_path):
     both = scratchnn_cli("reproduce", "000", "--full", "--quick", cwd=tmp_path)
     assert_one_line_error(both, "--full and --quick")
     other = scratchnn_cli("reproduce", "003", "--full", cwd=tmp_path)
-    assert_one_line_error(other, "--full applies to study 000")
+    assert_one_line_error(other, "--full applies to studies 000 and 004")
 
 
 def test_reproduce_rejects_an_unknown_study_listing_the_known_ones(tmp_path):

@@ -49,6 +49,7 @@ PLAIN_ARRAY_FORBIDDEN = {"tensor", "ops", "layers", "activations", "losses", "gr
 FORBIDDEN: dict[str, set[str]] = {
     "metrics": PLAIN_ARRAY_FORBIDDEN,
     "datasets": PLAIN_ARRAY_FORBIDDEN,
+    "text": PLAIN_ARRAY_FORBIDDEN,  # vocabularies, windows, sampling: arrays only
 }
 NOBODY_IMPORTS = {"cli"}
 FORBIDDEN_THIRD_PARTY = {"torch", "tensorflow", "jax", "pickle", "_pickle", "cPickle", "dill",

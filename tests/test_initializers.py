@@ -430,3 +430,17 @@ def test_torch_like_glorot_bound() -> None:
     bound = math.sqrt(6 / 500)
     assert float(t.abs().max()) <= bound and np.abs(ours).max() <= bound
     assert float(t.std()) == pytest.approx(float(ours.std()), rel=0.02)
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (3, 12), (12, 3), (2, 3, 4)])
+def test_orthogonal_has_orthonormal_rows_or_columns_times_gain(shape: tuple[int, ...]) -> None:
+    w = initializers.get({"class_name": "Orthogonal", "config": {"gain": 2.0}})(
+        shape, rng(1), "float64"
+    ).reshape(-1, shape[-1])
+    small = min(w.shape)
+    gram = w @ w.T if w.shape[0] == small else w.T @ w
+    np.testing.assert_allclose(gram, 4.0 * np.eye(small), atol=1e-12)
+    again = initializers.Orthogonal(gain=2.0)(shape, rng(1), "float64").reshape(w.shape)
+    np.testing.assert_array_equal(again, w)
+    assert not np.allclose(initializers.orthogonal()(shape, rng(2), "float64").reshape(w.shape),
+                           w / 2)

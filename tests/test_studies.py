@@ -62,6 +62,8 @@ EXPECTED_FIGURES: dict[str, list[str]] = {
         "004 early stopping",
         "004 data augmentation (shifted images)",
         "004 transfer learning",
+        "004 recurrent network: character LSTM validation loss",
+        "004 recurrent network: generated text",
     ],
 }
 """Every figure of SEEDS.md, by study: the names the studies give them."""
@@ -96,7 +98,8 @@ def test_studies_registry_and_signature():
         assert run is getattr(studies, f"seed{name}").run
         params = inspect.signature(run).parameters
         # the shared interface first; study 000 adds its full-grid switch after it
-        expected = ["out_dir", "quick", "seed", "progress"] + (["full"] if name == "000" else [])
+        full = ["full"] if name in ("000", "004") else []
+        expected = ["out_dir", "quick", "seed", "progress", *full]
         assert list(params) == expected
         assert params["quick"].default is False and params["seed"].default == 0
         assert params["progress"].default is None

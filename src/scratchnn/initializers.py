@@ -450,6 +450,43 @@ class LecunNormal(_FixedVarianceScaling):
         super().__init__(scale=1.0, mode="fan_in", distribution="truncated_normal")
 
 
+@dataclasses.dataclass(frozen=True)
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix times ``gain``: Keras' default for recurrent kernels.
+
+    The shape is read as a matrix ``(prod(shape[:-1]), shape[-1])``; a normal draw
+    ``rng.standard_normal((max(rows, cols), min(rows, cols)))`` is QR-factorised, ``Q``'s columns
+    are signed by ``diag(R)`` (so the result is uniform over orthogonal matrices), and ``Q`` is
+    transposed when there are fewer rows than columns. Rows (or columns, whichever are fewer)
+    are then orthonormal. A shape of one dimension is one row; a scalar is ``±gain``.
+
+    Args:
+        gain: multiplier, > 0 (default 1).
+
+    Example:
+        >>> import numpy as np
+        >>> q = Orthogonal()((4, 4), np.random.default_rng(0), "float64")
+        >>> bool(np.allclose(q.T @ q, np.eye(4)))
+        True
+    """
+
+    gain: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gain", _check_number("gain", self.gain))
+        if self.gain <= 0:
+            raise ValueError(f"gain must be > 0; received gain={self.gain}.")
+
+    def _draw(self, shape: tuple[int, ...], rng: Any) -> np.ndarray:
+        rows, cols = math.prod(shape[:-1]), (shape[-1] if shape else 1)
+        a = _check_rng(rng).standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))  # a zero on the diagonal (probability 0) would zero a column
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+
 # ---------------------------------------------------------------------------------------------
 # Factories: lower-case names that build the classes (``random_normal(stddev=0.01)``)
 
@@ -530,6 +567,11 @@ def lecun_normal() -> VarianceScaling:
     return LecunNormal()
 
 
+def orthogonal(gain: float = 1.0) -> Orthogonal:
+    """Return :class:`Orthogonal`. Example: ``orthogonal()((4, 16), rng)``."""
+    return Orthogonal(gain=gain)
+
+
 # ---------------------------------------------------------------------------------------------
 # Registry
 
@@ -547,6 +589,7 @@ INITIALIZERS: dict[str, Callable[[], Initializer]] = {
     "he_normal": he_normal,
     "lecun_uniform": lecun_uniform,
     "lecun_normal": lecun_normal,
+    "orthogonal": orthogonal,
     # Keras 2 aliases
     "uniform": random_uniform,  # RandomUniform(-0.05, 0.05)
     "normal": random_normal,  # RandomNormal(0.0, 0.05)
@@ -569,6 +612,7 @@ _CLASSES: dict[str, type[Initializer]] = {
         HeNormal,
         LecunUniform,
         LecunNormal,
+        Orthogonal,
     )
 }
 
@@ -666,6 +710,7 @@ __all__ = [
     "LecunNormal",
     "LecunUniform",
     "Ones",
+    "Orthogonal",
     "RandomNormal",
     "RandomUniform",
     "TruncatedNormal",
@@ -681,6 +726,7 @@ __all__ = [
     "lecun_normal",
     "lecun_uniform",
     "ones",
+    "orthogonal",
     "random_normal",
     "random_uniform",
     "serialize",

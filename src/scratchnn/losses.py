@@ -183,6 +183,9 @@ class CategoricalCrossentropy(Loss):
 class SparseCategoricalCrossentropy(Loss):
     """Cross-entropy against integer class labels ``(N,)`` for predictions ``(N, K)``.
 
+    Sequence outputs ``(N, T, K)`` take labels ``(N, T)``: the loss of each step, averaged over
+    all steps of all samples (Keras' ``sum_over_batch_size``).
+
     Args:
         from_logits: ``y_pred`` holds logits; uses the fused, stable log-softmax.
     """
@@ -194,13 +197,16 @@ class SparseCategoricalCrossentropy(Loss):
         self.from_logits = bool(from_logits)
 
     def per_sample(self, y_true: Any, y_pred: Tensor) -> Tensor:
-        """Per-sample cross-entropy."""
+        """Per-sample cross-entropy (per sample and step for ``(N, T, K)`` predictions)."""
         labels = sparse_labels(y_true, y_pred, self.name)
         if self.from_logits:
             return ops.sparse_softmax_crossentropy(y_pred, labels)
         xp = backend.xp
-        picked = ops.getitem(y_pred, (xp.arange(y_pred.shape[0]), labels))  # (N,)
-        return ops.neg(ops.log(ops.clip(picked, EPSILON, 1 - EPSILON)))
+        lead = y_pred.shape[:-1]
+        rows = y_pred if y_pred.ndim == 2 else ops.reshape(y_pred, (-1, y_pred.shape[-1]))
+        picked = ops.getitem(rows, (xp.arange(rows.shape[0]), labels))  # (N,)
+        values = ops.neg(ops.log(ops.clip(picked, EPSILON, 1 - EPSILON)))
+        return values if y_pred.ndim == 2 else ops.reshape(values, lead)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a dict."""
@@ -208,7 +214,11 @@ class SparseCategoricalCrossentropy(Loss):
 
 
 def sparse_labels(y_true: Any, y_pred: Tensor, loss_name: str) -> Any:
-    """Integer labels ``(N,)`` checked against the ``(N, K)`` predictions they index."""
+    """Integer labels checked against the predictions they index, flattened to ``(rows,)``.
+
+    ``y_pred`` is ``(N, K)`` with labels ``(N,)``, or ``(..., K)`` (e.g. ``(N, T, K)``) with one
+    label per row of predictions (``(N, T)``).
+    """
     xp = backend.xp
     data = xp.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
     if data.dtype.kind in "USO":
@@ -216,19 +226,21 @@ def sparse_labels(y_true: Any, y_pred: Tensor, loss_name: str) -> Any:
             f"{loss_name}: labels must be integers; received dtype {data.dtype}. Encode string "
             "labels first (sklearn.preprocessing.LabelEncoder)."
         )
-    if y_pred.ndim != 2:
+    if y_pred.ndim < 2:
         raise ValueError(
             f"{loss_name}: y_pred must have shape (N, K); received {y_pred.shape}."
         )
     data = data.reshape(-1)
-    if data.shape[0] != y_pred.shape[0]:
+    n_rows = y_pred.size // y_pred.shape[-1]
+    if data.shape[0] != n_rows:
         raise ValueError(
-            f"{loss_name}: {data.shape[0]} labels for {y_pred.shape[0]} predictions."
+            f"{loss_name}: {data.shape[0]} labels for {n_rows} predictions (y_pred of shape "
+            f"{y_pred.shape})."
         )
     labels = data.astype(int)
     if data.dtype.kind == "f" and not bool(xp.all(labels == data)):
         raise ValueError(f"{loss_name}: labels must be whole numbers; received {data[:5]}...")
-    k = y_pred.shape[1]
+    k = y_pred.shape[-1]
     if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= k):
         bad = labels[(labels < 0) | (labels >= k)]
         raise ValueError(

@@ -197,14 +197,16 @@ def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> float:
     """Fraction of rows where the argmax of ``y_pred`` equals the integer label ``y_true``.
 
     Args:
-        y_true: labels in ``0..K-1``, shape ``(N,)`` or ``(N, 1)``.
-        y_pred: scores, shape ``(N, K)``.
+        y_true: labels in ``0..K-1``, shape ``(N,)`` or ``(N, 1)`` (or ``(N, T)``, one per step).
+        y_pred: scores, shape ``(N, K)`` (or ``(N, T, K)``: every step counts once).
 
     Example:
         >>> sparse_categorical_accuracy([1, 0, 2], [[0.1, 0.9, 0], [0.6, 0.4, 0], [1, 0, 0]])
         0.6666666666666666
     """
     t, p = _pair(y_true, y_pred)
+    if p.ndim > 2 and t.shape == p.shape[:-1]:  # one label per step: (N, T) and (N, T, K)
+        t, p = t.reshape(-1), p.reshape(-1, p.shape[-1])
     if p.ndim != 2 or not _is_column(t):
         raise _shape_error(t, p, "y_true of shape (N,) or (N, 1) and y_pred of shape (N, K)")
     labels = _int_labels(t, "y_true", p.shape[1])

@@ -7,6 +7,8 @@
     scratchnn export scratchnn-runs/<id>/model.snn model.onnx  # ONNX, with the scaler
     scratchnn reproduce all --quick                    # the tutorials' figures, and a report
     scratchnn demo                                     # tutorial 000's network on moons
+    scratchnn train tinyshakespeare --task language-model   # a character-level LSTM
+    scratchnn generate <run folder>/model.snn --prime "ROMEO:" --length 500
 
 Bad input (an unknown name, a bad CSV cell, a file that is not a model, a locked run store, an
 option out of range) ends the command with exit status 1 (2 for a usage error) and one line on
@@ -24,6 +26,7 @@ import scratchnn
 from scratchnn.cli._common import USER_ERRORS, describe_error, one_line
 from scratchnn.cli.demo import demo
 from scratchnn.cli.export import export
+from scratchnn.cli.language_model import generate
 from scratchnn.cli.predict import predict
 from scratchnn.cli.reproduce import reproduce
 from scratchnn.cli.runs import runs
@@ -77,6 +80,6 @@ def main() -> None:
     """scratchnn: neural networks written from scratch on NumPy."""
 
 
-for _command in (train, runs, predict, export, reproduce, demo):
+for _command in (train, runs, predict, export, reproduce, demo, generate):
     main.add_command(_command)
 main.add_command(sweep)

@@ -39,12 +39,17 @@ def figure_table(results: list[Any]) -> str:
                      for row in rows)  # fmt: skip
 
 
+FULL_STUDIES = ("000", "004")
+"""Studies with a longer ``full`` version (``--full``)."""
+
+
 @click.command()
 @click.argument("study", default="all")
 @click.option("--quick", is_flag=True, help="Smaller grids and fewer steps (minutes, not hours).")
 @click.option("--full", is_flag=True,
               help="Study 000 trains the tutorial's whole 420-run grid, one fit at a time (about "
-                   "45 minutes; `scratchnn sweep run` does it as populations in about 2).")
+                   "45 minutes; `scratchnn sweep run` does it as populations in about 2); study "
+                   "004 trains its character LSTM for 15 epochs (about 5 minutes).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               default=Path("scratchnn-report"), show_default=True,
               help="Folder for the report and its images.")
@@ -63,14 +68,16 @@ def reproduce(study: str, quick: bool, full: bool, out: Path, fmt: str, seed: in
     if study != "all" and study not in studies.STUDIES:
         raise ValueError(f"unknown study {study!r}. Known studies: {', '.join(known)}, all.")
     if full and quick:
-        raise ValueError("--full and --quick exclude each other: --full is study 000's whole grid.")
-    if full and study not in ("000", "all"):
-        raise ValueError(f"--full applies to study 000 (its 420-run grid), not to {study}.")
+        raise ValueError("--full and --quick exclude each other: --full is study 000's whole grid "
+                         "and study 004's long LSTM run.")
+    if full and study not in (*FULL_STUDIES, "all"):
+        raise ValueError(f"--full applies to studies {' and '.join(FULL_STUDIES)} (000's 420-run "
+                         f"grid, 004's character LSTM), not to {study}.")
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for key in known if study == "all" else [study]:
         click.echo(f"== Study {key}{' (quick)' if quick else ''}")
-        extra = {"full": True} if full and key == "000" else {}
+        extra = {"full": True} if full and key in FULL_STUDIES else {}
         result = studies.STUDIES[key](
             out_dir=out, quick=quick, seed=seed, progress=click.echo, **extra
         )

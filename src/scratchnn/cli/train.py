@@ -284,6 +284,13 @@ def _describe(logs: dict[str, float], prefix: str) -> str:
 @click.option("--noise", type=click.FloatRange(min=0), default=None,
               help="Noise of a synthetic data set.")
 @click.option("--target", default=None, help="Target column of a CSV file (default: the last).")
+@click.option("--task", type=click.Choice(["table", "language-model"]), default="table",
+              show_default=True, help="language-model: DATASET is a text (or tinyshakespeare); "
+              "a character-level LSTM is trained on it.")
+@click.option("--seq-length", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Language model: characters per training window.")
+@click.option("--embedding-dim", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Language model: size of the character embedding.")
 @store_options
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the model and plots (default: <runs-dir>/<run-id>).")
@@ -303,6 +310,9 @@ def train(
     n_samples: int | None,
     noise: float | None,
     target: str | None,
+    task: str,
+    seq_length: int,
+    embedding_dim: int,
     runs_dir: Path | None,
     lock_timeout: float,
     out: Path | None,
@@ -317,7 +327,18 @@ def train(
 
     Writes model.snn, preprocess.json and PNG plots into the run folder, and records config,
     per-epoch history, final metrics and timings in the run store (see 'scratchnn runs').
+
+    With --task language-model, DATASET is a UTF-8 text file (or tinyshakespeare, shipped with
+    scratchnn): an Embedding -> LSTM (--layers, default 256) -> softmax network learns to predict
+    the next character; see 'scratchnn generate' to sample from it.
     """
+    if task == "language-model":  # a separate recipe: scratchnn.cli.language_model
+        from scratchnn.cli import language_model
+
+        options = language_model.resolve_options(click.get_current_context(), locals())
+        with open_store(runs_dir, lock_timeout) as store:
+            language_model.train_language_model(dataset, options, store, out, verbose)
+        return
     store = open_store(runs_dir, lock_timeout)
     with store:
         table = load_table(dataset, n_samples=n_samples, noise=noise, seed=seed, target=target)

@@ -10,6 +10,9 @@ Synthetic (``(X, y)`` with ``X`` float64 ``(N, 2)``): :func:`moons` (scikit-lear
 Real: :func:`load_digits` (scikit-learn's bundled digits), :func:`load_churn` (the bank-churn table
 of seed 004, shipped inside the package), :func:`load_mnist` (local files only; never downloads).
 
+Text: :func:`load_tinyshakespeare` (shipped inside the package) and :func:`load_text` (a UTF-8
+file), each split 90 % / 10 % into training and validation characters.
+
 Preparation: scikit-learn's ``train_test_split`` (re-exported), ``StandardScaler``,
 ``OneHotEncoder`` and ``LabelEncoder`` used as they are; :func:`to_categorical` for one-hot labels.
 
@@ -43,6 +46,13 @@ from scratchnn.datasets.mnist import DATA_ENV_VAR, data_dir, load_mnist, read_id
 from scratchnn.datasets.prep import to_categorical, train_test_split
 from scratchnn.datasets.registry import DATASETS, get
 from scratchnn.datasets.synthetic import blobs, circles, moons, regression_plane, spiral, xor
+from scratchnn.datasets.text import (
+    TINYSHAKESPEARE_SHA256,
+    TextCorpus,
+    load_text,
+    load_tinyshakespeare,
+    split_text,
+)
 
 __all__ = [
     "CHURN_COLUMNS",
@@ -74,3 +84,5 @@ __all__ = [
     "tutorial_customer",
     "xor",
 ]
+__all__ += ["TINYSHAKESPEARE_SHA256", "TextCorpus", "load_text", "load_tinyshakespeare",
+            "split_text"]

@@ -15,6 +15,8 @@ from scratchnn.layers.merge import (
     Multiply,
     Subtract,
 )
+from scratchnn.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
+from scratchnn.layers.sequence import Embedding, Masking, TimeDistributed
 
 LAYERS: dict[str, type[Layer]] = {
     cls.__name__: cls
@@ -33,6 +35,9 @@ LAYERS: dict[str, type[Layer]] = {
         Subtract,
     )
 }
+LAYERS.update({cls.__name__: cls for cls in (
+    Bidirectional, Embedding, GRU, LSTM, Masking, SimpleRNN, TimeDistributed,
+)})  # fmt: skip
 """Layer class name -> class: every layer a model file may name."""
 
 __all__ = [
@@ -52,3 +57,4 @@ __all__ = [
     "Subtract",
     "SymbolicTensor",
 ]
+__all__ += ["GRU", "LSTM", "Bidirectional", "Embedding", "Masking", "SimpleRNN", "TimeDistributed"]

@@ -16,14 +16,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from scratchnn import backend, initializers
-from scratchnn.tensor import Tensor
+from scratchnn.tensor import Tensor, no_grad
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
 
 
 def snake_name(cls: type) -> str:
-    """``Dense`` -> ``dense``, ``BatchNormalization`` -> ``batch_normalization``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+    """Keras' snake case: ``Dense`` -> ``dense``, ``BatchNormalization`` ->
+    ``batch_normalization``, ``LSTM`` -> ``lstm``, ``SimpleRNN`` -> ``simple_rnn``."""
+    words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower()
 
 
 def _auto_name(cls: type) -> str:
@@ -212,20 +214,21 @@ class Layer:
         """The layer's computation on a batch ``x``."""
         raise NotImplementedError
 
-    def __call__(self, x: Any, training: bool = False, mask: Any = None) -> Any:
+    def __call__(self, x: Any, training: bool = False, mask: Any = None, **kwargs: Any) -> Any:
         """Build on first use (from ``x``'s shape), then :meth:`call`.
 
         ``mask`` (a boolean array, ``(N, T)`` for sequences: ``True`` where a step is real) is
-        handed to ``call`` when the layer's ``call`` takes a ``mask`` argument. Called on
-        symbolic tensors (from :class:`~scratchnn.layers.Input`), the call is recorded in a
+        handed to ``call`` when the layer's ``call`` takes a ``mask`` argument. Other keyword
+        arguments go to ``call`` as they are (e.g. a recurrent layer's ``initial_state``). Called
+        on symbolic tensors (from :class:`~scratchnn.layers.Input`), the call is recorded in a
         functional graph instead (see :class:`SymbolicTensor`).
         """
         if type(x) is Tensor:  # the usual case, first
             if not self.built:
                 self.build(x.shape[1:], rng=self._build_rng, dtype=x.dtype)
             if mask is not None and _takes_mask(type(self)):
-                return self.call(x, training=training, mask=mask)
-            return self.call(x, training=training)
+                return self.call(x, training=training, mask=mask, **kwargs)
+            return self.call(x, training=training, **kwargs)
         symbolic = symbolic_inputs(x)
         if symbolic is not None:
             return self._record(*symbolic)
@@ -239,8 +242,21 @@ class Layer:
             if not self.built:
                 self.build(x.shape[1:], rng=self._build_rng, dtype=x.dtype)
         if mask is not None and _takes_mask(type(self)):
-            return self.call(x, training=training, mask=mask)
-        return self.call(x, training=training)
+            return self.call(x, training=training, mask=mask, **kwargs)
+        return self.call(x, training=training, **kwargs)
+
+    def call_stateful(self, x: Any, state: Any = None) -> tuple[Any, Any]:
+        """Inference on a plain array, carrying a recurrent state across calls.
+
+        Text generation feeds a model one step at a time; recurrent layers take ``state`` (their
+        final states from the previous call, ``None`` for zeros) and return their new ones, so
+        no step is computed twice. Runs without recording a graph, as in ``predict``.
+
+        Returns:
+            ``(output array, state)``; layers without state return ``state`` unchanged.
+        """
+        with no_grad():
+            return self(x, training=False).data, state
 
     def _record(self, inputs: list[SymbolicTensor], single: bool) -> Any:
         """Record a call on symbolic tensors; return the symbolic output(s)."""

@@ -176,7 +176,9 @@ class Dense(Layer):
         """``x @ kernel + bias`` (the logits when the activation is sigmoid or softmax).
 
         Args:
-            x: ``(N, D)`` input.
+            x: ``(N, D)`` input, or ``(..., D)`` (e.g. ``(B, T, D)`` sequences, through
+                ``ops.linear``'s batched fallback: as fast as folding the leading axes into rows,
+                measured on the character model's output layer).
             activation: a name of :data:`scratchnn.ops.FUSED_ACTIVATIONS` to fuse into the node.
         """
         kernel = self.kernel.data

@@ -236,7 +236,7 @@ def as_targets(
     units = output_shape[-1] if output_shape else 1
     out_desc = f"the output layer {output_layer!r} produces shape {(None, *output_shape)}"
     if kind == "sparse":
-        return _sparse_labels(arr, units, output_layer, name, loss.name)
+        return _sparse_labels(arr, units, output_layer, name, loss.name, output_shape[:-1])
     looks_like_labels = arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1)
     if kind == "categorical" and units > 1 and looks_like_labels:
         raise ValueError(
@@ -265,31 +265,37 @@ def as_targets(
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def _sparse_labels(arr: np.ndarray, units: int, layer: str, name: str, loss: str) -> np.ndarray:
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr.reshape(-1)
-    if arr.ndim != 1:
+def _sparse_labels(
+    arr: np.ndarray, units: int, layer: str, name: str, loss: str, steps: tuple[int, ...] = ()
+) -> np.ndarray:
+    """Labels ``(N, *steps)``: one per output row (``steps`` is ``(T,)`` for ``(T, K)`` outputs)."""
+    if arr.ndim == 2 + len(steps) and arr.shape[-1] == 1:
+        arr = arr.reshape(arr.shape[:-1])
+    if arr.shape[1:] != tuple(steps):
+        expected = ", ".join(["N", *map(str, steps)]) + ("," if not steps else "")
         raise ValueError(
-            f"{loss} needs integer labels of shape (N,); received {name} of shape {arr.shape}. "
-            "For one-hot targets use loss='categorical_crossentropy' (or pass y.argmax(axis=1))."
+            f"{loss} needs integer labels of shape ({expected}); received {name} of shape "
+            f"{arr.shape}. For one-hot targets use loss='categorical_crossentropy' (or pass "
+            "y.argmax(axis=-1))."
         )
     if arr.dtype.kind == "f":
         whole = arr == np.round(arr)
         if not whole.all():
-            i = int(np.argmin(whole))
+            i = np.unravel_index(int(np.argmin(whole)), arr.shape)
             raise ValueError(
-                f"{loss} needs integer class labels; {name} holds {arr[i]!r} at row {i}. For "
-                "probabilities or one-hot rows use loss='categorical_crossentropy'."
+                f"{loss} needs integer class labels; {name} holds {_plain(arr[i])!r} at "
+                f"{_where(i)}. For probabilities or one-hot rows use "
+                "loss='categorical_crossentropy'."
             )
     labels = np.ascontiguousarray(arr, dtype=np.int64)
     outside = (labels < 0) | (labels >= units)
     if outside.any():
-        i = int(np.argmax(outside))
+        i = np.unravel_index(int(np.argmax(outside)), labels.shape)
         raise ValueError(
-            f"{name} holds the class label {labels[i]} at row {i}, but the output layer {layer!r} "
-            f"has {units} units (labels 0..{units - 1}). Give the last layer as many units as "
-            f"there are classes (labels go up to {int(labels.max())}), or re-encode the labels "
-            "to 0..K-1 (sklearn.preprocessing.LabelEncoder)."
+            f"{name} holds the class label {labels[i]} at {_where(i)}, but the output layer "
+            f"{layer!r} has {units} units (labels 0..{units - 1}). Give the last layer as many "
+            f"units as there are classes (labels go up to {int(labels.max())}), or re-encode "
+            "the labels to 0..K-1 (sklearn.preprocessing.LabelEncoder)."
         )
     return labels
 

@@ -47,6 +47,7 @@ from scratchnn import backend, ops, optimizers
 from scratchnn import callbacks as callbacks_module
 from scratchnn.layers import Layer
 from scratchnn.layers.base import snake_name
+from scratchnn.layers.sequence import check_not_ragged
 from scratchnn.models import data, trainer
 from scratchnn.models.compiled import CompiledLoss, MetricTracker, per_output, resolve_metric
 from scratchnn.tensor import Tensor, no_grad
@@ -469,6 +470,8 @@ class Model(Layer):
         arrays = []
         for i, item in enumerate(items):
             name = label if len(items) == 1 else f"{label}[{self.input_names[i]!r}]"
+            # sequences of different lengths: say which layer wanted one length, and the fix
+            check_not_ragged(item, self.layers[0] if len(items) == 1 and self.layers else self)
             was_1d = np.ndim(item.data if isinstance(item, Tensor) else item) == 1
             arrays.append((data.as_features(item, self.dtype, name), name, was_1d))
         if not self.built:

@@ -7,7 +7,9 @@ The ops live in submodules by family and are all re-exported here, so ``scratchn
   activations, the fused dense ``linear``, dropout and the fused stable losses;
 * :mod:`scratchnn.ops.stacked`: ``stacked_linear``, the Dense layer of a population (many
   networks with a leading member axis), and ``stacked_perceptron``, a population's
-  one-hidden-layer network as one node.
+  one-hidden-layer network as one node;
+* :mod:`scratchnn.ops.recurrent`: ``simple_rnn``, ``lstm``, ``gru`` (a whole time loop per node,
+  backpropagation through time in its backward) and the ``embedding`` lookup.
 
 Every op takes tensors (or array-likes / Python numbers, which become constants of the other
 operand's dtype), computes its output with ``backend.xp`` and returns a :class:`Tensor` whose local
@@ -61,6 +63,7 @@ from scratchnn.ops.core import (
     unbroadcast,
     where,
 )
+from scratchnn.ops.recurrent import RECURRENT_ACTIVATIONS, embedding, gru, lstm, simple_rnn
 from scratchnn.ops.stacked import stacked_linear, stacked_perceptron
 
 __all__ = [
@@ -112,3 +115,4 @@ __all__ = [
     "unbroadcast",
     "where",
 ]
+__all__ += ["RECURRENT_ACTIVATIONS", "embedding", "gru", "lstm", "simple_rnn"]

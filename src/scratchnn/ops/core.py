@@ -740,30 +740,35 @@ def softmax_crossentropy(
 def sparse_softmax_crossentropy(logits: Tensor, labels: Any, reduction: str = "none") -> Tensor:
     """Per-row cross-entropy of ``softmax(logits)`` (N, K) against integer ``labels`` (N,).
 
-    ``reduction="mean"`` returns the mean over the rows as one scalar node instead.
+    Logits ``(..., K)`` with labels ``(...)`` (e.g. ``(B, T, K)`` and ``(B, T)`` for one label
+    per time step) work the same way, row by row. ``reduction="mean"`` returns the mean over all
+    rows as one scalar node instead.
     """
     _check_reduction(reduction, "sparse_softmax_crossentropy")
     xp = backend.xp
     labels = xp.asarray(labels.data if isinstance(labels, Tensor) else labels).astype(int)
-    shifted = logits.data - logits.data.max(axis=1, keepdims=True)  # (N, K)
+    lead = logits.shape[:-1]
+    x = logits.data if logits.ndim == 2 else logits.data.reshape(-1, logits.shape[-1])
+    labels = labels.reshape(-1) if logits.ndim != 2 else labels
+    shifted = x - x.max(axis=1, keepdims=True)  # (N, K)
     e = xp.exp(shifted)
     total = e.sum(axis=1)  # (N,)
     rows = xp.arange(shifted.shape[0])
     out = xp.log(total) - shifted[rows, labels]  # (N,) = -log softmax at the label
 
-    def backward(g):  # g: (N,), or () for the mean
+    def backward(g):  # g: (...) rows, or () for the mean
         grad = e / total[:, None]  # softmax, (N, K)
         grad[rows, labels] -= 1
         if reduction == "mean":
             grad *= g / builtins.max(out.size, 1)
         else:
-            grad *= g[:, None]
-        return (grad,)
+            grad *= g.reshape(-1)[:, None]
+        return (grad.reshape(logits.shape),)
 
     if reduction == "mean":
         value = xp.asarray(out.sum() / builtins.max(out.size, 1))
         return Tensor._from_op(value, (logits,), backward, "sparse_softmax_ce_mean")
-    return Tensor._from_op(out, (logits,), backward, "sparse_softmax_ce")
+    return Tensor._from_op(out.reshape(lead), (logits,), backward, "sparse_softmax_ce")
 
 
 # ------------------------------------------------------------------------- operator overloading

@@ -11,7 +11,9 @@ Figures of the guide reproduced here:
   matrix and the one-customer prediction, with both readings of that customer;
 * the four regularisation ideas it describes, each shown on digits (MNIST when not quick and
   the file is found): dropout, early stopping, shifted-image data augmentation, transfer
-  learning.
+  learning;
+* its recurrent networks: a character-level LSTM on Tiny Shakespeare, validation loss per epoch
+  and samples at temperatures 0.5 and 1.0 (:mod:`scratchnn.studies._rnn004`).
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ from scratchnn.studies._common import (
     plot_curves,
     shown,
 )
+from scratchnn.studies._rnn004 import language_model
 from scratchnn.tensor import Tensor
 
 STUDY = "004"
-TITLE = "Deep-learning quick guide: graph, forward pass, churn, regularisation"
+TITLE = "Deep-learning quick guide: graph, forward pass, churn, regularisation, recurrent nets"
 
 CHURN_SEED = 3  # split and weights of the headline churn run are seeded with seed + 3
 CHURN_TARGET = 85.8  # percent
@@ -488,9 +491,10 @@ def demo_transfer(images: Images, sizes: DemoSizes, seed: int, out_dir: Path
 
 @blas_single_threaded
 def run(
-    out_dir: Path, quick: bool = False, seed: int = 0, progress: Progress | None = None
+    out_dir: Path, quick: bool = False, seed: int = 0, progress: Progress | None = None,
+    full: bool = False,
 ) -> StudyResult:
-    """Reproduce study 004: graph, forward exercises, churn, and the four regularisation demos.
+    """Reproduce study 004: graph, forward exercises, churn, regularisation, recurrent network.
 
     Args:
         out_dir: folder for the PNGs (created when missing).
@@ -499,6 +503,7 @@ def run(
         seed: the churn run uses ``seed + 3`` for its split and weights (see the notes); the
             demos use ``seed``.
         progress: receives one line per step.
+        full: train the character LSTM for 15 epochs instead of 3 (``reproduce 004 --full``).
 
     Returns:
         The :class:`StudyResult`.
@@ -621,6 +626,11 @@ def run(
         figures.append(fig)
         images.append(path)
         notes.append(note)
+
+    rnn_figures, path, note = language_model(quick, full, seed, out_dir, say)
+    figures += rnn_figures
+    images.append(path)
+    notes.append(note)
 
     return StudyResult(
         study=STUDY,
