@@ -514,9 +514,15 @@ def _stable_sigmoid(x: Any, out: Any = None) -> Any:
     return xp.reciprocal(out, out=out)
 
 
+def _dest(dest: Any, like: Any) -> Any:
+    """``dest``, or a new array shaped like ``like`` (a 0-d array for a scalar: ``out=`` needs
+    an array)."""
+    return backend.xp.empty_like(like) if dest is None else dest
+
+
 def _sigmoid_grad(g: Any, out: Any, dest: Any = None) -> Any:
     """``g * out * (1 - out)``, the sigmoid's backward from its output (into ``dest``)."""
-    d = backend.xp.subtract(1, out, out=dest)
+    d = backend.xp.subtract(1, out, out=_dest(dest, out))
     d *= out
     return backend.xp.multiply(g, d, out=d)
 
@@ -524,7 +530,7 @@ def _sigmoid_grad(g: Any, out: Any, dest: Any = None) -> Any:
 def _tanh_grad(g: Any, out: Any, dest: Any = None) -> Any:
     """``g * (1 - out**2)``, tanh's backward from its output (into ``dest``)."""
     xp = backend.xp
-    d = xp.multiply(out, out, out=dest)
+    d = xp.multiply(out, out, out=_dest(dest, out))
     xp.subtract(1, d, out=d)
     return xp.multiply(g, d, out=d)
 
