@@ -305,6 +305,8 @@ class Population(Model):
             for layer in self.stacked[:-1]:
                 h = layer(h)
             out = last.pre_activation(h) if logits else last(h)  # (P, K, B)
+        if out.shape[1] == 1:  # one output unit: (P, 1, B) and (P, B, 1) are the same memory
+            return ops.reshape(out, (out.shape[0], out.shape[2], 1))
         return ops.transpose(out, (0, 2, 1))
 
     def _member_losses(self, x: Any, y: Any, training: bool) -> tuple[Tensor, Tensor, Tensor]:
@@ -315,9 +317,15 @@ class Population(Model):
         fused = self.compiled_loss.fused[0]
         loss = fused or self.compiled_loss.losses[0]
         y = self._per_member_targets(x, y)
-        flat = ops.reshape(pred, (p * b, *pred.shape[2:]))
-        values = loss.per_sample(y.reshape(p * b, *y.shape[2:]), flat)  # (P B,)
-        per_member = ops.reshape(values, (p, b))
+        if y.ndim == pred.ndim - 1 and not loss.name.startswith("sparse"):
+            y = y[..., None]  # (P, B) targets of one output unit: (P, B, 1)
+        if y.shape[: pred.ndim] != pred.shape and not loss.name.startswith("sparse"):
+            y = np.broadcast_to(y, pred.shape)
+        per_member = loss.per_sample(y, pred)  # (P, B): the members as a leading batch axis
+        if per_member.shape != (p, b):  # a loss that works on rows only: flatten the members
+            flat = ops.reshape(pred, (p * b, *pred.shape[2:]))
+            per_member = ops.reshape(loss.per_sample(y.reshape(p * b, *y.shape[2:]), flat),
+                                     (p, b))
         if loss.reduction == "sum":
             per_member = ops.sum(per_member, axis=1)
         else:

@@ -507,7 +507,7 @@ def _stable_sigmoid(x: Any, out: Any = None) -> Any:
     correctly rounded value; no NaN, no warning.
     """
     xp = backend.xp
-    out = xp.negative(x, out=out)
+    out = xp.negative(x, out=_dest(out, x))
     with xp.errstate(over="ignore"):
         xp.exp(out, out=out)
     out += 1
@@ -548,7 +548,7 @@ def tanh(a: Tensor) -> Tensor:
 
 def relu(a: Tensor) -> Tensor:
     """Rectified linear unit max(a, 0) (gradient 0 at 0, as torch)."""
-    out = backend.xp.maximum(a.data, 0)
+    out = _relu(a.data)
     return Tensor._from_op(out, (a,), lambda g: (_relu_grad(g, out),), "relu")
 
 
@@ -620,7 +620,14 @@ def swish(a: Tensor) -> Tensor:
 
 
 def _relu_in_place(z: Any) -> Any:
-    return backend.xp.maximum(z, 0, out=z)
+    return _relu(z, out=z)
+
+
+def _relu(x: Any, out: Any = None) -> Any:
+    """``max(x, 0)`` as a clip with bounds of ``x``'s dtype: NumPy's vectorised clip, several
+    times quicker than ``maximum`` (NaN stays NaN, -inf becomes 0, as ``maximum`` gives)."""
+    kind = x.dtype.type
+    return backend.xp.clip(x, kind(0), kind(math.inf), out=out)
 
 
 def _tanh_in_place(z: Any) -> Any:
@@ -680,7 +687,7 @@ def sigmoid_binary_crossentropy(logits: Tensor, targets: Any, reduction: str = "
     """Element-wise binary cross-entropy of ``sigmoid(logits)`` against ``targets`` in [0, 1].
 
     Uses ``max(x, 0) - x*y + log(1 + e^-|x|)``: finite for any logit. Gradient w.r.t. the logits
-    is ``sigmoid(x) - y``. ``targets`` is a constant (no gradient).
+    is ``sigmoid(x) - y`` (:func:`sigmoid`'s formula). ``targets`` is a constant (no gradient).
 
     Args:
         logits: ``(..., K)`` logits.
@@ -692,8 +699,15 @@ def sigmoid_binary_crossentropy(logits: Tensor, targets: Any, reduction: str = "
     xp = backend.xp
     x = logits.data
     y = targets.data if isinstance(targets, Tensor) else xp.asarray(targets, dtype=x.dtype)
-    e = xp.exp(-xp.abs(x))  # in (0, 1]: shared by the loss and sigmoid(x) in the backward
-    out = xp.maximum(x, 0) - x * y + xp.log1p(e)
+    # In-place passes, no where/maximum (slow ufuncs): max(x, 0) = (x + |x|) / 2 exactly.
+    positive = xp.abs(x, out=xp.empty_like(x))
+    out = xp.negative(positive, out=xp.empty_like(x))
+    xp.exp(out, out=out)  # e^-|x| in (0, 1]: never overflows
+    xp.log1p(out, out=out)
+    out -= x * y
+    positive += x
+    positive *= 0.5
+    out += positive
     if reduction == "mean":
         per_sample = out  # (N,)
         if out.ndim > 1:  # the mean over one column is the column itself: skip it
@@ -706,9 +720,10 @@ def sigmoid_binary_crossentropy(logits: Tensor, targets: Any, reduction: str = "
             g = g / builtins.max(count, 1)  # d mean / d per-sample value
             if out.ndim > 1 and out.shape[-1] > 1:
                 g = g / out.shape[-1]  # d per-sample mean / d element (exact no-op for 1)
-        d = 1 + e
-        sig = xp.where(x >= 0, 1 / d, e / d)  # sigmoid(x), as _stable_sigmoid computes it
-        return (g * (sig - y),)
+        grad = _stable_sigmoid(x)
+        grad -= y
+        grad *= g
+        return (grad,)
 
     if reduction == "mean":
         return Tensor._from_op(value, (logits,), backward, "sigmoid_bce_mean")

@@ -139,8 +139,9 @@ def stacked_linear(
         need_w = w.requires_grad
         need_b = b is not None and b.requires_grad
         if shared and (need_w or need_b):
-            # (P H, B) @ (B, D+1) -> (P, H, D+1): the bias gradient is the last column
-            gwb = (g.reshape(members * units, -1) @ xa.T).reshape(members, units, -1)
+            # (P, H, B) @ (B, D+1) -> (P, H, D+1): the bias gradient is the last column (one
+            # product per member: BLAS is slow on one tall (P H, B) @ (B, D+1) product)
+            gwb = xp.matmul(g, xa.T)
             gw = gwb[:, :, :d] if need_w else None
             gb = xp.ascontiguousarray(gwb[:, :, d]) if need_b and b is not None else None
         else:
@@ -242,7 +243,7 @@ def stacked_perceptron(
                   else xp.matmul(xp.swapaxes(kernel2, 1, 2), g))  # (P, H, B)
             gh = _through_activations(gh, a, runs, members)
             if shared:
-                gw1b = (gh.reshape(members * units, -1) @ xa.T).reshape(members, units, -1)
+                gw1b = xp.matmul(gh, xa.T)  # (P, H, B) @ (B, D+1)
             else:
                 gw1b = xp.matmul(gh, xp.swapaxes(xa, 1, 2))
             gx = None
@@ -274,11 +275,11 @@ def _first_layer_gradient(g: Any, a: Any, xa: Any, kernel2: Any, runs: Runs,
     total = q.sum(axis=2)  # (P, W): the c0 part, sum_b x[d, b] g[p, k, b]
     m = xp.empty((p, units, width), dtype=g.dtype)  # sum_b F[p, h, b] q[p, (d, k), b]
     covered = [False] * members
+    qt = xp.swapaxes(q, 1, 2)  # (P, B, W)
     for name, lo, hi in runs:
         c0, c1, s = _derivative_term(name, a[lo:hi])
         part = m[lo:hi]
-        for col in range(width):  # one matrix-vector product per column
-            xp.matmul(s, q[lo:hi, col, :, None], out=part[:, :, col:col + 1])
+        xp.matmul(s, qt[lo:hi], out=part)  # (P, H, B) @ (P, B, W), one product per member
         if c1 != 1.0:
             part *= c1
         if c0 != 0.0:
