@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from safetensors import safe_open
 
 import scratchnn
+from _hostile import rewrite
 from scratchnn import io as snio
 from scratchnn.layers import LAYERS, Activation, Dense, Dropout, Flatten, Input
 from scratchnn.models import Sequential
@@ -63,25 +64,6 @@ def assert_same_weights(a: Sequential, b: Sequential) -> None:
     for name in wa:
         assert wa[name].dtype == wb[name].dtype, name
         assert np.array_equal(wa[name], wb[name]), name
-
-
-def rewrite(path: Path, out: Path, edit_header=None, edit_tensors=None, rehash=True) -> None:
-    """Copy a scratchnn file with its JSON header and/or tensors changed (a crafted file).
-
-    ``rehash`` recomputes the checksum, as a deliberate forger would; without it the edit looks
-    like damage.
-    """
-    with safe_open(str(path), framework="numpy") as f:
-        header = json.loads(f.metadata()["scratchnn"])
-        tensors = {name: f.get_tensor(name) for name in f.keys()}
-    if edit_tensors is not None:
-        tensors = edit_tensors(tensors)
-    if edit_header is not None:
-        edit_header(header)
-    if rehash:
-        header.pop("sha256")
-        header["sha256"] = snio._digest(tensors, header)
-    out.write_bytes(safetensors.numpy.save(tensors, metadata={"scratchnn": json.dumps(header)}))
 
 
 class Payload:
