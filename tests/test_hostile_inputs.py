@@ -206,6 +206,25 @@ def test_spec_files_that_are_not_utf8_text_or_too_large_are_refused(tmp_path: Pa
         load_spec(deep)
 
 
+CHILD_EXPRESSIONS = textwrap.dedent(
+    """
+    from scratchnn.sweep.expr import compile_expression
+    for text in ("9**9**9**9 > 1", "'x' * 10**12", "10**10**10 * dev_acc", "log(-1) < 0",
+                 "exp(dev_acc * 10**6) > 1", "dev_acc // 0", "(-8) ** 0.5 > 0", "dev_acc * 2"):
+        print(repr(compile_expression(text, ["dev_acc"])({"dev_acc": 0.5})))
+    """
+)
+
+
+@needs_rlimit
+def test_filter_expressions_cannot_build_huge_numbers_or_strings() -> None:
+    """A spec's [report] filter is evaluated per row: integer powers and string repetition
+    would hang or exhaust memory; arithmetic is done in floating point instead."""
+    done = run_limited(["-c", CHILD_EXPRESSIONS], mib=512, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "nan", "nan", "False", "False", "nan", "False", "1.0"]
+
+
 # ---------------------------------------------------------------------------------------- CSV
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)

@@ -277,6 +277,12 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _named(registry: Mapping[str, Any], name: Any) -> Any:
+    """``registry[name]``, or ``None`` for an unknown name or one that is not text (a TOML
+    list or table cannot be looked up)."""
+    return registry.get(name) if isinstance(name, str) else None
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -531,7 +537,7 @@ class _Checker:
         from scratchnn.datasets import DATASETS
 
         name = table.get("name")
-        if name not in DATASETS:
+        if _named(DATASETS, name) is None:
             raise self.fail(
                 f"[data] name must be one of {', '.join(sorted(DATASETS))}; received {name!r}.",
                 "data", "name" if "name" in table else None,
@@ -577,7 +583,7 @@ class _Checker:
             if not isinstance(layer, dict):
                 raise self.fail(f"[model.layers][{i}] must be a table; received {layer!r}.",
                                 "model", "layers", i)
-            cls = LAYERS.get(layer.get("class_name"))
+            cls = _named(LAYERS, layer.get("class_name"))
             if cls is None:
                 raise self.fail(
                     f"[model.layers][{i}] class_name must be one of "
@@ -821,6 +827,9 @@ class _Checker:
         sort = table.get("sort", [])
         if isinstance(sort, str):
             sort = [sort]
+        if not isinstance(sort, list):
+            raise self.fail(f"[report] sort must be a column name or a list of them; received "
+                            f"{sort!r}.", "report", "sort")
         for item in sort:
             if not isinstance(item, str) or item.lstrip("-+") not in columns:
                 raise self.fail(f"[report] sort: {item!r} is not a column; the columns are "
@@ -839,7 +848,7 @@ class _Checker:
         if holdout is not None:
             from scratchnn.datasets import DATASETS
 
-            if not isinstance(holdout, dict) or holdout.get("name") not in DATASETS:
+            if not isinstance(holdout, dict) or _named(DATASETS, holdout.get("name")) is None:
                 raise self.fail("[report.holdout] needs name = a data set "
                                 f"({', '.join(sorted(DATASETS))}) and its arguments.",
                                 "report", "holdout")
