@@ -71,6 +71,13 @@ def expect_load_or_value_error(path: Path, load: Callable[[], Any], outcomes: Co
     return result
 
 
+def run_cases(case: Callable[[st.DataObject], None], examples: int, seed_value: int) -> None:
+    """Run ``case`` on ``examples`` Hypothesis draws from ``seed_value`` (no example database)."""
+    settings(max_examples=examples, deadline=None, database=None, print_blob=True,
+             suppress_health_check=list(HealthCheck))(seed(seed_value)(given(data=st.data())(
+                 case)))()
+
+
 # ----------------------------------------------------------------------------------- JSON edits
 def json_values() -> st.SearchStrategy[Any]:
     """Values an attacker may put anywhere in a JSON header."""
@@ -205,10 +212,6 @@ def fuzz_model(examples: int, seed_value: int, workdir: Path) -> Counter:
     configs = {name: header["model"] for name, (header, _) in originals.items()}
     outcomes: Counter = Counter()
 
-    @seed(seed_value)
-    @settings(max_examples=examples, deadline=None, database=None, print_blob=True,
-              suppress_health_check=list(HealthCheck))
-    @given(data=st.data())
     def case(data: st.DataObject) -> None:
         base = data.draw(st.sampled_from(sorted(bases)), label="base")
         header, tensors = copy.deepcopy(originals[base])
@@ -239,7 +242,7 @@ def fuzz_model(examples: int, seed_value: int, workdir: Path) -> Counter:
         target = Sequential.from_config(copy.deepcopy(configs["full"]))
         expect_load_or_value_error(path, lambda: snio.load_weights(target, path), outcomes)
 
-    case()
+    run_cases(case, examples, seed_value)
     return outcomes
 
 
@@ -333,16 +336,12 @@ def fuzz_spec(examples: int, seed_value: int, workdir: Path) -> Counter:
     load_spec(BASE_SPEC)  # the base is valid, and imports are warm before the cases
     outcomes: Counter = Counter()
 
-    @seed(seed_value)
-    @settings(max_examples=examples, deadline=None, database=None, print_blob=True,
-              suppress_health_check=list(HealthCheck))
-    @given(data=st.data())
     def case(data: st.DataObject) -> None:
         path = workdir / "case.toml"
         path.write_bytes(mutate_text(data, BASE_SPEC))
         expect_load_or_value_error(path, lambda: load_spec(path), outcomes)
 
-    case()
+    run_cases(case, examples, seed_value)
     return outcomes
 
 
@@ -386,10 +385,6 @@ def fuzz_csv(examples: int, seed_value: int, workdir: Path) -> Counter:
 
     outcomes: Counter = Counter()
 
-    @seed(seed_value)
-    @settings(max_examples=examples, deadline=None, database=None, print_blob=True,
-              suppress_health_check=list(HealthCheck))
-    @given(data=st.data())
     def case(data: st.DataObject) -> None:
         path = workdir / "case.csv"
         path.write_bytes(mutate_csv(data, BASE_CSV))
@@ -397,7 +392,7 @@ def fuzz_csv(examples: int, seed_value: int, workdir: Path) -> Counter:
         if table is not None:
             expect_load_or_value_error(path, lambda: load_table(str(path)), outcomes)
 
-    case()
+    run_cases(case, examples, seed_value)
     return outcomes
 
 
