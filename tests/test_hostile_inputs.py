@@ -8,12 +8,16 @@ machine down.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import sqlite3
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -301,6 +305,58 @@ def test_a_csv_too_big_for_memory_ends_in_one_error_not_memory_error(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"{path}: the numbers up to row"), done.stdout
     assert "a quarter of the memory this process may use" in done.stdout
+
+
+# ------------------------------------------------------------------------------ data set files
+CHILD_MNIST = textwrap.dedent(
+    """
+    import sys
+    from scratchnn.datasets import mnist
+    for path in sys.argv[1:]:
+        try:
+            loaded = mnist.read_idx(path) if path.endswith(".gz") else mnist.load_mnist(path)
+            print("loaded")
+        except ValueError as exc:
+            print(exc)
+    """
+)
+
+
+@needs_rlimit
+def test_mnist_files_cannot_ask_for_more_memory_than_they_hold(tmp_path: Path) -> None:
+    """A gzipped IDX file whose 200 MB of zeros compress to 200 KB, and an .npz whose header
+    claims 10**12 bytes: refused from their headers, in a process of 512 MiB."""
+    head = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (1000, 1000, 200))
+    bomb = tmp_path / "images-idx3-ubyte.gz"
+    bomb.write_bytes(gzip.compress(head + bytes(200_000_000), compresslevel=1))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|u1", "fortran_order": False, "shape": (10**6, 10**6)})
+    claims = tmp_path / "mnist.npz"
+    with zipfile.ZipFile(claims, "w", zipfile.ZIP_DEFLATED) as archive:
+        for key in ("x_train", "y_train", "x_test", "y_test"):
+            archive.writestr(f"{key}.npy", header.getvalue() + bytes(100))
+    done = run_limited(["-c", CHILD_MNIST, str(bomb), str(claims)], mib=512, timeout=120)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert first.startswith(f"{bomb}: the IDX header says shape (1000, 1000, 200), 200,000,000 "
+                            "bytes of data; more than the")
+    assert second.startswith(f"{claims}: array 'x_train' claims shape (1000000, 1000000)")
+    assert "the file is damaged" in second
+
+
+def test_a_huge_or_malformed_preprocess_file_is_one_value_error(tmp_path: Path) -> None:
+    from scratchnn.cli._data import MAX_PREPROCESS_BYTES, Preprocess
+
+    path = tmp_path / "preprocess.json"
+    for text in ('{"format": "scratchnn.preprocess", "version": 1, "feature_names": ["a"], '
+                 '"target": "y", "task": "binary", "classes": [0, 1], '
+                 '"scaler": {"mean": [1e999999], "scale": [1]}}',
+                 "[" * 100_000 + "]" * 100_000, "\udcff", " " * (MAX_PREPROCESS_BYTES + 1)):
+        path.write_text(text, encoding="utf-8", errors="surrogateescape")
+        with pytest.raises(ValueError, match=f"^{path} (is not a preprocessing file|is "
+                           "inconsistent: its scaler holds a non-finite mean)"):
+            Preprocess.load(path)
 
 
 # ---------------------------------------------------------------------------------- run store

@@ -15,6 +15,7 @@ import csv
 import errno
 import inspect
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ PREPROCESS_FILE = "preprocess.json"
 PREPROCESS_FORMAT = "scratchnn.preprocess"
 PREPROCESS_VERSION = 1
 TASKS = ("binary", "multiclass", "regression")
+MAX_PREPROCESS_BYTES = 16 * 2**20
+"""Largest ``preprocess.json`` read (one mean and scale per feature: a few KB is usual)."""
 MAX_AUTO_CLASSES = 20
 """A whole-number target with at most this many distinct values is read as class labels."""
 
@@ -361,6 +364,10 @@ class Preprocess:
             ValueError: the file is not JSON or not a scratchnn preprocessing file.
         """
         try:
+            size = Path(path).stat().st_size
+            if size > MAX_PREPROCESS_BYTES:
+                raise ValueError(f"{size:,} bytes, more than the {MAX_PREPROCESS_BYTES:,} such a "
+                                 "file may have")
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             if data.get("format") != PREPROCESS_FORMAT:
                 raise ValueError("no 'format': 'scratchnn.preprocess' entry")
@@ -378,7 +385,8 @@ class Preprocess:
                 scale=tuple(float(v) for v in data["scaler"]["scale"]),
                 dataset=str(data.get("dataset", "")),
             )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError,
+                OSError) as exc:
             raise ValueError(
                 f"{path} is not a preprocessing file written by scratchnn train ({exc}); "
                 "delete it to predict on unscaled inputs."
@@ -388,6 +396,13 @@ class Preprocess:
             raise ValueError(
                 f"{path} is inconsistent: task {prep.task!r}, {n} features, "
                 f"{len(prep.mean)} means and {len(prep.scale)} scales."
+            )
+        if not all(math.isfinite(v) for v in prep.mean) or not all(
+            math.isfinite(v) and v > 0 for v in prep.scale
+        ):
+            raise ValueError(
+                f"{path} is inconsistent: its scaler holds a non-finite mean or a scale that is "
+                "not a finite number > 0; delete it to predict on unscaled inputs."
             )
         return prep
 
