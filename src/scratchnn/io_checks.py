@@ -100,13 +100,11 @@ class ModelPlan:
         input_shape: one input sample's shape, or ``None`` for an unbuilt model (no weights).
         weights: every weight, in the model's parameter order (layer by layer, as created).
         entries: ``(index, class_name, name, config)`` of each layer config (for the bounds).
-        layers: the layer objects the walk used (unbuilt ones, constructed from the configs).
     """
 
     input_shape: tuple[int, ...] | None
     weights: list[PlannedWeight] = field(default_factory=list)
     entries: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
-    layers: list[Layer] = field(default_factory=list)
 
     @property
     def n_params(self) -> int:
@@ -182,7 +180,6 @@ def _plan_sequential(config: dict[str, Any], where: str) -> ModelPlan:
         declared = getattr(layers[0][1], "declared_input_shape", None)
         if declared is not None:
             plan.input_shape = tuple(declared)
-    plan.layers = [layer for _, layer in layers]
     if plan.input_shape is not None:
         _check_rank(plan.input_shape, "the input", where)
         plan.weights = plan_layers(layers, plan.input_shape, dtype, where)
