@@ -352,3 +352,18 @@ def test_plan_matches_what_sequential_builds() -> None:
 def test_docstring_examples_run() -> None:
     result = doctest.testmod(io_checks, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [  # found by the long fuzz run: registries given JSON of the wrong kind
+        (lambda h: h["compile"]["loss"].update(name=None), "Unknown loss None"),
+        (lambda h: layer_config(h, "dense").update(kernel_regularizer={"config": None}),
+         "A regularizer config must be a dict"),
+    ],
+)
+def test_registry_lookups_of_the_wrong_json_kind_are_value_errors(good: Path, tmp_path: Path,
+                                                                  edit, fragment: str) -> None:
+    bad = tmp_path / "bad.snn"
+    rewrite(good, bad, edit_header=edit)
+    refused(bad, fragment)
