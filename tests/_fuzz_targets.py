@@ -147,9 +147,10 @@ def edit_json(data: st.DataObject, document: dict[str, Any]) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------- model files
 def model_bases(workdir: Path) -> dict[str, Path]:
-    """Valid files to mutate: a trained full model, a weights file, an image model, unbuilt."""
-    from scratchnn.layers import Activation, Dense, Dropout, Flatten, Input
-    from scratchnn.models import Sequential
+    """Valid files to mutate: a trained full model, a weights file, an image model, an unbuilt
+    model, and a functional graph (two inputs, a shared layer, a nested Sequential)."""
+    from scratchnn.layers import Activation, Concatenate, Dense, Dropout, Flatten, Input
+    from scratchnn.models import Model, Sequential
 
     rng = np.random.default_rng(0)
     full = Sequential([Input((3,), name="in"), Dense(4, activation="relu", name="hidden"),
@@ -161,7 +162,17 @@ def model_bases(workdir: Path) -> dict[str, Path]:
                         Dense(3, activation="tanh", name="d")], dtype="float64", seed=1)
     image.compile(optimizer={"name": "sgd", "learning_rate": 0.1, "momentum": 0.9}, loss="mse")
     image.fit(rng.normal(size=(4, 2, 3)), rng.normal(size=(4, 3)), epochs=1, verbose=0)
-    paths = {name: workdir / f"{name}.snn" for name in ("full", "weights", "image", "unbuilt")}
+    a, b = Input((3,), name="a"), Input((2,), name="b")
+    shared = Dense(4, name="shared")
+    inner = Sequential([Dense(3, activation="tanh", name="i1")], name="inner")
+    joined = Concatenate(name="cat")([shared(a), shared(Dense(3, name="pre")(b)), inner(a)])
+    graph = Model(inputs=[a, b], outputs=Dense(2, name="out")(joined), name="graph", seed=2)
+    graph.compile(optimizer="rmsprop", loss="mse")
+    graph.fit([rng.normal(size=(4, 3)), rng.normal(size=(4, 2))], rng.normal(size=(4, 2)),
+              epochs=1, verbose=0)
+    names = ("full", "weights", "image", "unbuilt", "graph")
+    paths = {name: workdir / f"{name}.snn" for name in names}
+    graph.save(paths["graph"])
     full.save(paths["full"])
     full.save_weights(paths["weights"])
     image.save(paths["image"])
@@ -204,12 +215,13 @@ def mutate_tensors(data: st.DataObject, tensors: dict[str, np.ndarray]) -> dict[
 def fuzz_model(examples: int, seed_value: int, workdir: Path) -> Counter:
     """Mutate valid model files; ``load_model`` and ``load_weights`` load or raise ValueError."""
     from scratchnn import io as snio
-    from scratchnn.models import Sequential
+    from scratchnn.models import model_from_config
 
     bases = model_bases(workdir)
     originals = {name: read_file(path) for name, path in bases.items()}
     raws = {name: path.read_bytes() for name, path in bases.items()}
     configs = {name: header["model"] for name, (header, _) in originals.items()}
+    classes = {name: header.get("model_class") for name, (header, _) in originals.items()}
     outcomes: Counter = Counter()
 
     def case(data: st.DataObject) -> None:
@@ -237,9 +249,10 @@ def fuzz_model(examples: int, seed_value: int, workdir: Path) -> Counter:
             path.write_bytes(bytes(raw))
         model = expect_load_or_value_error(path, lambda: snio.load_model(path), outcomes)
         if model is not None and model.built:
-            x = np.zeros((2, *model.input_shape), dtype=model.dtype)
-            model.predict(x)  # a model that loads also runs
-        target = Sequential.from_config(copy.deepcopy(configs["full"]))
+            xs = [np.zeros((2, *shape), dtype=model.dtype) for shape in model.input_shapes]
+            model.predict(xs[0] if len(xs) == 1 else xs)  # a model that loads also runs
+        kind = "graph" if base == "graph" else "full"
+        target = model_from_config(copy.deepcopy(configs[kind]), classes[kind])
         expect_load_or_value_error(path, lambda: snio.load_weights(target, path), outcomes)
 
     run_cases(case, examples, seed_value)

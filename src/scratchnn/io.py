@@ -154,8 +154,6 @@ def load_model(path: PathLike) -> Model:
         >>> model = load_model("model.snn")  # doctest: +SKIP
         >>> model.predict(x)  # doctest: +SKIP
     """
-    from scratchnn.models import model_from_config  # here: scratchnn.models imports this module
-
     path = os.fspath(path)
     found = _read(path)
     header = found.header
@@ -167,17 +165,29 @@ def load_model(path: PathLike) -> Model:
     model_class = header.get("model_class", "Sequential")
     if not isinstance(model_class, str):
         raise ValueError(f"{path}: 'model_class' must be a string; received {model_class!r}.")
-    # Everything the file describes is checked against what it stores before anything is built.
-    plan = io_checks.plan_model_config(header.get("model"), path)
-    io_checks.check_stored_weights(plan, _stored(found.weights), path)
-    io_checks.check_config_bounds(plan, path)
-    compile_config = _checked_compile_settings(header, found, plan, path)
-
-    try:
-        model = model_from_config(header["model"], model_class)
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError, ArithmeticError) as exc:
-        raise ValueError(f"{path}: cannot rebuild the model from its architecture: {exc}") from exc
-    io_checks.check_built(_model_weights(model), plan, path)
+    config = header.get("model")
+    if model_class in io_checks.PLANNED_MODELS:
+        # Everything the file describes is checked against what it stores before anything is
+        # built; the built model must then hold exactly the planned weights.
+        plan = io_checks.plan_model_config(config, path, model_class)
+        io_checks.check_stored_weights(plan, _stored(found.weights), path)
+        io_checks.check_config_bounds(plan, path)
+        compile_config = _checked_compile_settings(header, found, plan, path)
+        model = _model_from_config(config, model_class, path)
+        io_checks.check_built(_model_weights(model), plan, path)
+    else:  # a registered custom class builds itself by its own code; then the same checks
+        if not isinstance(config, dict):
+            raise ValueError(f"{path}: the architecture is not a JSON object.")
+        io_checks.check_config_bounds(
+            io_checks.ModelPlan(None, entries=[(0, model_class, str(config.get("name")), config)]),
+            path,
+        )
+        model = _model_from_config(config, model_class, path)
+        if not model.built and found.weights:
+            model.build(_input_shape_from_weights(model, found.weights, header, path))
+        plan = _plan_of_built(model)
+        io_checks.check_stored_weights(plan, _stored(found.weights), path)
+        compile_config = _checked_compile_settings(header, found, plan, path)
     if model.built:
         _assign_weights(model, found.weights)
     if compile_config is not None:
@@ -252,16 +262,27 @@ def load_weights(model: Model, path: PathLike) -> None:
     Example:
         >>> model.load_weights("model.weights.snn")  # doctest: +SKIP
     """
+    from scratchnn.models import Sequential
+
     path = os.fspath(path)
     found = _read(path)
-    input_shape = model.input_shape
-    if input_shape is None and not found.weights:
+    if not model.built and not found.weights:
         return  # an unbuilt model and a file of an unbuilt model: nothing to load
-    if input_shape is None:
-        input_shape = _input_shape_from_weights(model, found.weights, found.header, path)
-    layers = list(enumerate(model.layers))
-    plan = io_checks.ModelPlan(input_shape)
-    plan.weights = io_checks.plan_layers(layers, input_shape, model.dtype, path, _MISMATCH)
+    input_shape = None
+    if model.built:
+        plan = _plan_of_built(model)
+    else:
+        input_shape = model.input_shape
+        if input_shape is None:
+            input_shape = _input_shape_from_weights(model, found.weights, found.header, path)
+        if isinstance(model, Sequential):  # a stack: its weights are known before building
+            plan = io_checks.ModelPlan(input_shape)
+            plan.weights = io_checks.plan_layers(
+                list(enumerate(model.layers)), input_shape, model.dtype, path, _MISMATCH
+            )
+        else:  # a custom model builds itself by its own code
+            model.build(input_shape)
+            plan = _plan_of_built(model)
     weights = _by_model_names(plan, found.weights, found.header)
     io_checks.check_stored_weights(
         plan, _stored(weights), path, exact_dtype=False, source="model", advice=_MISMATCH
@@ -505,7 +526,31 @@ def _stored(weights: dict[str, np.ndarray]) -> dict[str, tuple[tuple[int, ...], 
 
 def _model_weights(model: Model) -> dict[str, Any]:
     """The model's weight Tensors by ``"<layer>/<weight>"``, in parameter order (no copies)."""
-    return {f"{layer.name}/{n}": w for layer in model.layers for n, w in layer.weights.items()}
+    return dict(model.weights)
+
+
+def _plan_of_built(model: Model) -> io_checks.ModelPlan:
+    """The plan of a model that holds its weights: what it has, in parameter order."""
+    layers = {layer.name: (i, type(layer).__name__) for i, layer in enumerate(model.layers)}
+    plan = io_checks.ModelPlan(None)
+    for key, weight in _model_weights(model).items():
+        layer, _, name = key.rpartition("/")
+        index, class_name = layers.get(key.split("/", 1)[0], (0, "?"))
+        plan.weights.append(io_checks.PlannedWeight(
+            key, layer, name, index, class_name, tuple(weight.shape), np.dtype(weight.dtype).name,
+            None,
+        ))
+    return plan
+
+
+def _model_from_config(config: Any, model_class: str, path: str) -> Model:
+    """The model of a checked architecture (a ValueError naming ``path`` if it cannot be)."""
+    from scratchnn.models import model_from_config  # here: scratchnn.models imports this module
+
+    try:
+        return model_from_config(config, model_class)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, ArithmeticError) as exc:
+        raise ValueError(f"{path}: cannot rebuild the model from its architecture: {exc}") from exc
 
 
 def _checked_compile_settings(

@@ -15,7 +15,11 @@ Order of the checks (:func:`plan_model_config`, :func:`check_stored_weights`,
 :func:`check_config_bounds`, :func:`check_optimizer_state`):
 
 1. structure: a JSON object with at most :data:`MAX_LAYERS` layers, registered classes, unique
-   non-empty names, configs nested at most :data:`MAX_CONFIG_DEPTH` deep, an ``Input`` only first;
+   non-empty names, configs nested at most :data:`MAX_CONFIG_DEPTH` deep; a stack has an
+   ``Input`` only first; a graph (``Functional``) is resolved call by call as
+   ``Functional.from_config`` would, refusing cycles, dangling references, more than
+   :data:`MAX_GRAPH_CALLS` calls, a tensor read by more than :data:`MAX_FAN` calls, a shared
+   layer called on inputs that would give it other weights; nested models are planned in place;
 2. shapes: the weights the walk implies against the stored tensors (names, shapes, dtypes, no
    extra tensor, the same total parameter count), and sample shapes of rank <= :data:`MAX_RANK`;
 3. numbers: every integer of a layer config (``units``, ``filters``, kernel sizes, sequence
@@ -29,6 +33,7 @@ Shape legend: shapes exclude the batch axis (written ``None`` in messages).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +61,16 @@ MAX_CONFIG_DEPTH = 32
 MAX_RANK = 32
 """Most axes of one sample's shape at any layer's input or output."""
 
+MAX_GRAPH_CALLS = 100_000
+"""Most layer calls a functional graph may make (``Functional.MAX_NODES`` refuses more too)."""
+
+MAX_FAN = 1_000
+"""Most calls that may read one tensor of a graph, and most inputs one call may take."""
+
+PLANNED_MODELS = ("Sequential", "Functional")
+"""Model classes whose architecture is checked before building (a registered custom class runs
+its own code: its weights are compared once it is built)."""
+
 _ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError,
            RecursionError)
 """What constructing a layer from hostile JSON may raise; all become one ValueError."""
@@ -74,7 +89,7 @@ class PlannedWeight:
         class_name: the layer's class.
         shape: the shape :meth:`Layer.weight_shapes` gives for the layer's input shape.
         dtype: the NumPy dtype name the weight will have (the layer's, else the model's).
-        input_shape: the layer's input sample shape.
+        input_shape: the layer's input sample shape (``None`` for a weight of a built model).
     """
 
     key: str
@@ -84,7 +99,7 @@ class PlannedWeight:
     class_name: str
     shape: tuple[int, ...]
     dtype: str
-    input_shape: tuple[int, ...]
+    input_shape: tuple[int, ...] | None
 
     @property
     def label(self) -> str:
@@ -100,11 +115,13 @@ class ModelPlan:
         input_shape: one input sample's shape, or ``None`` for an unbuilt model (no weights).
         weights: every weight, in the model's parameter order (layer by layer, as created).
         entries: ``(index, class_name, name, config)`` of each layer config (for the bounds).
+        outputs: one output sample's shape per output (empty for an unbuilt model).
     """
 
     input_shape: tuple[int, ...] | None
     weights: list[PlannedWeight] = field(default_factory=list)
     entries: list[tuple[int, str, str, dict[str, Any]]] = field(default_factory=list)
+    outputs: list[tuple[int, ...]] = field(default_factory=list)
 
     @property
     def n_params(self) -> int:
@@ -113,19 +130,30 @@ class ModelPlan:
 
 
 # ------------------------------------------------------------------------------ architecture
-def plan_model_config(config: Any, where: str) -> ModelPlan:
+def plan_model_config(
+    config: Any,
+    where: str,
+    model_class: str = "Sequential",
+    input_shapes: list[Any] | None = None,
+) -> ModelPlan:
     """Check an architecture (``model.get_config()`` data) and plan its weights, allocating nothing.
 
     Args:
         config: the ``"model"`` entry of a file's header, as parsed JSON.
         where: the file, for messages (each starts ``"<where>: "``).
+        model_class: ``"Sequential"`` (a stack) or ``"Functional"`` (a graph of layer calls).
+        input_shapes: the shapes a model nested in a graph receives (``None`` at the top).
 
     Returns:
         The :class:`ModelPlan`.
 
     Raises:
         ValueError: a malformed architecture, an unknown layer class, a layer that cannot be made
-            from its config or cannot take its input shape, a repeated layer name, a bad dtype.
+            from its config or cannot take its input shape, a repeated layer name, a bad dtype;
+            for a graph also a cycle, a reference to a layer or call that does not exist, a
+            layer called with inputs that would give it other weights, more than
+            :data:`MAX_GRAPH_CALLS` calls or a tensor read more than :data:`MAX_FAN_OUT` times.
+            A class other than these two (a registered custom model) cannot be planned.
 
     Example:
         >>> config = {"dtype": "float32", "layers": [
@@ -134,25 +162,31 @@ def plan_model_config(config: Any, where: str) -> ModelPlan:
         >>> [(w.key, w.shape) for w in plan_model_config(config, "m.snn").weights]
         [('d/kernel', (3, 4)), ('d/bias', (4,))]
     """
-    if isinstance(config, dict) and isinstance(config.get("layers"), list):
-        return _plan_sequential(config, where)
-    # A functional model's config (a graph: nodes with inbound references) gets its own
-    # planner here: topological order, refusing cycles, dangling references and absurd fan-out,
-    # each node's input shapes from its inbound nodes' outputs, then _plan_layer per node.
-    raise ValueError(
-        f"{where}: the architecture is missing or malformed; expected a JSON object with a "
-        f"'layers' list. {_CORRUPT}"
-    )
+    if model_class not in PLANNED_MODELS:
+        raise ValueError(
+            f"{where}: model class {model_class!r} cannot be checked before building; only "
+            f"{', '.join(PLANNED_MODELS)} architectures can."
+        )
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ValueError(
+            f"{where}: the architecture is missing or malformed; expected a JSON object with a "
+            f"'layers' list. {_CORRUPT}"
+        )
+    if len(config["layers"]) > MAX_LAYERS:
+        raise ValueError(
+            f"{where}: the architecture lists {len(config['layers']):,} layers; model files may "
+            f"hold at most {MAX_LAYERS:,}. {_CORRUPT}"
+        )
+    if model_class == "Functional":
+        return _plan_graph(config, where, input_shapes)
+    return _plan_sequential(config, where, input_shapes)
 
 
-def _plan_sequential(config: dict[str, Any], where: str) -> ModelPlan:
+def _plan_sequential(
+    config: dict[str, Any], where: str, input_shapes: list[Any] | None = None
+) -> ModelPlan:
     """A ``Sequential`` config: an optional ``Input`` entry first, then the layers in order."""
     entries = config["layers"]
-    if len(entries) > MAX_LAYERS:
-        raise ValueError(
-            f"{where}: the architecture lists {len(entries):,} layers; model files may hold at "
-            f"most {MAX_LAYERS:,}. {_CORRUPT}"
-        )
     dtype = _model_dtype(config.get("dtype"), where)
     plan = ModelPlan(input_shape=None)
     names: set[str] = set()
@@ -180,10 +214,192 @@ def _plan_sequential(config: dict[str, Any], where: str) -> ModelPlan:
         declared = getattr(layers[0][1], "declared_input_shape", None)
         if declared is not None:
             plan.input_shape = tuple(declared)
+    if input_shapes is not None:  # nested in a graph: it takes what it is given
+        given = input_shapes[0] if len(input_shapes) == 1 else None
+        if not isinstance(given, tuple) or plan.input_shape not in (None, given):
+            raise ValueError(
+                f"{where}: a Sequential model nested in the graph takes inputs of shape "
+                f"{plan.input_shape}; it is called with {input_shapes}. {_CORRUPT}"
+            )
+        plan.input_shape = given
     if plan.input_shape is not None:
         _check_rank(plan.input_shape, "the input", where)
-        plan.weights = plan_layers(layers, plan.input_shape, dtype, where)
+        outputs: list[tuple[int, ...]] = []
+        plan.weights = plan_layers(layers, plan.input_shape, dtype, where, outputs=outputs)
+        plan.outputs = outputs[-1:] if outputs else [plan.input_shape]
     return plan
+
+
+def _plan_graph(
+    config: dict[str, Any], where: str, input_shapes: list[Any] | None = None
+) -> ModelPlan:
+    """A ``Functional`` config: layers (and nested models) with the calls feeding them.
+
+    The calls are resolved in passes in the order ``Functional.from_config`` makes them, so the
+    planned weights come in the order the rebuilt model holds them.
+    """
+    dtype = np.dtype(_model_dtype(config.get("dtype"), where)).name
+    plan = ModelPlan(input_shape=None)
+    nodes: dict[str, _GraphNode] = {}
+    calls: list[tuple[_GraphNode, int, list[tuple[str, int, int]], bool]] = []
+    made: dict[tuple[str, int], list[tuple[int, ...]]] = {}
+    for i, entry in enumerate(config["layers"]):
+        class_name, name, layer_config = _entry(entry, i, where, graph=True)
+        if name in nodes:
+            raise ValueError(f"{where}: the graph names layer {name!r} twice. {_CORRUPT}")
+        plan.entries.append((i, class_name, name, layer_config))
+        layer = None if class_name in PLANNED_MODELS else _construct(
+            class_name, name, layer_config, i, where)
+        node = nodes[name] = _GraphNode(i, class_name, name, layer_config, layer)
+        inbound = entry.get("inbound_nodes", [])
+        if not isinstance(inbound, list) or (class_name == "Input") != (not inbound):
+            raise ValueError(
+                f"{where}: layer {i} ({name!r}) has inbound_nodes {inbound!r}; an Input has "
+                f"none, every other layer a list of calls. {_CORRUPT}"
+            )
+        if class_name == "Input":
+            made[(name, 0)] = [_dims(layer.shape, f"input {name!r}", where)]
+        for j, call in enumerate(inbound):
+            calls.append((node, j, *_call_refs(call, name, where)))
+        node.n_calls = max(len(inbound), 1)  # an Input makes one "call"
+        if len(calls) > MAX_GRAPH_CALLS:
+            raise ValueError(f"{where}: the graph makes more than {MAX_GRAPH_CALLS:,} layer "
+                             f"calls. {_CORRUPT}")
+    readers: dict[tuple[str, int, int], int] = {}
+    for _, _, refs, _ in calls:
+        for ref in refs:
+            readers[ref] = readers.get(ref, 0) + 1
+            if readers[ref] > MAX_FAN:
+                raise ValueError(f"{where}: graph tensor {list(ref)} is read by more than "
+                                 f"{MAX_FAN:,} calls. {_CORRUPT}")
+    order: list[_GraphNode] = []
+    while calls:
+        waiting = []
+        for node, j, refs, single in calls:
+            if any((r[0], r[1]) not in made for r in refs):
+                waiting.append((node, j, refs, single))
+                continue
+            shapes = [_output(made, ref, where) for ref in refs]
+            if not node.called:
+                order.append(node)
+            made[(node.name, j)] = node.call(shapes[0] if single else shapes, dtype, where)
+        if len(waiting) == len(calls):
+            raise _unresolvable(waiting, made, nodes, where)
+        calls = waiting
+    given = [_output(made, ref, where) for ref in _graph_refs(config, "input_layers", where)]
+    if input_shapes is not None and [tuple(s) for s in input_shapes] != given:
+        raise ValueError(f"{where}: a Functional model nested in the graph takes inputs of "
+                         f"shapes {given}; it is called with {input_shapes}. {_CORRUPT}")
+    plan.input_shape = given[0] if len(given) == 1 else None
+    plan.outputs = [_output(made, ref, where) for ref in _graph_refs(config, "output_layers",
+                                                                        where)]
+    plan.weights = [w for node in order for w in node.weights]
+    return plan
+
+
+class _GraphNode:
+    """A layer (or nested model) of a graph being planned: its weights come from its first call."""
+
+    def __init__(self, index: int, class_name: str, name: str, config: dict[str, Any],
+                 layer: Layer | None) -> None:
+        self.index, self.class_name, self.name, self.config = index, class_name, name, config
+        self.layer = layer
+        self.called = False
+        self.n_calls = 0
+        self.weights: list[PlannedWeight] = []
+        self.first_input: Any = None
+
+    def call(self, inputs: Any, dtype: str, where: str) -> list[tuple[int, ...]]:
+        """The output shapes of one call on ``inputs``; the first call plans the weights."""
+        label = f"layer {self.index} ({self.name!r}, {self.class_name})"
+        if self.called and inputs != self.first_input and (
+                self.layer is None or self._weight_shapes(inputs, where) != [
+                    w.shape for w in self.weights]):
+            raise ValueError(
+                f"{where}: {label} is called on inputs of shape {inputs} after {self.first_input}"
+                f", which would give it other weights; a shared layer takes one input shape. "
+                f"{_CORRUPT}"
+            )
+        if self.layer is None:  # a nested model: its own plan, its weights under its name
+            sub = plan_model_config(self.config, where, self.class_name,
+                                    [inputs] if isinstance(inputs, tuple) else inputs)
+            if not self.called:
+                self.weights = [dataclasses.replace(
+                    w, key=f"{self.name}/{w.key}", layer=f"{self.name}/{w.layer}")
+                    for w in sub.weights]
+            outputs = sub.outputs
+        else:
+            if not self.called:
+                planned = plan_layers([(self.index, self.layer)], inputs, dtype, where)
+                self.weights = planned
+            try:
+                shape = self.layer.compute_output_shape(inputs)
+            except _ERRORS as exc:
+                raise ValueError(f"{where}: {label} cannot take inputs of shape {inputs}: "
+                                 f"{exc}. {_CORRUPT}") from None
+            many = isinstance(shape, list) and all(isinstance(s, (list, tuple)) for s in shape)
+            outputs = list(shape) if many else [shape]
+        self.called = True
+        self.first_input = self.first_input if self.first_input is not None else inputs
+        return [_dims(s, f"the output of {label}", where) for s in outputs]
+
+    def _weight_shapes(self, inputs: Any, where: str) -> list[tuple[int, ...]]:
+        return [w.shape for w in plan_layers([(self.index, self.layer)], inputs, "float32",
+                                             where)]
+
+
+def _unresolvable(waiting: list[Any], made: dict[tuple[str, int], Any],
+                  nodes: dict[str, _GraphNode], where: str) -> ValueError:
+    """The error for calls that can never run: a dangling reference, else a cycle."""
+    missing = sorted({r for _, _, refs, _ in waiting for r in refs if (r[0], r[1]) not in made})
+    calls = {name: node.n_calls for name, node in nodes.items()}
+    dangling = [list(r) for r in missing if r[1] >= calls.get(r[0], 0)]
+    if dangling:
+        return ValueError(f"{where}: the graph cannot be built: calls read {dangling[:5]}, "
+                          f"which no layer makes (a dangling reference). {_CORRUPT}")
+    stuck = sorted({node.name for node, _, _, _ in waiting})
+    return ValueError(f"{where}: the graph cannot be built: the calls of {stuck[:5]} wait on each "
+                      f"other's outputs (a cycle). {_CORRUPT}")
+
+
+def _call_refs(call: Any, name: str, where: str) -> tuple[list[tuple[str, int, int]], bool]:
+    """The references a call reads and whether it takes one input (not a list)."""
+    refs = call.get("inputs") if isinstance(call, dict) else None
+    single = call.get("single", True) if isinstance(call, dict) else None
+    if (not isinstance(refs, list) or not 1 <= len(refs) <= MAX_FAN
+            or not isinstance(single, bool) or (single and len(refs) != 1)):
+        raise ValueError(
+            f"{where}: layer {name!r} has a call {call!r}; a call is {{'inputs': [1 to "
+            f"{MAX_FAN:,} references], 'single': true for one input}}. {_CORRUPT}"
+        )
+    return [_ref(ref, where) for ref in refs], single
+
+
+def _ref(ref: Any, where: str) -> tuple[str, int, int]:
+    """``[layer, call, output]`` as a tuple, checked."""
+    if not (isinstance(ref, list) and len(ref) == 3 and isinstance(ref[0], str)
+            and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < MAX_GRAPH_CALLS
+                    for v in ref[1:])):
+        raise ValueError(f"{where}: a graph reference must be [layer, call, output]; received "
+                         f"{ref!r}. {_CORRUPT}")
+    return ref[0], ref[1], ref[2]
+
+
+def _graph_refs(config: dict[str, Any], key: str, where: str) -> list[tuple[str, int, int]]:
+    refs = config.get(key)
+    if not isinstance(refs, list) or not 1 <= len(refs) <= MAX_FAN:
+        raise ValueError(f"{where}: a functional model config needs a non-empty {key!r} list. "
+                         f"{_CORRUPT}")
+    return [_ref(ref, where) for ref in refs]
+
+
+def _output(made: dict[tuple[str, int], list[tuple[int, ...]]], ref: tuple[str, int, int],
+            where: str) -> tuple[int, ...]:
+    outputs = made.get((ref[0], ref[1]))
+    if outputs is None or ref[2] >= len(outputs):
+        raise ValueError(f"{where}: the graph refers to {list(ref)}, which no layer makes. "
+                         f"{_CORRUPT}")
+    return outputs[ref[2]]
 
 
 def plan_layers(
@@ -192,6 +408,7 @@ def plan_layers(
     dtype: Any,
     where: str,
     advice: str = _CORRUPT,
+    outputs: list[tuple[int, ...]] | None = None,
 ) -> list[PlannedWeight]:
     """The weights a stack of layers holds for inputs of ``input_shape``, allocating nothing.
 
@@ -204,6 +421,7 @@ def plan_layers(
         dtype: the model's dtype, for layers without their own.
         where: the file, for messages.
         advice: the last sentence of a message.
+        outputs: when given, each layer's output shape is appended to it.
 
     Raises:
         ValueError: a layer that cannot take its input shape, or whose shapes are not made of
@@ -233,24 +451,38 @@ def plan_layers(
                                          type(layer).__name__, wshape, dtypes[wname], shape))
         shape = _dims(output, f"the output of {label}", where)
         _check_rank(shape, f"the output of {label}", where)
+        if outputs is not None:
+            outputs.append(shape)
     return planned
 
 
-def _entry(entry: Any, i: int, where: str) -> tuple[str, str, dict[str, Any]]:
-    """``(class_name, name, config)`` of one layer entry, checked for structure."""
+def _entry(
+    entry: Any, i: int, where: str, graph: bool = False
+) -> tuple[str, str, dict[str, Any]]:
+    """``(class_name, name, config)`` of one layer entry, checked for structure.
+
+    A graph's entries also carry their ``name`` outside the config; both must agree (weights are
+    stored under the layer's own name, references use the entry's). Models nest in graphs.
+    """
     if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
         raise ValueError(
             f"{where}: layer {i} of the architecture is malformed; expected "
             "{'class_name': ..., 'config': {...}}."
         )
     class_name = entry.get("class_name")
-    if not isinstance(class_name, str) or class_name not in LAYERS:
+    known = (*LAYERS, *PLANNED_MODELS) if graph else tuple(LAYERS)
+    if not isinstance(class_name, str) or class_name not in known:
         raise ValueError(
             f"{where}: unknown layer class {class_name!r} (layer {i}); known layer classes: "
-            f"{', '.join(sorted(LAYERS))}."
+            f"{', '.join(sorted(known))}."
         )
     config = entry["config"]
     name = config.get("name")
+    if graph and entry.get("name") != name:
+        raise ValueError(
+            f"{where}: layer {i} is named {entry.get('name')!r} in the graph but {name!r} in "
+            f"its config. {_CORRUPT}"
+        )
     if not isinstance(name, str) or not name or "/" in name:
         raise ValueError(
             f"{where}: layer {i} ({class_name}) has name {name!r}; every layer in a model file "
@@ -365,10 +597,11 @@ def check_stored_weights(
             continue
         shape, dtype = stored[w.key]
         if tuple(shape) != w.shape:
+            inputs = "" if w.input_shape is None else (
+                f" for inputs of shape {_batch(w.input_shape)}")
             raise ValueError(
-                f"{where}: {w.label} of the {source} {verb} weight {w.key!r} of shape {w.shape} "
-                f"for inputs of shape {_batch(w.input_shape)}; the file stores it with shape "
-                f"{tuple(shape)}. {advice}"
+                f"{where}: {w.label} of the {source} {verb} weight {w.key!r} of shape "
+                f"{w.shape}{inputs}; the file stores it with shape {tuple(shape)}. {advice}"
             )
         if exact_dtype and dtype != w.dtype:
             raise ValueError(
