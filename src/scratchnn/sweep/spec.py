@@ -1030,17 +1030,14 @@ def estimate_trial_memory(config: dict[str, Any], rows: int, sample_shape: tuple
         {'data': 26400, 'weights': 220000, 'activations': 960000}
     """
     from scratchnn.io_checks import plan_layers
-    from scratchnn.layers import LAYERS
     from scratchnn.models import PREDICT_BATCH_SIZE
+    from scratchnn.models.config import layer_from_config
 
     model = config["model"]
     dtype = model.get("dtype") if model.get("dtype") in ("float32", "float64") else "float32"
     itemsize = np.dtype(dtype).itemsize
-    layers = []
     try:
-        for entry in model["layers"]:
-            entry = copy.deepcopy(entry)
-            layers.append(LAYERS[entry.pop("class_name")](**entry))
+        layers = [layer_from_config(entry) for entry in model["layers"]]
     except (TypeError, ValueError, KeyError):
         layers = []
     shape = tuple(getattr(layers[0], "declared_input_shape", None) or sample_shape) \
