@@ -148,8 +148,21 @@ def edit_json(data: st.DataObject, document: dict[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------- model files
 def model_bases(workdir: Path) -> dict[str, Path]:
     """Valid files to mutate: a trained full model, a weights file, an image model, an unbuilt
-    model, and a functional graph (two inputs, a shared layer, a nested Sequential)."""
-    from scratchnn.layers import Activation, Concatenate, Dense, Dropout, Flatten, Input
+    model, a functional graph (two inputs, a shared layer, a nested Sequential) and a sequence
+    model (Embedding, Bidirectional GRU, TimeDistributed Dense, LSTM)."""
+    from scratchnn.layers import (
+        GRU,
+        LSTM,
+        Activation,
+        Bidirectional,
+        Concatenate,
+        Dense,
+        Dropout,
+        Embedding,
+        Flatten,
+        Input,
+        TimeDistributed,
+    )
     from scratchnn.models import Model, Sequential
 
     rng = np.random.default_rng(0)
@@ -170,9 +183,17 @@ def model_bases(workdir: Path) -> dict[str, Path]:
     graph.compile(optimizer="rmsprop", loss="mse")
     graph.fit([rng.normal(size=(4, 3)), rng.normal(size=(4, 2))], rng.normal(size=(4, 2)),
               epochs=1, verbose=0)
-    names = ("full", "weights", "image", "unbuilt", "graph")
+    sequence = Sequential([Input((5,), name="tokens"), Embedding(12, 3, name="emb"),
+                           Bidirectional(GRU(2, return_sequences=True), name="bi"),
+                           TimeDistributed(Dense(2), name="td"), LSTM(3, name="lstm"),
+                           Dense(1, activation="sigmoid", name="out")], seed=3)
+    sequence.compile(optimizer="adam", loss="binary_crossentropy")
+    sequence.fit(rng.integers(0, 12, size=(4, 5)), rng.integers(0, 2, size=(4, 1)), epochs=1,
+                 verbose=0)
+    names = ("full", "weights", "image", "unbuilt", "graph", "sequence")
     paths = {name: workdir / f"{name}.snn" for name in names}
     graph.save(paths["graph"])
+    sequence.save(paths["sequence"])
     full.save(paths["full"])
     full.save_weights(paths["weights"])
     image.save(paths["image"])
@@ -248,7 +269,7 @@ def fuzz_model(examples: int, seed_value: int, workdir: Path) -> Counter:
                         st.integers(1, 255), label="xor")
             path.write_bytes(bytes(raw))
         model = expect_load_or_value_error(path, lambda: snio.load_model(path), outcomes)
-        if model is not None and model.built:
+        if model is not None and model.built:  # zeros: valid token ids too
             xs = [np.zeros((2, *shape), dtype=model.dtype) for shape in model.input_shapes]
             model.predict(xs[0] if len(xs) == 1 else xs)  # a model that loads also runs
         kind = "graph" if base == "graph" else "full"

@@ -430,3 +430,41 @@ def test_available_memory_is_the_address_space_limit_when_lower() -> None:
     done = run_limited(["-c", CHILD_MEMORY], mib=700, timeout=60)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) == 700 * 2**20
+
+
+def test_a_language_model_text_refuses_binary_and_oversized_files(tmp_path: Path) -> None:
+    from scratchnn.datasets.text import load_text
+
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes("ab\ncdé\n".encode() + b"\x00\x01")
+    with pytest.raises(ValueError, match=r"holds a NUL byte at byte 8 \(line 3\): this is binary"):
+        load_text(binary)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"abc\xe9")
+    with pytest.raises(ValueError, match=r"is not UTF-8 text \(.* at byte 3\)"):
+        load_text(latin)
+
+
+CHILD_TEXT = textwrap.dedent(
+    """
+    import sys
+    from scratchnn.datasets.text import load_text
+    try:
+        load_text(sys.argv[1])
+        print("loaded")
+    except ValueError as exc:
+        print(exc)
+    """
+)
+
+
+@needs_rlimit
+def test_a_text_corpus_larger_than_memory_allows_is_refused_before_reading(
+    tmp_path: Path,
+) -> None:
+    big = tmp_path / "big.txt"
+    with big.open("wb") as fh:  # 64 MB: more than an eighth of 400 MiB
+        fh.truncate(64 * 2**20)
+    done = run_limited(["-c", CHILD_TEXT, str(big)], mib=400, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{big} is 67,108,864 bytes; a text corpus is read whole")

@@ -20,7 +20,19 @@ import pytest
 from _hostile import read_file, rewrite, run_limited
 from scratchnn import io as snio
 from scratchnn import io_checks, models
-from scratchnn.layers import LAYERS, Add, Concatenate, Dense, Dropout, Input, Layer
+from scratchnn.layers import (
+    GRU,
+    LAYERS,
+    LSTM,
+    Add,
+    Bidirectional,
+    Concatenate,
+    Dense,
+    Dropout,
+    Embedding,
+    Input,
+    Layer,
+)
 from scratchnn.models import Model, Sequential
 
 needs_rlimit = pytest.mark.skipif(
@@ -509,3 +521,48 @@ def test_a_registered_custom_model_is_compared_after_it_builds_itself(tmp_path: 
     refused(bad, "'first/kernel' of shape (2, 5); the file stores it with shape (2, 3)")
     rewrite(path, bad, edit_header=lambda h: h["model"].update(units=2**30))
     refused(bad, "units=1073741824 is above 16,777,216")  # bounded before its code runs
+
+
+# -------------------------------------------------------------------------- recurrent layers
+@pytest.fixture
+def recurrent_file(tmp_path: Path) -> Path:
+    model = Sequential([
+        Input((6,), name="tokens"), Embedding(20, 4, mask_zero=True, name="emb"),
+        Bidirectional(GRU(3, return_sequences=True), name="bi"), LSTM(5, name="lstm"),
+        Dense(1, name="out"),
+    ], seed=0)
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).integers(0, 20, size=(4, 6))
+    model.fit(x, np.zeros((4, 1)), epochs=1, verbose=0)
+    path = tmp_path / "recurrent.snn"
+    model.save(path)
+    return path
+
+
+def test_recurrent_models_round_trip_through_the_checks(recurrent_file: Path) -> None:
+    model = snio.load_model(recurrent_file)
+    assert list(model.weight_dict())[:3] == ["emb/embeddings", "bi/forward/kernel",
+                                             "bi/forward/recurrent_kernel"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        (lambda h: layer_config(h, "lstm").update(units=4_000_000_000),
+         "layer 3 ('lstm', LSTM) of the architecture implies weight 'lstm/kernel' of shape "
+         "(6, 16000000000) for inputs of shape (None, 6, 6); the file stores it with shape "
+         "(6, 20)"),
+        (lambda h: layer_config(h, "emb").update(input_dim=4_000_000_000),
+         "'emb/embeddings' of shape (4000000000, 4)"),
+        (lambda h: layer_config(h, "bi")["layer"]["config"].update(units=10**6),
+         "'bi/forward/kernel' of shape (4, 3000000)"),
+        (lambda h: layer_config(h, "tokens").update(shape=[2**25]),
+         "layer 0 ('tokens', Input): shape[0]=33554432 is above 16,777,216"),
+    ],
+)
+def test_crafted_recurrent_configs_are_refused_before_building(recurrent_file: Path,
+                                                                tmp_path: Path, edit,
+                                                                fragment: str) -> None:
+    bad = tmp_path / "bad.snn"
+    rewrite(recurrent_file, bad, edit_header=edit)
+    refused(bad, fragment)
