@@ -468,3 +468,17 @@ def test_a_text_corpus_larger_than_memory_allows_is_refused_before_reading(
     done = run_limited(["-c", CHILD_TEXT, str(big)], mib=400, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"{big} is 67,108,864 bytes; a text corpus is read whole")
+
+
+def test_a_hostile_vocabulary_file_is_one_error_line(tmp_path: Path) -> None:
+    (tmp_path / "model.snn").write_bytes(b"not read: the vocabulary fails first")
+    vocab = tmp_path / "vocab.json"
+    for content, fragment in ((b"[" * 100_000, "maximum recursion depth"),
+                              (b"\xff\xfe", "can't decode byte 0xff")):
+        vocab.write_bytes(content)
+        done = run_limited(["-m", "scratchnn.cli", "generate", str(tmp_path / "model.snn")],
+                           mib=768, timeout=60)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 1 and len(lines) == 1, done.stderr
+        assert lines[0].startswith(f"Error: {vocab} is not a vocabulary file (")
+        assert fragment in lines[0]
