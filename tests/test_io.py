@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from safetensors import safe_open
 
 import scratchnn
+from _hostile import rewrite
 from scratchnn import io as snio
 from scratchnn.layers import LAYERS, Activation, Dense, Dropout, Flatten, Input
 from scratchnn.models import Sequential
@@ -63,25 +64,6 @@ def assert_same_weights(a: Sequential, b: Sequential) -> None:
     for name in wa:
         assert wa[name].dtype == wb[name].dtype, name
         assert np.array_equal(wa[name], wb[name]), name
-
-
-def rewrite(path: Path, out: Path, edit_header=None, edit_tensors=None, rehash=True) -> None:
-    """Copy a scratchnn file with its JSON header and/or tensors changed (a crafted file).
-
-    ``rehash`` recomputes the checksum, as a deliberate forger would; without it the edit looks
-    like damage.
-    """
-    with safe_open(str(path), framework="numpy") as f:
-        header = json.loads(f.metadata()["scratchnn"])
-        tensors = {name: f.get_tensor(name) for name in f.keys()}
-    if edit_tensors is not None:
-        tensors = edit_tensors(tensors)
-    if edit_header is not None:
-        edit_header(header)
-    if rehash:
-        header.pop("sha256")
-        header["sha256"] = snio._digest(tensors, header)
-    out.write_bytes(safetensors.numpy.save(tensors, metadata={"scratchnn": json.dumps(header)}))
 
 
 class Payload:
@@ -317,7 +299,8 @@ def test_load_weights_by_position_still_refuses_other_shapes(tmp_path: Path) -> 
     Sequential([Dense(4, input_dim=3), Dense(2)], seed=0).save_weights(tmp_path / "w.snn")
     wider = Sequential([Dense(5, input_dim=3), Dense(2)], seed=0)
     before = [w.copy() for w in wider.get_weights()]
-    with pytest.raises(ValueError, match=r"weight 'dense/kernel' has shape \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"weight 'dense/kernel' of shape \(3, 5\); the file "
+                       r"stores it with shape \(3, 4\)"):
         wider.load_weights(tmp_path / "w.snn")
     assert all(np.array_equal(a, b) for a, b in zip(before, wider.get_weights(), strict=True))
 

@@ -24,6 +24,7 @@ previous file intact (at worst a stray ``.<name>.*.tmp`` file beside it).
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import hashlib
 import json
@@ -38,8 +39,7 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
-from scratchnn import backend
-from scratchnn.layers import LAYERS
+from scratchnn import backend, io_checks
 
 if TYPE_CHECKING:
     from scratchnn.models import Model
@@ -129,9 +129,12 @@ def save_model(model: Model, path: PathLike, include_optimizer: bool = True) -> 
 def load_model(path: PathLike) -> Model:
     """Rebuild a model saved by :func:`save_model` (or ``model.save``).
 
-    The architecture is rebuilt from JSON through the layer registry, the weights are checked
-    by name and shape, the model is compiled again when it was compiled, and the optimizer state
-    is restored when it was saved.
+    Before anything is built, the architecture is checked against the stored tensors
+    (:mod:`scratchnn.io_checks`): every weight its layer configs imply must be stored with exactly
+    that shape and dtype, nothing else may be stored, integers in layer configs are bounded, and
+    the optimizer state must fit the parameters. Only then is the model rebuilt through the layer
+    registry, given its weights, compiled again when it was compiled, and given back its
+    optimizer state when it was saved.
 
     Args:
         path: a file written by :func:`save_model`.
@@ -143,15 +146,14 @@ def load_model(path: PathLike) -> Model:
         FileNotFoundError: when ``path`` does not exist.
         ValueError: naming ``path`` and the problem, when the file is empty, truncated,
             corrupt, foreign (not a safetensors file, or one without scratchnn metadata), a
-            weights-only file, written by a newer format version, or names a layer class, loss
-            or optimizer this scratchnn does not know.
+            weights-only file, written by a newer format version, names a layer class, loss
+            or optimizer this scratchnn does not know, or when its architecture and its tensors
+            disagree (the message names the layer, the stored shape and the config's shape).
 
     Example:
         >>> model = load_model("model.snn")  # doctest: +SKIP
         >>> model.predict(x)  # doctest: +SKIP
     """
-    from scratchnn.models import model_from_config  # here: scratchnn.models imports this module
-
     path = os.fspath(path)
     found = _read(path)
     header = found.header
@@ -163,39 +165,43 @@ def load_model(path: PathLike) -> Model:
     model_class = header.get("model_class", "Sequential")
     if not isinstance(model_class, str):
         raise ValueError(f"{path}: 'model_class' must be a string; received {model_class!r}.")
-    if model_class == "Sequential":
-        _check_model_config(header.get("model"), path)
-    try:
-        model = model_from_config(header["model"], model_class)
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-        raise ValueError(f"{path}: cannot rebuild the model from its architecture: {exc}") from exc
-    _build_from_weights(model, found.weights, header, path)
-    _assign_weights(model, found.weights, path)
-
-    compile_config = header.get("compile")
+    config = header.get("model")
+    if model_class in io_checks.PLANNED_MODELS:
+        # Everything the file describes is checked against what it stores before anything is
+        # built; the built model must then hold exactly the planned weights.
+        plan = io_checks.plan_model_config(config, path, model_class)
+        io_checks.check_stored_weights(plan, _stored(found.weights), path)
+        io_checks.check_config_bounds(plan, path)
+        compile_config = _checked_compile_settings(header, found, plan, path)
+        model = _model_from_config(config, model_class, path)
+        io_checks.check_built(_model_weights(model), plan, path)
+    else:  # a registered custom class builds itself by its own code; then the same checks
+        if not isinstance(config, dict):
+            raise ValueError(f"{path}: the architecture is not a JSON object.")
+        io_checks.check_config_bounds(
+            io_checks.ModelPlan(None, entries=[(0, model_class, str(config.get("name")), config)]),
+            path,
+        )
+        model = _model_from_config(config, model_class, path)
+        if not model.built and found.weights:
+            model.build(_input_shape_from_weights(model, found.weights, header, path))
+        plan = _plan_of_built(model)
+        io_checks.check_stored_weights(plan, _stored(found.weights), path)
+        compile_config = _checked_compile_settings(header, found, plan, path)
+    if model.built:
+        _assign_weights(model, found.weights)
     if compile_config is not None:
-        if not isinstance(compile_config, dict):
-            raise ValueError(f"{path}: the compile settings are not a JSON object.")
         try:
             model.compile_from_config(compile_config)
         except (TypeError, ValueError, KeyError) as exc:
             raise ValueError(
                 f"{path}: cannot restore the compile settings {compile_config!r}: {exc}"
             ) from exc
-    if header.get("optimizer_state"):
-        if getattr(model, "optimizer", None) is None:
-            raise ValueError(
-                f"{path}: the file holds optimizer state but no compile settings; it is corrupt."
-            )
+    if header["optimizer_state"]:
         try:
             model.optimizer.set_state(found.optimizer)
         except (TypeError, ValueError, KeyError) as exc:
             raise ValueError(f"{path}: cannot restore the optimizer state: {exc}") from exc
-    elif found.optimizer:
-        raise ValueError(
-            f"{path}: optimizer tensors {sorted(found.optimizer)[:5]} present although the "
-            "metadata says none were saved; the file is corrupt."
-        )
     return model
 
 
@@ -239,8 +245,9 @@ def load_weights(model: Model, path: PathLike) -> None:
     other weights. Weights are matched by layer name; when the names differ (a model rebuilt in
     code gets fresh automatic names such as ``dense_3``), they are matched by position instead,
     layer by layer, provided every layer holds the same weights with the same shapes. An unbuilt
-    model is first built from the shape of its first kernel when the file makes that unambiguous.
-    Values are cast to the dtype of the model's weights.
+    model is first built from the shape of its first kernel when the file makes that unambiguous;
+    the shapes its layers will create are checked against the file before it is built. Values
+    are cast to the dtype of the model's weights (stored weights must be floating-point).
 
     Args:
         model: a model with the same layers (names, or order and weight shapes) as the saved one.
@@ -255,10 +262,42 @@ def load_weights(model: Model, path: PathLike) -> None:
     Example:
         >>> model.load_weights("model.weights.snn")  # doctest: +SKIP
     """
+    from scratchnn.models import Sequential
+
     path = os.fspath(path)
     found = _read(path)
-    _build_from_weights(model, found.weights, found.header, path)
-    _assign_weights(model, _by_model_names(model, found.weights, found.header), path)
+    if not model.built and not found.weights:
+        return  # an unbuilt model and a file of an unbuilt model: nothing to load
+    input_shape = None
+    if model.built:
+        plan = _plan_of_built(model)
+    else:
+        input_shape = model.input_shape
+        if input_shape is None:
+            input_shape = _input_shape_from_weights(model, found.weights, found.header, path)
+        if isinstance(model, Sequential):  # a stack: its weights are known before building
+            plan = io_checks.ModelPlan(input_shape)
+            plan.weights = io_checks.plan_layers(
+                list(enumerate(model.layers)), input_shape, model.dtype, path, _MISMATCH
+            )
+        else:  # a custom model builds itself by its own code
+            model.build(input_shape)
+            plan = _plan_of_built(model)
+    weights = _by_model_names(plan, found.weights, found.header)
+    io_checks.check_stored_weights(
+        plan, _stored(weights), path, exact_dtype=False, source="model", advice=_MISMATCH
+    )
+    if not model.built:
+        model.build(input_shape)
+        io_checks.check_built(_model_weights(model), plan, path)
+    _assign_weights(model, weights)
+
+
+_MISMATCH = (
+    "Weights are matched by layer name, or by position when every layer holds the same weights "
+    "with the same shapes; neither matched. Check the layer sizes, or name the layers explicitly "
+    "(name=...)."
+)
 
 
 # ------------------------------------------------------------------------------------ writing
@@ -391,6 +430,13 @@ def _read(path: str) -> _File:
             f"{path}: empty file (0 bytes), not a scratchnn model file. Was a save interrupted "
             "by something that did not use model.save()?"
         )
+    declared = int.from_bytes(head[:8], "little")
+    if len(head) >= 8 and declared > io_checks.MAX_HEADER_BYTES:
+        raise _foreign_or(path, head, ValueError(
+            f"{path}: not a valid scratchnn model file: its first 8 bytes give a header of "
+            f"{declared:,} bytes, above the {io_checks.MAX_HEADER_BYTES:,} bytes model files may "
+            "have. The file is truncated or corrupt, or was not written by scratchnn."
+        ))
     try:
         with safetensors.safe_open(path, framework="numpy") as f:
             metadata = f.metadata()
@@ -398,17 +444,10 @@ def _read(path: str) -> _File:
             tensors = {name: f.get_tensor(name) for name in names}
     except safetensors.SafetensorError as exc:
         # Only now look at the first bytes: a valid header length can look like a magic number.
-        for magic, what in _FOREIGN_MAGIC:
-            if head.startswith(magic):
-                raise ValueError(
-                    f"{path}: not a scratchnn model file; it looks like {what}. scratchnn reads "
-                    "only the safetensors files written by model.save() / model.save_weights(), "
-                    "and never unpickles."
-                ) from None
-        raise ValueError(
+        raise _foreign_or(path, head, ValueError(
             f"{path}: not a valid safetensors file ({exc}). The file is truncated or corrupt, "
             "or was not written by scratchnn."
-        ) from exc
+        )) from exc
     header = _parse_header(metadata, path)
     if _digest(tensors, header) != header["sha256"]:
         raise ValueError(
@@ -427,6 +466,18 @@ def _read(path: str) -> _File:
                 f"'{WEIGHTS_PREFIX}...' and '{OPTIMIZER_PREFIX}...' tensors."
             )
     return found
+
+
+def _foreign_or(path: str, head: bytes, error: ValueError) -> ValueError:
+    """The error for a file starting with ``head``: what it looks like if known, else ``error``."""
+    for magic, what in _FOREIGN_MAGIC:
+        if head.startswith(magic):
+            return ValueError(
+                f"{path}: not a scratchnn model file; it looks like {what}. scratchnn reads "
+                "only the safetensors files written by model.save() / model.save_weights(), "
+                "and never unpickles."
+            )
+    return error
 
 
 def _parse_header(metadata: dict[str, str] | None, path: str) -> dict[str, Any]:
@@ -468,29 +519,91 @@ def _parse_header(metadata: dict[str, str] | None, path: str) -> dict[str, Any]:
     return header
 
 
-def _check_model_config(config: Any, path: str) -> None:
-    """Check the architecture's shape and that every layer class is in the registry."""
-    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+def _stored(weights: dict[str, np.ndarray]) -> dict[str, tuple[tuple[int, ...], str]]:
+    """``{name: (shape, dtype name)}`` of the file's tensors, for :mod:`scratchnn.io_checks`."""
+    return {name: (tuple(array.shape), array.dtype.name) for name, array in weights.items()}
+
+
+def _model_weights(model: Model) -> dict[str, Any]:
+    """The model's weight Tensors by ``"<layer>/<weight>"``, in parameter order (no copies)."""
+    return dict(model.weights)
+
+
+def _plan_of_built(model: Model) -> io_checks.ModelPlan:
+    """The plan of a model that holds its weights: what it has, in parameter order."""
+    layers = {layer.name: (i, type(layer).__name__) for i, layer in enumerate(model.layers)}
+    plan = io_checks.ModelPlan(None)
+    for key, weight in _model_weights(model).items():
+        layer, _, name = key.rpartition("/")
+        index, class_name = layers.get(key.split("/", 1)[0], (0, "?"))
+        plan.weights.append(io_checks.PlannedWeight(
+            key, layer, name, index, class_name, tuple(weight.shape), np.dtype(weight.dtype).name,
+            None,
+        ))
+    return plan
+
+
+def _model_from_config(config: Any, model_class: str, path: str) -> Model:
+    """The model of a checked architecture (a ValueError naming ``path`` if it cannot be)."""
+    from scratchnn.models import model_from_config  # here: scratchnn.models imports this module
+
+    try:
+        return model_from_config(config, model_class)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, ArithmeticError) as exc:
+        raise ValueError(f"{path}: cannot rebuild the model from its architecture: {exc}") from exc
+
+
+def _checked_compile_settings(
+    header: dict[str, Any], found: _File, plan: io_checks.ModelPlan, path: str
+) -> dict[str, Any] | None:
+    """The compile settings, with the optimizer state checked against the planned parameters."""
+    from scratchnn import optimizers
+
+    compile_config = header.get("compile")
+    with_state = header.get("optimizer_state")
+    if compile_config is not None and not isinstance(compile_config, dict):
+        raise ValueError(f"{path}: the compile settings are not a JSON object.")
+    if not isinstance(with_state, bool):
         raise ValueError(
-            f"{path}: the architecture is missing or malformed; expected a JSON object with a "
-            "'layers' list."
+            f"{path}: 'optimizer_state' is {with_state!r}; expected true or false. The file is "
+            "corrupt."
         )
-    for i, entry in enumerate(config["layers"]):
-        if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+    if not with_state:
+        if found.optimizer:
             raise ValueError(
-                f"{path}: layer {i} of the architecture is malformed; expected "
-                "{'class_name': ..., 'config': {...}}."
+                f"{path}: optimizer tensors {sorted(found.optimizer)[:5]} present although the "
+                "metadata says none were saved; the file is corrupt."
             )
-        class_name = entry.get("class_name")
-        if not isinstance(class_name, str) or class_name not in LAYERS:
-            raise ValueError(
-                f"{path}: unknown layer class {class_name!r} (layer {i}); known layer classes: "
-                f"{', '.join(sorted(LAYERS))}."
-            )
+        return compile_config
+    if compile_config is None:
+        raise ValueError(
+            f"{path}: the file holds optimizer state but no compile settings; it is corrupt."
+        )
+    try:
+        optimizer = optimizers.get(copy.deepcopy(compile_config["optimizer"]))
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as exc:
+        raise ValueError(
+            f"{path}: cannot restore the compile settings {compile_config!r}: {exc}"
+        ) from exc
+    io_checks.check_optimizer_state(plan, optimizer, found.optimizer, path)
+    return compile_config
+
+
+def _saved_layer_names(header: dict[str, Any]) -> list[Any]:
+    """The layer names of the file's architecture, in order (``[]`` when it has none)."""
+    config = header.get("model")
+    entries = config.get("layers") if isinstance(config, dict) else None
+    if not isinstance(entries, list):
+        return []
+    return [
+        e["config"].get("name") if isinstance(e, dict) and isinstance(e.get("config"), dict)
+        else None
+        for e in entries
+    ]
 
 
 def _by_model_names(
-    model: Model, weights: dict[str, np.ndarray], header: dict[str, Any]
+    plan: io_checks.ModelPlan, weights: dict[str, np.ndarray], header: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     """``weights`` renamed to the model's layer names when they match by position, else as is.
 
@@ -498,75 +611,56 @@ def _by_model_names(
     ``i``-th layer of the model that has weights, and each pair must hold the same weight names
     and shapes. Anything less leaves the names as they are, so the name check reports the problem.
     """
-    layers = [layer for layer in model.layers if layer.weights]
-    if not layers or all(f"{layer.name}/{w}" in weights for layer in layers for w in layer.weights):
+    layers: dict[str, dict[str, tuple[int, ...]]] = {}
+    for w in plan.weights:
+        layers.setdefault(w.layer, {})[w.weight] = w.shape
+    if not layers or all(w.key in weights for w in plan.weights):
         return weights
-    saved = [entry.get("config", {}).get("name") for entry in header["model"].get("layers", [])]
     groups = [
         {key.split("/", 1)[1]: key for key in weights if key.split("/", 1)[0] == name}
-        for name in saved
+        for name in _saved_layer_names(header)
     ]
     groups = [group for group in groups if group]
     if len(groups) != len(layers) or sum(map(len, groups)) != len(weights):
         return weights
     renamed: dict[str, np.ndarray] = {}
-    for layer, group in zip(layers, groups, strict=True):
-        if set(group) != set(layer.weights):
+    for (layer, shapes), group in zip(layers.items(), groups, strict=True):
+        if set(group) != set(shapes):
             return weights
         for wname, key in group.items():
-            if tuple(weights[key].shape) != tuple(layer.weights[wname].shape):
+            if tuple(weights[key].shape) != shapes[wname]:
                 return weights
-            renamed[f"{layer.name}/{wname}"] = weights[key]
+            renamed[f"{layer}/{wname}"] = weights[key]
     return renamed
 
 
-def _build_from_weights(
+def _input_shape_from_weights(
     model: Model, weights: dict[str, np.ndarray], header: dict[str, Any], path: str
-) -> None:
-    """Build an unbuilt model from the file when its first layer is a Dense (kernel: (D, units)).
+) -> tuple[int, ...]:
+    """The input shape of an unbuilt model whose first layer is a Dense: its kernel's rows.
 
-    Full model files of built models carry their input shape in the architecture; this serves
-    :func:`load_weights` into a model built in code without an input shape.
+    The kernel is the file's weight of that layer's name, else the file's first kernel in its
+    architecture's layer order. Full model files of built models carry their input shape in the
+    architecture; this serves :func:`load_weights` into a model built in code without one.
     """
-    if model.built or not weights:
-        return
-    layers = [layer for layer in getattr(model, "layers", []) if type(layer).__name__ != "Input"]
-    if layers and type(layers[0]).__name__ == "Dense":
+    layers = list(getattr(model, "layers", []))
+    if weights and layers and type(layers[0]).__name__ == "Dense":
         kernel = weights.get(f"{layers[0].name}/kernel")
         if kernel is None:  # names differ: the file's first kernel, in its layer order
-            saved = [e.get("config", {}).get("name") for e in header["model"].get("layers", [])]
+            saved = [n for n in _saved_layer_names(header) if isinstance(n, str)]
             kernel = next((weights[f"{n}/kernel"] for n in saved if f"{n}/kernel" in weights), None)
-        if kernel is not None and kernel.ndim == 2:
-            model.build((int(kernel.shape[0]),))
-            return
+        if kernel is not None and kernel.ndim == 2 and kernel.shape[0] > 0:
+            return (int(kernel.shape[0]),)
     raise ValueError(
         f"{path}: the model is not built and its input shape cannot be read from the file. "
         "Build it first (model.build(input_shape)), then load the weights."
     )
 
 
-def _assign_weights(model: Model, weights: dict[str, np.ndarray], path: str) -> None:
-    """Check names and shapes against the model, then hand the arrays over (model's dtypes)."""
-    if not model.built and not weights:
-        return  # an unbuilt model saved as such: nothing to load
-    expected = model.weight_dict()
-    missing = [name for name in expected if name not in weights]
-    unexpected = [name for name in weights if name not in expected]
-    if missing or unexpected:
-        raise ValueError(
-            f"{path}: the file's weights do not match the model. Missing from the file: "
-            f"{missing or 'none'}; in the file but not in the model: {unexpected or 'none'}. "
-            "Weights are matched by layer name, or by position when every layer holds the same "
-            "weights with the same shapes; neither matched. Check the layer sizes, or name the "
-            "layers explicitly (name=...)."
-        )
-    arrays: dict[str, np.ndarray] = {}
-    for name, current in expected.items():
-        received = weights[name]
-        if tuple(received.shape) != tuple(current.shape):
-            raise ValueError(
-                f"{path}: weight {name!r} has shape {tuple(received.shape)} in the file; the "
-                f"model expects shape {tuple(current.shape)}."
-            )
-        arrays[name] = np.asarray(received, dtype=np.asarray(current).dtype)
+def _assign_weights(model: Model, weights: dict[str, np.ndarray]) -> None:
+    """Hand the checked arrays over to a built model, cast to its weights' dtypes."""
+    arrays = {
+        name: np.asarray(weights[name], dtype=tensor.dtype)
+        for name, tensor in _model_weights(model).items()
+    }
     model.load_weight_dict(arrays)

@@ -333,8 +333,8 @@ def get(identifier: str | Loss | dict[str, Any]) -> Loss:
     )
 
 
-def _lookup(name: str) -> type[Loss]:
-    key = ALIASES.get(name.lower(), name.lower())
+def _lookup(name: Any) -> type[Loss]:
+    key = ALIASES.get(name.lower(), name.lower()) if isinstance(name, str) else None
     if key not in LOSSES:
         accepted = sorted([*LOSSES, *ALIASES])
         raise ValueError(f"Unknown loss {name!r}. Accepted names: {', '.join(accepted)}.")

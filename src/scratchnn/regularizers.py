@@ -79,6 +79,11 @@ def get(identifier: Any) -> L1L2 | None:
         return identifier
     if isinstance(identifier, dict):
         config = identifier.get("config", identifier)  # {"class_name", "config"} or flat
+        if not isinstance(config, dict):
+            raise ValueError(
+                f"A regularizer config must be a dict such as {{'l1': 0.0, 'l2': 0.01}}; "
+                f"received {config!r}."
+            )
         config = {k: v for k, v in config.items() if k != "name"}
         return L1L2(**config)
     if isinstance(identifier, str):

@@ -9,10 +9,13 @@ Shape legend: N rows, D features, C columns of a CSV file.
 
 from __future__ import annotations
 
+import array
+import codecs
 import csv
 import errno
 import inspect
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +23,15 @@ from typing import Any
 
 import numpy as np
 
+from scratchnn._memory import available_memory
 from scratchnn.cli._common import write_json
 
 PREPROCESS_FILE = "preprocess.json"
 PREPROCESS_FORMAT = "scratchnn.preprocess"
 PREPROCESS_VERSION = 1
 TASKS = ("binary", "multiclass", "regression")
+MAX_PREPROCESS_BYTES = 16 * 2**20
+"""Largest ``preprocess.json`` read (one mean and scale per feature: a few KB is usual)."""
 MAX_AUTO_CLASSES = 20
 """A whole-number target with at most this many distinct values is read as class labels."""
 
@@ -33,79 +39,152 @@ MAX_AUTO_CLASSES = 20
 # --- CSV ----------------------------------------------------------------------------------------
 
 
-def read_csv(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray]:
-    """Read a CSV file of numbers with a header row.
+def read_csv(
+    path: str | os.PathLike[str], *, max_memory: int | None = None
+) -> tuple[list[str], np.ndarray]:
+    """Read a CSV file of numbers with a header row, streaming.
+
+    Rows are turned into numbers as they are read, so memory holds 8 bytes per cell, never the
+    text: a file of any size is read within ``max_memory`` or refused when its numbers outgrow it.
 
     Args:
-        path: the file; the first row names the columns, every other cell is a number.
+        path: the file, UTF-8 text; the first row names the columns, every other cell is a number.
+        max_memory: bytes the numbers may take; ``None``: a quarter of what this process may use
+            (physical memory, or a lower address-space limit).
 
     Returns:
         ``(column names, (N, C) float64 array)``. Blank lines are skipped.
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: no header or no rows, unnamed or repeated columns, a row of the wrong length,
-            or a missing, non-numeric or non-finite cell (the message names its row and column).
+        ValueError: naming the file, and the row, line or byte where it went wrong: binary data
+            or text that is not UTF-8, no header or no rows, unnamed or repeated columns, a row
+            of the wrong length, a missing, non-numeric or non-finite cell, a malformed line (a
+            field over the csv module's size limit, e.g. an unclosed quote), or more numbers
+            than ``max_memory`` holds.
     """
     source = Path(path)
     if not source.is_file():
         raise FileNotFoundError(errno.ENOENT, "No such CSV file", str(path))
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    with source.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = [name.strip() for name in next(reader, [])]
-        if not header:
-            raise ValueError(f"{path} is empty; expected a header row naming the columns.")
-        for i, name in enumerate(header):
-            if not name:
-                raise ValueError(f"{path}: column {i + 1} of the header row has no name.")
-        repeated = sorted({name for name in header if header.count(name) > 1})
-        if repeated:
-            raise ValueError(f"{path}: the header repeats the column names {repeated}.")
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise ValueError(
-                    f"{path}: row {len(rows) + 1} (line {reader.line_num}) has {len(row)} cells; "
-                    f"the header has {len(header)} columns."
-                )
-            rows.append(row)
-            lines.append(reader.line_num)
-    if not rows:
-        raise ValueError(f"{path} has a header but no data rows.")
+    budget = "the limit given"
+    if max_memory is None:
+        available = available_memory()
+        max_memory = available // 4 if available is not None else None
+        budget = "a quarter of the memory this process may use"
     try:
-        data = np.array(rows, dtype=np.float64)  # (N, C)
-    except ValueError:
-        data = None
-    bad = _first_bad_cell(rows, data)
-    if bad is not None:
-        r, c = bad
-        cell = rows[r][c].strip()
-        problem = "is empty (a missing value)" if not cell else f"holds {cell!r}, not a number"
-        if cell and data is not None:
-            problem = f"holds {cell!r}, not a finite number"
+        with source.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = _csv_header(next(reader, []), path)
+                values, lines = _csv_rows(reader, header, path, max_memory, budget)
+            except csv.Error as exc:
+                raise ValueError(
+                    f"{path}: line {reader.line_num} is not valid CSV ({exc}); check for an "
+                    "unclosed quote."
+                ) from None
+    except UnicodeDecodeError:
+        raise _encoding_error(source, path) from None
+    if not lines:
+        raise ValueError(f"{path} has a header but no data rows.")
+    data = np.frombuffer(values, dtype=np.float64).reshape(len(lines), len(header))  # (N, C)
+    bad = np.argwhere(~np.isfinite(data))
+    if len(bad):
+        r, c = (int(i) for i in bad[0])
         raise ValueError(
-            f"{path}: row {r + 1} (line {lines[r]}), column {header[c]!r} {problem}; every "
-            "cell must be a number (fill or drop that row)."
+            f"{path}: row {r + 1} (line {lines[r]}), column {header[c]!r} holds "
+            f"{float(data[r, c])}, not a finite number; every cell must be a number (fill or "
+            "drop that row)."
         )
-    assert data is not None
     return header, data
 
 
-def _first_bad_cell(rows: list[list[str]], data: np.ndarray | None) -> tuple[int, int] | None:
-    """(row, column) of the first cell that is not a finite number, or ``None``."""
-    if data is not None:
-        bad = np.argwhere(~np.isfinite(data))
-        return (int(bad[0][0]), int(bad[0][1])) if len(bad) else None
-    for r, row in enumerate(rows):
+def _csv_header(row: list[str], path: Any) -> list[str]:
+    """The column names of a header row, checked."""
+    header = [name.strip() for name in row]
+    if not header:
+        raise ValueError(f"{path} is empty; expected a header row naming the columns.")
+    _refuse_binary(row, 0, 1, path)
+    for i, name in enumerate(header):
+        if not name:
+            raise ValueError(f"{path}: column {i + 1} of the header row has no name.")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{path}: the header repeats the column names {repeated}.")
+    return header
+
+
+def _csv_rows(
+    reader: Any, header: list[str], path: Any, max_memory: int | None, budget: str
+) -> tuple[array.array, array.array]:
+    """The cells of every data row as float64 (row-major), and each row's line number."""
+    values = array.array("d")
+    lines = array.array("q")
+    width = len(header)
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        number = len(lines) + 1
+        _refuse_binary(row, number, reader.line_num, path)
+        if len(row) != width:
+            raise ValueError(
+                f"{path}: row {number} (line {reader.line_num}) has {len(row)} cells; the header "
+                f"has {width} columns."
+            )
         for c, cell in enumerate(row):
             try:
-                float(cell)
+                values.append(float(cell))
             except ValueError:
-                return r, c
-    return None  # pragma: no cover - numpy refused a table that float() accepts
+                text = cell.strip()
+                problem = f"holds {text[:40]!r}, not a number" if text else (
+                    "is empty (a missing value)")
+                raise ValueError(
+                    f"{path}: row {number} (line {reader.line_num}), column {header[c]!r} "
+                    f"{problem}; every cell must be a number (fill or drop that row)."
+                ) from None
+        lines.append(reader.line_num)
+        if max_memory is not None and values.itemsize * len(values) > max_memory:
+            raise ValueError(
+                f"{path}: the numbers up to row {number} (line {reader.line_num}) already take "
+                f"{values.itemsize * len(values):,} bytes, more than the {max_memory:,} bytes "
+                f"allowed for a CSV table here ({budget}). Use a sample of the rows, or a "
+                "machine with more memory."
+            )
+    return values, lines
+
+
+def _refuse_binary(row: list[str], number: int, line: int, path: Any) -> None:
+    """A NUL character means binary data, not CSV text."""
+    for cell in row:
+        if "\x00" in cell:
+            where = "the header row" if number == 0 else f"row {number}"
+            raise ValueError(
+                f"{path}: {where} (line {line}) holds a NUL byte: this is binary data, not CSV "
+                "text. Pass a CSV file (a header row, then numbers)."
+            )
+
+
+def _encoding_error(source: Path, path: Any) -> ValueError:
+    """The error for a file that is not UTF-8: its first bad byte and line (a streaming scan)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = newlines = 0
+    with source.open("rb") as fh:
+        while True:
+            chunk = fh.read(1 << 16)
+            pending = len(decoder.getstate()[0])  # bytes of a character split across chunks
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                start = offset - pending + exc.start
+                line = newlines + chunk.count(b"\n", 0, max(exc.start - pending, 0)) + 1
+                return ValueError(
+                    f"{path}: not UTF-8 text: byte {start} (0x{exc.object[exc.start]:02x}) on "
+                    f"line {line} cannot be decoded. Save the file as UTF-8 (CSV files are read "
+                    "as UTF-8)."
+                )
+            if not chunk:
+                return ValueError(f"{path}: not UTF-8 text.")  # pragma: no cover - decoded twice
+            offset += len(chunk)
+            newlines += chunk.count(b"\n")
 
 
 # --- data sets ----------------------------------------------------------------------------------
@@ -285,6 +364,10 @@ class Preprocess:
             ValueError: the file is not JSON or not a scratchnn preprocessing file.
         """
         try:
+            size = Path(path).stat().st_size
+            if size > MAX_PREPROCESS_BYTES:
+                raise ValueError(f"{size:,} bytes, more than the {MAX_PREPROCESS_BYTES:,} such a "
+                                 "file may have")
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             if data.get("format") != PREPROCESS_FORMAT:
                 raise ValueError("no 'format': 'scratchnn.preprocess' entry")
@@ -302,7 +385,8 @@ class Preprocess:
                 scale=tuple(float(v) for v in data["scaler"]["scale"]),
                 dataset=str(data.get("dataset", "")),
             )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError,
+                OSError) as exc:
             raise ValueError(
                 f"{path} is not a preprocessing file written by scratchnn train ({exc}); "
                 "delete it to predict on unscaled inputs."
@@ -312,6 +396,13 @@ class Preprocess:
             raise ValueError(
                 f"{path} is inconsistent: task {prep.task!r}, {n} features, "
                 f"{len(prep.mean)} means and {len(prep.scale)} scales."
+            )
+        if not all(math.isfinite(v) for v in prep.mean) or not all(
+            math.isfinite(v) and v > 0 for v in prep.scale
+        ):
+            raise ValueError(
+                f"{path} is inconsistent: its scaler holds a non-finite mean or a scale that is "
+                "not a finite number > 0; delete it to predict on unscaled inputs."
             )
         return prep
 

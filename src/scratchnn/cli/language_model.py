@@ -191,6 +191,8 @@ def generate(model: Path, prime: str, length: int, temperature: float, top_k: in
         vocab = text.vocabulary_from_config(json.loads(vocab_path.read_text(encoding="utf-8")))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{vocab_path} is not a vocabulary file (bad JSON: {exc.msg}).") from exc
+    except (ValueError, TypeError, RecursionError) as exc:  # not UTF-8, too deep, bad tokens
+        raise ValueError(f"{vocab_path} is not a vocabulary file ({exc}).") from exc
     network = io.load_model(model)
     try:
         out = text.generate(network, vocab, prime, length, temperature, top_k,

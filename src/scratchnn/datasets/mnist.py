@@ -15,6 +15,8 @@ number, dimensions and data size are checked, and a damaged file raises ValueErr
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import os
 import zipfile
 import zlib
@@ -22,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+
+from scratchnn._memory import available_memory
 
 DATA_ENV_VAR = "SCRATCHNN_DATA"
 """Environment variable naming the directory that holds local data files."""
@@ -103,10 +107,7 @@ def read_idx(path: str | os.PathLike[str]) -> NDArray:
     path = Path(path)
     raw = path.read_bytes()
     if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path}: corrupt or truncated gzip data ({exc}).") from exc
+        raw = _gunzip_idx(raw, path)
     if len(raw) < 4:
         raise ValueError(f"{path}: not an IDX file ({len(raw)} bytes, shorter than the header).")
     magic = int.from_bytes(raw[:4], "big")
@@ -129,6 +130,34 @@ def read_idx(path: str | os.PathLike[str]) -> NDArray:
         )
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))
+
+
+def _gunzip_idx(raw: bytes, path: Path) -> bytes:
+    """Decompress a gzipped IDX file, never more than its header says (no gzip bomb).
+
+    The header (at most 4 + 4 * 255 bytes) comes first; the data size it gives must fit in a
+    quarter of the memory this process may use, and the stream must hold exactly that much.
+    """
+    limit = available_memory()
+    limit = limit // 4 if limit is not None else None
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+            head = stream.read(4)
+            ndim = head[3] if len(head) == 4 else 0
+            head += stream.read(4 * ndim)
+            if len(head) < 4 + 4 * ndim or head[2] not in _IDX_DTYPES:
+                return head  # read_idx names the problem
+            shape = [int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+            expected = math.prod(shape) * _IDX_DTYPES[head[2]].itemsize
+            if limit is not None and expected > limit:
+                raise ValueError(
+                    f"{path}: the IDX header says shape {tuple(shape)}, {expected:,} bytes of "
+                    f"data; more than the {limit:,} bytes this process can give it (a quarter "
+                    "of its memory). The file is damaged, or not an MNIST file."
+                )
+            return head + stream.read(expected + 1)  # one byte more shows extra data
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: corrupt or truncated gzip data ({exc}).") from exc
 
 
 def _missing_message(where: Path, reason: str, missing: list[str]) -> str:
@@ -159,7 +188,8 @@ def _check_pair(x: NDArray, y: NDArray, split: str, source: Path) -> None:
 
 
 def _load_npz(path: Path) -> MnistArrays:
-    """Read a keras-layout ``mnist.npz`` (no pickles allowed)."""
+    """Read a keras-layout ``mnist.npz`` (no pickles allowed; sizes checked before reading)."""
+    _check_npz_sizes(path)
     try:
         loaded = np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
@@ -181,6 +211,38 @@ def _load_npz(path: Path) -> MnistArrays:
     _check_pair(arrays["x_train"], arrays["y_train"], "train", path)
     _check_pair(arrays["x_test"], arrays["y_test"], "test", path)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def _check_npz_sizes(path: Path) -> None:
+    """Refuse an archive whose arrays claim more data than they hold, or than memory allows.
+
+    ``numpy.load`` allocates an array from the shape in its header before reading the data, so
+    a small crafted archive could ask for any amount; each header is read first and compared
+    with the member's stored (uncompressed) size and a quarter of the available memory.
+    """
+    limit = available_memory()
+    limit = limit // 4 if limit is not None else None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(member)
+                needed = math.prod(shape) * dtype.itemsize
+                if needed > info.file_size or (limit is not None and needed > limit):
+                    raise ValueError(
+                        f"{path}: array {info.filename[:-4]!r} claims shape {shape} "
+                        f"({needed:,} bytes) but the archive holds {info.file_size:,} bytes for "
+                        "it" + ("" if needed <= info.file_size else "; the file is damaged")
+                        + ("" if limit is None or needed <= limit else
+                           f", and this process can give it at most {limit:,}") + "."
+                    )
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({exc}).") from exc
 
 
 def _find_idx(directory: Path) -> tuple[dict[str, Path], list[str]]:

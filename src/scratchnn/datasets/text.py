@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 
+from scratchnn._memory import available_memory
+
 TINYSHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 """sha256 of the packaged ``data/tinyshakespeare.txt`` (bytes as published)."""
 
@@ -101,7 +103,8 @@ def load_text(path: str | os.PathLike[str], validation_fraction: float = VALIDAT
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: a file that is not UTF-8 text, or is empty.
+        ValueError: a file that is not UTF-8 text (the byte is named), holds binary data (a NUL
+            byte), is empty, or is larger than an eighth of the memory this process may use.
 
     Example:
         >>> import pathlib, tempfile
@@ -110,6 +113,14 @@ def load_text(path: str | os.PathLike[str], validation_fraction: float = VALIDAT
         >>> load_text(path).validation
         'ee'
     """
+    limit = available_memory()
+    limit = limit // 8 if limit is not None else None  # a character takes up to 4 bytes, twice
+    size = os.stat(path).st_size
+    if limit is not None and size > limit:
+        raise ValueError(
+            f"{os.fspath(path)} is {size:,} bytes; a text corpus is read whole, and this process "
+            f"can give it at most {limit:,} (an eighth of its memory). Use a part of the file."
+        )
     try:
         with open(path, encoding="utf-8", newline="") as fh:
             text = fh.read()
@@ -118,4 +129,11 @@ def load_text(path: str | os.PathLike[str], validation_fraction: float = VALIDAT
             f"{os.fspath(path)} is not UTF-8 text ({exc.reason} at byte {exc.start}); a language "
             "model reads a plain-text file."
         ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise ValueError(
+            f"{os.fspath(path)} holds a NUL byte at byte {len(text[:nul].encode())} (line "
+            f"{text.count(chr(10), 0, nul) + 1}): this is binary data, not text; a language "
+            "model reads a plain-text file."
+        )
     return split_text(os.path.basename(os.fspath(path)), text, validation_fraction)

@@ -11,6 +11,7 @@ it on its own.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +21,24 @@ _RUNS_DIR = click.option(
     "--runs-dir", type=click.Path(path_type=Path), default=None,
     help="Run store directory or .sqlite file (default: $SCRATCHNN_RUNS or ./scratchnn-runs).",
 )
+
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+class _Size(click.ParamType):
+    """A size in bytes: ``4096``, ``512M``, ``64GiB``, ``1.5G`` (K, M, G, T: powers of 1024)."""
+
+    name = "size"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", str(value).upper())
+        if not match or float(match.group(1)) <= 0:
+            self.fail(f"{value!r} is not a size such as 512M, 64GiB or 4096 (bytes).", param, ctx)
+        return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
 @click.group(name="sweep", context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,23 +61,30 @@ def sweep() -> None:
               help="Train stacked populations where possible, or each trial with Sequential.fit.")
 @click.option("--name", default=None, help="Sweep id (default: [sweep] name or the file name).")
 @click.option("--check", is_flag=True, help="Check the spec and list the work; train nothing.")
+@click.option("--max-trials", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Allow up to N trials (default 10000); a larger spec is refused unstarted.")
+@click.option("--max-memory", type=_Size(), default=None, metavar="SIZE",
+              help="Allow trials estimated up to SIZE (e.g. 64GiB; default: this machine's "
+                   "memory, or the process's lower address-space limit).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int | None,
                 scheduler: str | None, engine: str, name: str | None, check: bool,
-                quiet: bool) -> None:
+                max_trials: int | None, max_memory: int | None, quiet: bool) -> None:
     """Run every trial of SPEC not yet finished in the run store.
 
     Trials are recorded as they finish; run the same command again after a crash or Ctrl-C and
-    only the missing trials run.
+    only the missing trials run. A spec of more than --max-trials trials, or whose trials need
+    more memory than --max-memory, is refused before anything runs.
     """
     from scratchnn.sweep.plan import plan
     from scratchnn.sweep.runner import run_sweep
-    from scratchnn.sweep.spec import SpecError, load_spec
+    from scratchnn.sweep.spec import MAX_TRIALS, SpecError, load_spec
 
     if executor == "dask" and not scheduler:
         raise click.UsageError("--executor dask needs --scheduler tcp://HOST:PORT.")
     try:
-        parsed = load_spec(spec, name=name)
+        parsed = load_spec(spec, name=name, max_trials=max_trials or MAX_TRIALS,
+                           max_memory=max_memory)
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
     if check:

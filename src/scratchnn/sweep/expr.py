@@ -150,6 +150,19 @@ def _check(node: ast.AST, names: set[str], source: str) -> None:
         )
 
 
+def _arithmetic(op: Any, left: Any, right: Any) -> Any:
+    """``op(left, right)`` in floating point, so that no text (``9**9**9``, ``"x" * 10**12``)
+    can make a huge number or string: numbers become floats, anything else gives NaN, and so do
+    a division by zero and an overflow."""
+    if not all(isinstance(v, (int, float)) for v in (left, right)):
+        return math.nan
+    try:
+        result = op(float(left), float(right))
+    except (ZeroDivisionError, OverflowError):
+        return math.nan
+    return result if isinstance(result, float) else math.nan  # (-8) ** 0.5 is complex
+
+
 def _evaluate(node: ast.AST, row: Mapping[str, Any]) -> Any:
     """Evaluate a checked node; ``None`` (a missing value) propagates, comparisons give False."""
     if isinstance(node, ast.BoolOp):
@@ -170,10 +183,7 @@ def _evaluate(node: ast.AST, row: Mapping[str, Any]) -> Any:
         left, right = _evaluate(node.left, row), _evaluate(node.right, row)
         if left is None or right is None:
             return None
-        try:
-            return _BINARY[type(node.op)](left, right)
-        except ZeroDivisionError:
-            return math.nan
+        return _arithmetic(_BINARY[type(node.op)], left, right)
     if isinstance(node, ast.UnaryOp):
         value = _evaluate(node.operand, row)
         if value is None and not isinstance(node.op, ast.Not):
@@ -196,7 +206,10 @@ def _evaluate(node: ast.AST, row: Mapping[str, Any]) -> Any:
         args = [_evaluate(arg, row) for arg in node.args]
         if any(a is None for a in args):
             return None
-        return FUNCTIONS[node.func.id](*args)
+        try:
+            return FUNCTIONS[node.func.id](*args)
+        except (ValueError, TypeError, OverflowError):  # log(-1), exp(1000), min("a", 1)
+            return math.nan
     if isinstance(node, ast.Name):
         if node.id == "True":
             return True

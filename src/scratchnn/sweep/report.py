@@ -360,8 +360,8 @@ def sweep_report(
         else:
             sweep_id = sweep_text
             saved = artifacts_dir(store.path, sweep_id) / "spec.toml"
-            if saved.exists():
-                spec = load_spec(saved, name=sweep_id)
+            if saved.exists():  # accepted, with its limits, when it was run
+                spec = load_spec(saved, name=sweep_id, max_trials=None, max_memory=math.inf)
         runs = store.list_runs(sweep_id=sweep_id, order_by="created_at")
     finally:
         store.close()

@@ -24,7 +24,7 @@ from typing import Any
 
 from scratchnn.sweep.engine import TrialResult, build_model, metric_column
 from scratchnn.sweep.plan import WorkUnit, plan
-from scratchnn.sweep.spec import SweepSpec, Trial, load_spec
+from scratchnn.sweep.spec import MAX_TRIALS, SweepSpec, Trial, load_spec
 
 _record_hook: Callable[[str, int], None] | None = None
 """Test seam, ``None`` outside tests: called in the parent as ``(point, recorded)``, at point
@@ -215,6 +215,8 @@ def run_sweep(
     scheduler: Any = None,
     engine: str = "auto",
     progress: bool = True,
+    max_trials: int | None = MAX_TRIALS,
+    max_memory: float | None = None,
 ) -> SweepRun:
     """Run every trial of ``spec`` not yet finished in the run store, recording each.
 
@@ -229,6 +231,8 @@ def run_sweep(
         engine: ``"auto"`` (populations where possible), ``"population"`` or ``"sequential"``
             (every trial with ``Sequential.fit``).
         progress: show a progress bar on stderr (trials done/total, ETA, best so far).
+        max_trials, max_memory: the limits :func:`~scratchnn.sweep.spec.load_spec` applies when
+            ``spec`` is a path or text (a :class:`SweepSpec` was checked when it was loaded).
 
     Returns:
         A :class:`SweepRun` summary.
@@ -245,7 +249,7 @@ def run_sweep(
     from scratchnn.sweep.executors import get_executor
 
     if not isinstance(spec, SweepSpec):
-        spec = load_spec(spec)
+        spec = load_spec(spec, max_trials=max_trials, max_memory=max_memory)
     started = time.perf_counter()
     store = RunStore(runs_dir)
     try:

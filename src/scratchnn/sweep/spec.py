@@ -22,6 +22,13 @@ A ``path`` points at any parameter of a layer, the optimizer, the loss or the fi
 Everything is checked before any trial starts: unknown tables or parameters, empty grids, values
 of the wrong type, and every trial's layers, optimizer and loss are built once. Errors name the
 spec's line: ``tutorial000.toml:41: [params.lr] values[2]: ...``.
+
+Limits, so that a spec from someone else cannot exhaust the machine before any work starts: a spec
+file is at most :data:`MAX_SPEC_BYTES` of UTF-8 text; a sweep expands to at most
+:data:`MAX_TRIALS` trials (``max_trials=``, ``--max-trials`` to allow more); and one trial's
+estimated memory (data, weights with their gradients and optimizer state, activations of a batch)
+must fit in the memory this process may use (``max_memory=``, ``--max-memory`` to say otherwise).
+Both are checked before a trial is expanded, data loaded or a model built.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from scratchnn._memory import available_memory
 from scratchnn.sweep.engine import canonical_json
 
 try:
@@ -56,6 +64,10 @@ DISTRIBUTIONS = ("choice", "uniform", "log_uniform", "int")
 REPORT_KEYS = ("filter", "pick", "sort", "plots", "reference", "holdout")
 RESERVED_COLUMNS = ("seed", "fit_time", "epochs_run", "diverged", "engine", "status", "run_id",
                     "trial_key")
+MAX_TRIALS = 10_000
+"""Most trials a spec may expand to unless ``max_trials`` says more (tutorial 000's has 420)."""
+MAX_SPEC_BYTES = 2**20
+"""Largest spec read (1 MiB of TOML; specs are a few KB)."""
 
 
 class SpecError(ValueError):
@@ -265,6 +277,12 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _named(registry: Mapping[str, Any], name: Any) -> Any:
+    """``registry[name]``, or ``None`` for an unknown name or one that is not text (a TOML
+    list or table cannot be looked up)."""
+    return registry.get(name) if isinstance(name, str) else None
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -307,21 +325,34 @@ def _accepted(cls: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ the loader
-def load_spec(source: str | Path, *, name: str | None = None) -> SweepSpec:
+def load_spec(
+    source: str | Path,
+    *,
+    name: str | None = None,
+    max_trials: int | None = MAX_TRIALS,
+    max_memory: float | None = None,
+) -> SweepSpec:
     """Read, check and expand a sweep spec: a path to a ``.toml`` file, or TOML text.
 
     Args:
         source: a file path or the TOML text itself.
         name: the sweep id, overriding ``sweep.name`` (default: the file name without suffix,
             or ``"sweep"`` for text).
+        max_trials: refuse a spec of more trials (counted before they are expanded); ``None``
+            for no limit.
+        max_memory: refuse a trial whose estimated memory is larger, in bytes; ``None``: the
+            memory this process may use (physical memory, or a lower ``RLIMIT_AS``);
+            ``math.inf``: no limit.
 
     Returns:
         The :class:`SweepSpec` with every trial.
 
     Raises:
-        SpecError: anything wrong, with the file and line: invalid TOML, an unknown table or
-            parameter, an empty grid, a value of the wrong type, a layer, optimizer or loss that
-            cannot be built with a trial's values.
+        SpecError: anything wrong, with the file and line: a file too large or not UTF-8,
+            invalid TOML, an unknown table or parameter, an empty grid, a value of the wrong
+            type, a layer, optimizer or loss that cannot be built with a trial's values, more
+            trials than ``max_trials``, a trial estimated above ``max_memory`` (the message
+            gives the count or the estimate and how to run it anyway).
 
     Example:
         >>> spec = load_spec('''
@@ -345,22 +376,49 @@ def load_spec(source: str | Path, *, name: str | None = None) -> SweepSpec:
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and (
             source.strip().endswith(".toml") or Path(source).is_file())):
         path = Path(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SpecError(f"cannot read the spec: {exc}", str(path)) from None
         label = str(path)
+        text = _read_text(path)
     else:
         text = str(source)
         label = "<spec>"
+        if len(text) > MAX_SPEC_BYTES:
+            raise SpecError(f"the spec text has {len(text):,} characters; specs are at most "
+                            f"{MAX_SPEC_BYTES:,} (a few KB is usual).", label)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise SpecError(f"invalid TOML: {exc}", label,
                         int(match.group(1)) if match else None) from None
+    except RecursionError:
+        raise SpecError("invalid TOML: arrays or tables nested too deeply to read.",
+                        label) from None
     default_name = path.stem if path is not None else "sweep"
-    return _Checker(raw, text, label, path, name, default_name).spec()
+    checker = _Checker(raw, text, label, path, name, default_name)
+    checker.max_trials = max_trials
+    checker.max_memory = max_memory
+    return checker.spec()
+
+
+def _read_text(path: Path) -> str:
+    """The spec file as text: at most :data:`MAX_SPEC_BYTES`, UTF-8 (the error gives the byte)."""
+    label = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(f"the spec file is {size:,} bytes; specs are at most "
+                            f"{MAX_SPEC_BYTES:,} bytes (a few KB is usual). Is it the right "
+                            "file?", label)
+        data = path.read_bytes()[: MAX_SPEC_BYTES + 1]
+    except OSError as exc:
+        raise SpecError(f"cannot read the spec: {exc}", label) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SpecError(f"not UTF-8 text: byte {exc.start} (0x{data[exc.start]:02x}) cannot be "
+                        "decoded; a spec is a TOML text file saved as UTF-8.", label,
+                        line) from None
 
 
 class _Checker:
@@ -375,6 +433,8 @@ class _Checker:
         self.loc = _Locator(text, label)
         self.name_override = name
         self.default_name = default_name
+        self.max_trials: int | None = MAX_TRIALS
+        self.max_memory: float | None = None
 
     def fail(self, message: str, *keys: Any) -> SpecError:
         return self.loc.error(message, *keys)
@@ -401,6 +461,7 @@ class _Checker:
         }
         params = self._params(raw.get("params", {}), sweep["method"])
         report = self._report(raw.get("report", {}), params, base)
+        self._check_trial_count(params, sweep)
         trials = self._expand(base, params, sweep)
         self._check_trials(trials, params)
         return SweepSpec(
@@ -476,7 +537,7 @@ class _Checker:
         from scratchnn.datasets import DATASETS
 
         name = table.get("name")
-        if name not in DATASETS:
+        if _named(DATASETS, name) is None:
             raise self.fail(
                 f"[data] name must be one of {', '.join(sorted(DATASETS))}; received {name!r}.",
                 "data", "name" if "name" in table else None,
@@ -522,7 +583,7 @@ class _Checker:
             if not isinstance(layer, dict):
                 raise self.fail(f"[model.layers][{i}] must be a table; received {layer!r}.",
                                 "model", "layers", i)
-            cls = LAYERS.get(layer.get("class_name"))
+            cls = _named(LAYERS, layer.get("class_name"))
             if cls is None:
                 raise self.fail(
                     f"[model.layers][{i}] class_name must be one of "
@@ -710,8 +771,7 @@ class _Checker:
                 if isinstance(value, list):
                     raise self.fail(f"[params.{name}] values[{i}] is a list; values must be "
                                     "numbers, strings, booleans or tables.", *where, "values")
-            if any(canonical_json(v) == canonical_json(w) for v, w in
-                   itertools.combinations(values, 2)):
+            if len({canonical_json(v) for v in values}) != len(values):
                 raise self.fail(f"[params.{name}] values repeats a value: {values!r}.",
                                 *where, "values")
             for key in ("low", "high"):
@@ -767,6 +827,9 @@ class _Checker:
         sort = table.get("sort", [])
         if isinstance(sort, str):
             sort = [sort]
+        if not isinstance(sort, list):
+            raise self.fail(f"[report] sort must be a column name or a list of them; received "
+                            f"{sort!r}.", "report", "sort")
         for item in sort:
             if not isinstance(item, str) or item.lstrip("-+") not in columns:
                 raise self.fail(f"[report] sort: {item!r} is not a column; the columns are "
@@ -785,7 +848,7 @@ class _Checker:
         if holdout is not None:
             from scratchnn.datasets import DATASETS
 
-            if not isinstance(holdout, dict) or holdout.get("name") not in DATASETS:
+            if not isinstance(holdout, dict) or _named(DATASETS, holdout.get("name")) is None:
                 raise self.fail("[report.holdout] needs name = a data set "
                                 f"({', '.join(sorted(DATASETS))}) and its arguments.",
                                 "report", "holdout")
@@ -797,6 +860,25 @@ class _Checker:
         return copy.deepcopy(table)
 
     # ---------------------------------------------------------------------------- trials
+    def _check_trial_count(self, params: list[Param], sweep: dict[str, Any]) -> None:
+        """Refuse more than ``max_trials`` trials, counted without expanding them."""
+        seeds = len(sweep["seeds"])
+        if sweep["method"] == "grid":
+            count = math.prod(len(p.values) for p in params) * seeds
+            parts = [f"{len(p.values)} {p.name}" for p in params]
+        else:
+            count = sweep["samples"] * seeds
+            parts = [f"{sweep['samples']} samples"]
+        if self.max_trials is None or count <= self.max_trials:
+            return
+        how = " x ".join([*parts, f"{seeds} seed{'s' if seeds > 1 else ''}"])
+        raise self.fail(
+            f"the sweep has {count:,} trials ({how}), more than max_trials = "
+            f"{self.max_trials:,}. Shrink the grid, or run it anyway with `scratchnn sweep run "
+            f"SPEC --max-trials {count}` (in Python: load_spec / run_sweep(..., "
+            f"max_trials={count})).", "params" if params else "sweep",
+        )
+
     def _expand(self, base: dict[str, Any], params: list[Param],
                 sweep: dict[str, Any]) -> list[Trial]:
         if sweep["method"] == "grid":
@@ -864,20 +946,55 @@ class _Checker:
                 done.add(key)
 
     def _build_once(self, trial: Trial, params: list[Param]) -> None:
-        """Build the trial's model on its data and check the targets fit the output layer."""
+        """Build the trial's model on its data and check the targets fit the output layer.
+
+        Data sets drawn with ``n_samples`` are sized from a small draw first, and the trial's
+        memory is estimated before the data is loaded; fixed data sets are loaded as they are.
+        """
         from scratchnn.models import data as model_data
         from scratchnn.sweep.engine import build_model, load_split
 
+        probe = _data_probe(trial.config["data"])
+        if probe is not None:
+            self._check_memory(trial, params, *probe)
         try:
             x_train, y_train, _, _ = load_split(trial.config["data"])
         except (TypeError, ValueError, OSError) as exc:
             raise self._trial_error(trial, params, ("data",), f"[data] {exc}") from None
+        except MemoryError:
+            raise self._trial_error(trial, params, ("data",), "[data] out of memory loading "
+                                    "the data set; ask for fewer rows (n_samples).") from None
+        if probe is None:
+            self._check_memory(trial, params, len(x_train), x_train.shape[1:], 0.0)
         try:
             model = build_model(trial.config, x_train.shape[1])
             model_data.as_targets(y_train, model.loss, model.output_shape,
                                   model.layers[-1].name, model.dtype, len(y_train))
         except (TypeError, ValueError) as exc:
             raise self._trial_error(trial, params, ("model",), str(exc)) from None
+        except MemoryError:
+            raise self._trial_error(trial, params, ("model",), "out of memory building the "
+                                    "model; make its layers smaller.") from None
+
+    def _check_memory(self, trial: Trial, params: list[Param], rows: int,
+                      sample_shape: tuple[int, ...], row_bytes: float) -> None:
+        """Refuse a trial whose estimated memory exceeds ``max_memory`` (or what is available)."""
+        limit = self.max_memory if self.max_memory is not None else available_memory()
+        if limit is None:
+            return
+        parts = estimate_trial_memory(trial.config, rows, sample_shape, row_bytes)
+        total = sum(parts.values())
+        if total <= limit:
+            return
+        detail = ", ".join(f"{k} {_size(v)}" for k, v in parts.items() if v)
+        largest = max(parts, key=parts.__getitem__)
+        raise self._trial_error(
+            trial, params, ("data",) if largest == "data" else ("model",),
+            f"one trial needs about {_size(total)} of memory ({detail}), more than the "
+            f"{_size(limit)} {'allowed' if self.max_memory is not None else 'this process can use'}"
+            f". Shrink the layers, n_samples or batch_size, or run it anyway with `scratchnn "
+            f"sweep run SPEC --max-memory {_size_up(total)}` (in Python: max_memory={total})",
+        )
 
     def _trial_error(self, trial: Trial, params: list[Param], section: tuple[Any, ...],
                      message: str) -> SpecError:
@@ -887,6 +1004,97 @@ class _Checker:
                 return self.fail(f"{message} (with {p.name} = {_show(trial.params[p.name])})",
                                  "params", p.name, "values")
         return self.fail(message, *section)
+
+
+# ------------------------------------------------------------------------------ memory
+def estimate_trial_memory(config: dict[str, Any], rows: int, sample_shape: tuple[int, ...],
+                          row_bytes: float) -> dict[str, int]:
+    """Estimated bytes of one trial trained alone, by part, computed without allocating.
+
+    ``data``: the rows three times (as loaded, split, scaled); ``weights``: the parameters five
+    times (weights, gradients, two optimizer slots, the copy kept to undo a non-finite step);
+    ``activations``: each layer's output for a batch (the whole training split for
+    ``batch_size = "full"``, else the larger of the batch and an evaluation chunk), three times
+    (values, gradients, temporaries). Layers that cannot be made or that refuse the input shape
+    count nothing: building the trial reports them.
+
+    Args:
+        config: a trial configuration (``Trial.config``).
+        rows: rows of the data set; sample_shape: one row's feature shape.
+        row_bytes: bytes per row of the loaded arrays (0 when already loaded).
+
+    Example:
+        >>> config = {"data": {}, "fit": {"batch_size": 32}, "model": {"dtype": "float32",
+        ...           "layers": [{"class_name": "Dense", "units": 1000}]}}
+        >>> estimate_trial_memory(config, 100, (10,), 88.0)
+        {'data': 26400, 'weights': 220000, 'activations': 960000}
+    """
+    from scratchnn.io_checks import plan_layers
+    from scratchnn.models import PREDICT_BATCH_SIZE
+    from scratchnn.models.config import layer_from_config
+
+    model = config["model"]
+    dtype = model.get("dtype") if model.get("dtype") in ("float32", "float64") else "float32"
+    itemsize = np.dtype(dtype).itemsize
+    try:
+        layers = [layer_from_config(entry) for entry in model["layers"]]
+    except (TypeError, ValueError, KeyError):
+        layers = []
+    shape = tuple(getattr(layers[0], "declared_input_shape", None) or sample_shape) \
+        if layers else tuple(sample_shape)
+    dev = config["data"].get("dev_size", 0.2)
+    train_rows = rows - (dev if _is_int(dev) and dev >= 1 else int(rows * dev))
+    batch = config["fit"].get("batch_size")
+    batch_rows = max(1, train_rows) if batch is None else max(batch, min(train_rows,
+                                                                         PREDICT_BATCH_SIZE))
+    try:
+        params = sum(math.prod(w.shape) for w in plan_layers(
+            list(enumerate(layers)), shape, dtype, "", ""))
+        outputs = 0
+        for layer in layers:
+            shape = tuple(layer.compute_output_shape(shape))
+            outputs += math.prod(shape)
+    except (TypeError, ValueError, KeyError, IndexError, ArithmeticError):
+        params = outputs = 0
+    return {"data": int(rows * row_bytes * 3), "weights": params * itemsize * 5,
+            "activations": batch_rows * outputs * itemsize * 3}
+
+
+def _data_probe(data: dict[str, Any]) -> tuple[int, tuple[int, ...], float] | None:
+    """``(rows, sample shape, bytes per row)`` of a data set drawn with ``n_samples``, from a
+    draw of at most 64 rows; ``None`` for fixed data sets, or when the draw fails (loading the
+    data reports why)."""
+    from scratchnn.datasets import DATASETS
+
+    loader = DATASETS.get(data.get("name"))
+    takes = inspect.signature(loader).parameters if loader is not None else {}
+    if "n_samples" not in takes:
+        return None
+    args = {k: v for k, v in data.items() if k != "name" and k not in DATA_SPLIT_KEYS}
+    rows = args.get("n_samples", takes["n_samples"].default)
+    if not _is_int(rows) or rows < 1:
+        return None
+    try:
+        x, y = (np.asarray(a) for a in loader(**{**args, "n_samples": min(rows, 64)}))
+    except (TypeError, ValueError):
+        return None
+    if len(x) == 0:
+        return None
+    return rows, tuple(x.shape[1:]), (x.nbytes + y.nbytes) / len(x)
+
+
+def _size_up(n: int) -> str:
+    """A size at least ``n`` bytes, for ``--max-memory``: ``187G`` or ``513M``."""
+    return f"{math.ceil(n / 2**30)}G" if n >= 2**30 else f"{math.ceil(n / 2**20)}M"
+
+
+def _size(n: float) -> str:
+    """``1.5 GiB``-style size."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
 
 
 # ------------------------------------------------------------------------------- helpers
