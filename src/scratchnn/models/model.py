@@ -136,11 +136,13 @@ class Model(Layer):
             if isinstance(value, Layer) and value is not self:
                 tracked[name] = value
                 self._adopt([value])
+                self._structure_changed()
             elif isinstance(value, (list, tuple)) and value and all(
                 isinstance(v, Layer) for v in value
             ):
                 tracked[name] = list(value)
                 self._adopt(list(value))
+                self._structure_changed()
         super().__setattr__(name, value)
 
     def _adopt(self, layers: Sequence[Layer]) -> None:
@@ -180,7 +182,17 @@ class Model(Layer):
     @property
     def params(self) -> list[Tensor]:
         """All weights (trainable and frozen), in :meth:`weight_dict` order."""
-        return [w for _, w in self._weight_entries()]
+        cached = self.__dict__.get("_params_cache")
+        if cached is None:
+            cached = [w for _, w in self._weight_entries()]
+            if self.built:  # the list is fixed until the structure changes (_structure_changed)
+                self._params_cache = cached
+        return list(cached)
+
+    def _structure_changed(self) -> None:
+        """Forget what depends on the layers (the parameter list, the divergence snapshot)."""
+        self._params_cache = None
+        self._snapshot = None
 
     @property
     def trainable_params(self) -> list[Tensor]:

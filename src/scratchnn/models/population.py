@@ -42,6 +42,7 @@ Shape legend: P members, N samples (B in a batch), D inputs, H units, K outputs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,6 +51,7 @@ import numpy as np
 from scratchnn import activations, ops, optimizers
 from scratchnn.layers import Dense
 from scratchnn.layers.stacked import FUSED_NAMES, StackedDense
+from scratchnn.models import compiled
 from scratchnn.models.model import Model
 from scratchnn.tensor import Tensor, no_grad
 
@@ -309,39 +311,64 @@ class Population(Model):
             return ops.reshape(out, (out.shape[0], out.shape[2], 1))
         return ops.transpose(out, (0, 2, 1))
 
-    def _member_losses(self, x: Any, y: Any, training: bool) -> tuple[Tensor, Tensor, Tensor]:
-        """``(objective, per-member losses (P,), predictions (P, B, K))`` of a batch."""
-        assert self.compiled_loss is not None
-        pred = self._forward_for_loss([x], training)[0]
-        p, b = pred.shape[0], pred.shape[1]
-        fused = self.compiled_loss.fused[0]
-        loss = fused or self.compiled_loss.losses[0]
+    def _targets_like(self, x: Any, y: Any, pred: Tensor, loss: Any) -> np.ndarray:
+        """The targets shaped for ``pred`` ``(P, B, K)`` (labels ``(P, B)``), as views."""
         y = self._per_member_targets(x, y)
-        if y.ndim == pred.ndim - 1 and not loss.name.startswith("sparse"):
+        if loss.name.startswith("sparse"):
+            return y
+        if y.ndim == pred.ndim - 1:
             y = y[..., None]  # (P, B) targets of one output unit: (P, B, 1)
-        if y.shape[: pred.ndim] != pred.shape and not loss.name.startswith("sparse"):
-            y = np.broadcast_to(y, pred.shape)
-        per_member = loss.per_sample(y, pred)  # (P, B): the members as a leading batch axis
-        if per_member.shape != (p, b):  # a loss that works on rows only: flatten the members
-            flat = ops.reshape(pred, (p * b, *pred.shape[2:]))
-            per_member = ops.reshape(loss.per_sample(y.reshape(p * b, *y.shape[2:]), flat),
-                                     (p, b))
-        if loss.reduction == "sum":
-            per_member = ops.sum(per_member, axis=1)
-        else:
-            per_member = ops.mean(per_member, axis=1)  # (P,)
-        return ops.sum(per_member), per_member, pred
+        return np.broadcast_to(y, pred.shape) if y.shape != pred.shape else y
+
+    def _loss(self) -> Any:
+        assert self.compiled_loss is not None
+        fused = self.compiled_loss.fused[0]
+        return fused or self.compiled_loss.losses[0], fused is not None
+
+    def _objective(self, x: Any, y: Any, training: bool) -> tuple[Tensor, Tensor, np.ndarray]:
+        """``(objective, predictions (P, B, K), targets)`` of a batch.
+
+        The objective is the sum of the members' losses, computed as the loss of all members'
+        rows together (one fused node where the loss has one, as ``Sequential`` computes it)
+        times P: each member's gradient is its own loss's.
+        """
+        pred = self._forward_for_loss([x], training)[0]
+        loss, from_logits = self._loss()
+        targets = self._targets_like(x, y, pred, loss)
+        value = compiled.loss_value(loss, targets, pred, None, from_logits)
+        if loss.reduction != "sum":
+            value = ops.mul(value, pred.shape[0])
+        return value, pred, targets
+
+    def _member_values(self, pred: Tensor, targets: np.ndarray) -> np.ndarray:
+        """Each member's loss ``(P,)`` on a batch (no graph)."""
+        loss, _ = self._loss()
+        with no_grad():
+            values = loss.per_sample(targets, pred).data  # (P, B): members as a batch axis
+        reduce = np.sum if loss.reduction == "sum" else np.mean
+        return np.asarray(reduce(values.reshape(len(values), -1), axis=1), dtype=np.float64)
 
     def train_step(self, batch: tuple[Any, Any, Any]) -> dict[str, Any]:
-        """One step of every member; logs hold each member's loss (a ``(P,)`` array)."""
+        """One step of every member.
+
+        Logs hold each member's loss (a ``(P,)`` array, before the update) when
+        :attr:`track_metrics` is on, else nothing: the sum of the losses is enough to step and
+        to see a divergence, which is then traced to the members it came from.
+        """
         x, y, sw = batch
         if sw is not None:
             raise ValueError("A population trains without sample weights.")
         params = self.params
         for p in params:
             p.grad = None
-        objective, per_member, pred = self._member_losses(x, y, training=True)
-        values = np.array(per_member.data, dtype=np.float64)
+        objective, pred, targets = self._objective(x, y, training=True)
+        logs: dict[str, Any] = {}
+        finite = math.isfinite(float(objective.data))
+        if self.track_metrics or not finite:
+            values = self._member_values(pred, targets)
+            logs["loss"] = values
+            if not finite:
+                self._diverged(logs)
         objective.backward()
         self.optimizer.step(params)
         if self._remask:
@@ -350,16 +377,18 @@ class Population(Model):
             self._pin_dead()
         if self.track_metrics and any(t.active for t in self._trackers):
             self._collect(x, y, pred)
-        return {"loss": values}
+        return logs if self.track_metrics else {}
 
     def test_step(self, batch: tuple[Any, Any, Any]) -> dict[str, Any]:
         """Each member's loss on a batch, without updating."""
         x, y, _ = batch
         with no_grad():
-            _, per_member, pred = self._member_losses(x, y, training=False)
+            pred = self._forward_for_loss([x], False)[0]
+            loss, _ = self._loss()
+            values = self._member_values(pred, self._targets_like(x, y, pred, loss))
         if any(t.active for t in self._trackers):
             self._collect(x, y, pred)
-        return {"loss": np.array(per_member.data, dtype=np.float64)}
+        return {"loss": values}
 
     def _per_member_targets(self, x: Any, y: Any) -> np.ndarray:
         """The targets as ``(P, B, ...)``: a batch shared by the members (``x`` is ``(B, D)``)

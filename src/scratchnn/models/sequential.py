@@ -197,7 +197,7 @@ class Sequential(Model):
         """Recompute what depends on the layers: masking and the compiled loss's logits form."""
         base = Layer.compute_mask
         self._masking = any(type(layer).compute_mask is not base for layer in self._layers)
-        self._snapshot = None
+        self._structure_changed()
         self._link_compiled()
 
     def compute_output_shape(self, input_shape: Any) -> Any:

@@ -73,9 +73,16 @@ def _normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
 def _expand_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """Re-insert the reduced axes into ``g`` so that it broadcasts against ``shape``."""
     if not keepdims and len(shape) > 0:
-        for ax in sorted(_normalize_axes(axis, len(shape))):
-            g = backend.xp.expand_dims(g, ax)
+        reduced = _normalize_axes(axis, len(shape))
+        g = g.reshape(tuple(1 if i in reduced else n for i, n in enumerate(shape)))
     return g
+
+
+def _spread(g: Any, shape: tuple[int, ...]) -> Any:
+    """``g`` (shaped to broadcast against ``shape``) written out as a new array of ``shape``."""
+    out = backend.xp.empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out
 
 
 # ------------------------------------------------------------------------------------ arithmetic
@@ -255,7 +262,7 @@ def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     xp = backend.xp
 
     def backward(g):
-        return (xp.broadcast_to(_expand_reduced(g, a.shape, axis, keepdims), a.shape),)
+        return (_spread(_expand_reduced(g, a.shape, axis, keepdims), a.shape),)
 
     out = xp.asarray(a.data.sum(axis=axis, keepdims=keepdims))
     return Tensor._from_op(out, (a,), backward, "sum")
@@ -267,7 +274,7 @@ def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     count = math.prod(a.shape[ax] for ax in _normalize_axes(axis, a.ndim)) if a.ndim else 1
 
     def backward(g):
-        return (xp.broadcast_to(_expand_reduced(g, a.shape, axis, keepdims) / count, a.shape),)
+        return (_spread(_expand_reduced(g, a.shape, axis, keepdims) / count, a.shape),)
 
     out = xp.asarray(a.data.mean(axis=axis, keepdims=keepdims))
     return Tensor._from_op(out, (a,), backward, "mean")

@@ -146,6 +146,7 @@ class _Checkpoints(Callback):
         self.due_epochs = {c.epochs for m in members for c in m.checkpoints}
         self.history: list[dict[int, dict[str, float]]] = [{} for _ in members]
         self.diverged_at: dict[int, int] = {}
+        self.retired: set[int] = set()
         self.clock = {"start": 0.0, "paused": 0.0, "progress": 0.0}
         self.emitted: list[set[str]] = [set() for _ in members]
         self.work = float(sum(m.max_epochs for m in members))
@@ -165,20 +166,23 @@ class _Checkpoints(Callback):
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         model = self.run.model
         logs = logs or {}
-        if not model._weights_finite():  # an update of this epoch overflowed
-            model._restore_snapshot()
-        for i, m in enumerate(model.ids.tolist()):
-            if m in model.dead and m not in self.diverged_at:
-                self.diverged_at[m] = epoch
-                if epoch in self.logged[m]:
-                    self.history[m][epoch] = {key: math.nan for key in logs}
-            elif m not in model.dead and epoch in self.logged[m]:
-                self.history[m][epoch] = {key: float(value[i]) for key, value in logs.items()}
+        if model.dead or epoch in self.any_logged:
+            for i, m in enumerate(model.ids.tolist()):
+                if m in model.dead and m not in self.diverged_at:
+                    self.diverged_at[m] = epoch
+                    if epoch in self.logged[m]:
+                        self.history[m][epoch] = {key: math.nan for key in logs}
+                elif m not in model.dead and epoch in self.logged[m]:
+                    self.history[m][epoch] = {key: float(value[i]) for key, value in logs.items()}
         count = epoch + 1
-        due = [i for i, m in enumerate(model.ids.tolist())
-               if count in self.wanted[m] or (m in self.diverged_at)]
-        if due and (count in self.due_epochs or self.diverged_at):
-            self._checkpoint(count, due)
+        if count in self.due_epochs or len(self.diverged_at) > len(self.retired):
+            if not model._weights_finite():  # an update of this epoch overflowed
+                model._restore_snapshot()
+                self.on_epoch_end_dead(epoch)
+            due = [i for i, m in enumerate(model.ids.tolist())
+                   if count in self.wanted[m] or m in self.diverged_at]
+            if due:
+                self._checkpoint(count, due)
         now = time.perf_counter()
         if now - self.clock["progress"] > 0.5:
             self.clock["progress"] = now
@@ -187,6 +191,11 @@ class _Checkpoints(Callback):
                 raise StopTraining
         if model.members == 0:
             model.stop_training = True
+
+    def on_epoch_end_dead(self, epoch: int) -> None:
+        """Members the end-of-epoch check retired: they diverged in this epoch."""
+        for m in self.run.model.dead:
+            self.diverged_at.setdefault(m, epoch)
 
     def _fraction(self, count: int) -> float:
         done = sum(min(count, m.max_epochs) for m in self.run.members)
@@ -239,6 +248,7 @@ class _Checkpoints(Callback):
                 self.emitted[m].add(checkpoint.trial_key)
             if diverged or count >= member.max_epochs:
                 retire.append(i)
+                self.retired.add(m)
         if retire:
             live = [i for i in range(model.members) if i not in set(retire)]
             model.keep(live)
