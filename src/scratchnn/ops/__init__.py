@@ -33,6 +33,7 @@ from scratchnn.ops.conv import (
     max_pool1d,
     max_pool2d,
     pad,
+    spatial_output_shape,
     upsample2d,
 )
 from scratchnn.ops.core import (
@@ -122,6 +123,7 @@ __all__ = [
     "softmax_crossentropy",
     "softplus",
     "sparse_softmax_crossentropy",
+    "spatial_output_shape",
     "sqrt",
     "stack",
     "stacked_linear",

@@ -133,23 +133,69 @@ def _pads(
     return padding  # type: ignore[return-value]
 
 
-def _out_sizes(
-    sizes: Sequence[int], eff: Sequence[int], strides: Sequence[int], pads: Pads, op: str,
-    shape: tuple[int, ...],
-) -> tuple[int, ...]:
-    """Output sizes; a window larger than the padded input is a ValueError with the fix."""
-    out = []
-    padded = list(zip(sizes, pads, strict=True))
-    for size, k, s, (a, b) in zip(sizes, eff, strides, pads, strict=True):
-        if size + a + b < k:
+def _geometry(
+    sizes: Sequence[int], window: Sequence[int], strides: Sequence[int],
+    dilation: Sequence[int], padding: str | Pads, op: str, shape: tuple[int, ...],
+    transposed: bool = False,
+) -> tuple[Pads, tuple[int, ...]]:
+    """``(pads, output sizes)`` over the spatial axes for a checked ``padding``.
+
+    A window larger than the padded input (or a transposed convolution cropped to nothing) is a
+    ValueError that says what was received and the fix.
+    """
+    eff = [(k - 1) * d + 1 for k, d in zip(window, dilation, strict=True)]
+    if transposed:  # the output is the input of the convolution that maps it to ``sizes``
+        full = [(n - 1) * s + k for n, s, k in zip(sizes, strides, eff, strict=True)]
+        if padding == "same":
+            out = [n * s for n, s in zip(sizes, strides, strict=True)]
+            return _pads("same", out, eff, strides), tuple(out)
+        pads = _pads(padding, full, eff, strides)
+        out = [m - a - b for m, (a, b) in zip(full, pads, strict=True)]
+        if builtins.min(out) < 1:
             raise ValueError(
-                f"{op}: the window ({'x'.join(map(str, eff))} with dilation) is larger than the "
-                f"padded input ({'x'.join(str(n + p + q) for n, (p, q) in padded)}; "
-                f"input shape {shape}). Use a smaller kernel or pool size, padding='same', or a "
-                "larger input."
+                f"{op}: padding {padding} crops the whole {'x'.join(map(str, full))} output "
+                f"(input shape {shape}); use less padding."
             )
-        out.append((size + a + b - k) // s + 1)
-    return tuple(out)
+        return pads, tuple(out)
+    pads = _pads(padding, sizes, eff, strides)
+    padded = [n + a + b for n, (a, b) in zip(sizes, pads, strict=True)]
+    if any(p < k for p, k in zip(padded, eff, strict=True)):
+        raise ValueError(
+            f"{op}: the window {'x'.join(map(str, eff))} (dilation included) is larger than the "
+            f"padded input {'x'.join(map(str, padded))} (input shape {shape}). Use a smaller "
+            "kernel or pool size, padding='same', or larger inputs."
+        )
+    return pads, tuple(
+        (p - k) // s + 1 for p, k, s in zip(padded, eff, strides, strict=True)
+    )
+
+
+def spatial_output_shape(
+    sizes: Sequence[int], window: Any, strides: Any = 1, padding: Any = "valid",
+    dilation_rate: Any = 1, transposed: bool = False, op: str = "conv",
+) -> tuple[int, ...]:
+    """Output sizes of a convolution or pooling (or a transposed convolution) over ``sizes``.
+
+    Args:
+        sizes: the spatial sizes of one input, e.g. ``(28, 28)`` or ``(100,)``.
+        window: kernel (or pool) size, an int or one per axis.
+        strides, padding, dilation_rate: as :func:`conv2d` (``"causal"`` for one axis).
+        transposed: sizes of :func:`conv2d_transpose` instead.
+        op: name used in error messages.
+
+    Raises:
+        ValueError: bad arguments, or a window larger than the padded input.
+
+    Example:
+        >>> spatial_output_shape((28, 28), 3), spatial_output_shape((26, 26), 2, strides=2)
+        ((26, 26), (13, 13))
+    """
+    n = len(sizes)
+    window = _ints(window, n, "kernel_size", op)
+    strides = _ints(strides, n, "strides", op)
+    dilation = _ints(dilation_rate, n, "dilation_rate", op)
+    spec = check_padding(padding, n, op, causal=n == 1 and not transposed)
+    return _geometry(sizes, window, strides, dilation, spec, op, tuple(sizes), transposed)[1]
 
 
 def _check_rank(x: Tensor, rank: int, op: str, layout: str) -> None:
@@ -276,10 +322,8 @@ def _conv(
     """Convolution over ``spatial`` (1 or 2) axes; see :func:`conv2d`."""
     xp = backend.xp
     fmt = check_data_format(data_format, op)
-    strides2 = (1, *_ints(strides, 1, "strides", op)) if spatial == 1 else _ints(
-        strides, 2, "strides", op)
-    dil2 = (1, *_ints(dilation_rate, 1, "dilation_rate", op)) if spatial == 1 else _ints(
-        dilation_rate, 2, "dilation_rate", op)
+    strides = _ints(strides, spatial, "strides", op)
+    dilation = _ints(dilation_rate, spatial, "dilation_rate", op)
     layout = "(N, L, C)" if spatial == 1 else "(N, H, W, C)"
     if fmt == "channels_first":
         layout = "(N, C, L)" if spatial == 1 else "(N, C, H, W)"
@@ -303,12 +347,14 @@ def _conv(
         )
     if bias is not None and bias.shape != (f,):
         raise ValueError(f"{op}: the bias must have shape ({f},); received {bias.shape}.")
-    eff = ((kh - 1) * dil2[0] + 1, (kw - 1) * dil2[1] + 1)
     pad_spec = check_padding(padding, spatial, op, causal=spatial == 1)
-    pads = _pads(pad_spec, (h, wd), eff, strides2) if spatial == 2 else (
-        (0, 0), *_pads(pad_spec, (wd,), eff[1:], strides2[1:]))
-    oh, ow = _out_sizes((h, wd), eff, strides2, pads, op, x.shape)
-    geometry = ((kh, kw), strides2, dil2, (oh, ow))
+    pads, outs = _geometry(
+        (h, wd)[2 - spatial:], (kh, kw)[2 - spatial:], strides, dilation, pad_spec, op, x.shape
+    )
+    if spatial == 1:  # a height of 1, never padded
+        pads, outs, strides, dilation = ((0, 0), *pads), (1, *outs), (1, *strides), (1, *dilation)
+    oh, ow = outs
+    geometry = ((kh, kw), strides, dilation, (oh, ow))
     w2 = w.reshape(kh * kw * c, f)  # (KK, F)
     xpad = _pad_array(xd, pads)  # (N, HP, WP, C)
     keep = _records(x, kernel, bias)
@@ -443,8 +489,8 @@ def conv2d_transpose(
     op = "conv2d_transpose"
     xp = backend.xp
     fmt = check_data_format(data_format, op)
-    strides2 = _ints(strides, 2, "strides", op)
-    dil2 = _ints(dilation_rate, 2, "dilation_rate", op)
+    strides = _ints(strides, 2, "strides", op)
+    dilation = _ints(dilation_rate, 2, "dilation_rate", op)
     _check_rank(x, 4, op, "(N, C, H, W)" if fmt == "channels_first" else "(N, H, W, C)")
     if kernel.ndim != 4:
         raise ValueError(f"{op}: the kernel must be 4-D, (KH, KW, F, C); received {kernel.shape}.")
@@ -460,23 +506,13 @@ def conv2d_transpose(
         )
     if bias is not None and bias.shape != (f,):
         raise ValueError(f"{op}: the bias must have shape ({f},); received {bias.shape}.")
-    eff = ((kh - 1) * dil2[0] + 1, (kw - 1) * dil2[1] + 1)
-    pad_spec = check_padding(padding, 2, op)
-    full = tuple((n_in - 1) * s + k for n_in, s, k in zip((h, wd), strides2, eff, strict=True))
-    if pad_spec == "same":
-        size = (h * strides2[0], wd * strides2[1])
-        pads = _pads("same", size, eff, strides2)
-    else:
-        pads = _pads(pad_spec, full, eff, strides2)
-        size = tuple(m - a - b for m, (a, b) in zip(full, pads, strict=True))
-        if builtins.min(size) < 1:
-            raise ValueError(
-                f"{op}: padding {pad_spec} crops the whole {full[0]}x{full[1]} output (input "
-                f"shape {x.shape}); use less padding."
-            )
+    pads, size = _geometry(
+        (h, wd), (kh, kw), strides, dilation, check_padding(padding, 2, op), op, x.shape,
+        transposed=True,
+    )
     # The output is the input gradient of a convolution of a (size) image to this (H, W) one.
     padded = (n, size[0] + pads[0][0] + pads[0][1], size[1] + pads[1][0] + pads[1][1], f)
-    geometry = ((kh, kw), strides2, dil2, (h, wd))
+    geometry = ((kh, kw), strides, dilation, (h, wd))
     w2 = kernel.data.reshape(kh * kw * f, c)  # (KK, C), KK = KH*KW*F here
     x2 = xp.ascontiguousarray(xd).reshape(-1, c)  # (N*H*W, C)
     cols = x2 @ w2.T  # (N*H*W, C) @ (C, KK) -> (N*H*W, KK)
@@ -516,28 +552,27 @@ def _pool(x: Tensor, pool_size: Any, strides: Any, padding: Any, data_format: An
     fmt = check_data_format(data_format, op)
     size = _ints(pool_size, spatial, "pool_size", op)
     step = size if strides is None else _ints(strides, spatial, "strides", op)
-    if spatial == 1:
-        size, step = (1, *size), (1, *step)
     layout = ("(N, L, C)", "(N, C, L)") if spatial == 1 else ("(N, H, W, C)", "(N, C, H, W)")
     _check_rank(x, spatial + 2, op, layout[fmt == "channels_first"])
     xd = _to_nhwc(x.data, fmt, spatial)  # (N, H, W, C)
     h, w = xd.shape[1:3]
-    pad_spec = check_padding(padding, spatial, op)
-    pads = _pads(pad_spec, (h, w)[2 - spatial:], size[2 - spatial:], step[2 - spatial:])
+    pads, outs = _geometry(
+        (h, w)[2 - spatial:], size, step, (1,) * spatial, check_padding(padding, spatial, op),
+        op, x.shape,
+    )
     if spatial == 1:
-        pads = ((0, 0), *pads)
-    oh, ow = _out_sizes((h, w), size, step, pads, op, x.shape)
+        pads, outs, size, step = ((0, 0), *pads), (1, *outs), (1, *size), (1, *step)
+    oh, ow = outs
     geometry = (size, step, (1, 1), (oh, ow))
     offsets = _offset_slices(*geometry)
+    # Windows that do not overlap touch each input at most once: the backward can
+    # write its slices instead of adding to them.
+    disjoint = all(s >= k for s, k in zip(step, size, strict=True))
     if kind == "max":
         xpad = _pad_array(xd, pads, -math.inf)  # (N, HP, WP, C)
         out = xpad[offsets[0]].copy()  # (N, OH, OW, C)
-        arg = xp.zeros(out.shape, dtype=xp.uint8 if len(offsets) < 256 else xp.int32)
-        for k, index in enumerate(offsets[1:], start=1):
-            view = xpad[index]
-            better = view > out  # strictly: a tie keeps the first offset
-            xp.copyto(out, view, where=better)
-            xp.copyto(arg, k, where=better)
+        for index in offsets[1:]:
+            xp.maximum(out, xpad[index], out=out)
         count = None
     else:
         xpad = _pad_array(xd, pads)
@@ -555,12 +590,26 @@ def _pool(x: Tensor, pool_size: Any, strides: Any, padding: Any, data_format: An
         g = _to_nhwc(g, fmt, spatial)  # (N, OH, OW, C)
         grad = xp.zeros(xpad.shape, dtype=g.dtype)  # (N, HP, WP, C)
         if kind == "max":
+            # The gradient goes to the first offset that holds the maximum (branch-free masks:
+            # hit = (x == max) and not taken by an earlier offset).
+            taken = None
             for k, index in enumerate(offsets):
-                grad[index] += g * (arg == k)
+                hit = xpad[index] == out
+                if taken is not None:
+                    xp.greater(hit, taken, out=hit)  # hit and not taken
+                if k < len(offsets) - 1:
+                    taken = hit.copy() if taken is None else xp.logical_or(taken, hit, out=taken)
+                if disjoint:
+                    xp.multiply(g, hit, out=grad[index])
+                else:
+                    grad[index] += g * hit
         else:
             share = g / count
             for index in offsets:
-                grad[index] += share
+                if disjoint:
+                    grad[index] = share
+                else:
+                    grad[index] += share
         return (_from_nhwc(_crop(grad, pads, (h, w)), fmt, spatial),)
 
     return Tensor._from_op(_from_nhwc(out, fmt, spatial), (x,), backward, op)
@@ -571,7 +620,8 @@ def max_pool2d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any 
     """Maximum over each ``pool_size`` window, moved by ``strides`` (default: ``pool_size``).
 
     The gradient goes to the first maximal entry of each window (PyTorch's choice on ties).
-    ``"same"`` padding pads with -inf (a window never picks padding).
+    ``"same"`` padding pads with -inf (a window never picks padding). The forward keeps no index:
+    the backward compares each offset with the maximum.
 
     Args:
         x: ``(N, H, W, C)`` (or ``(N, C, H, W)`` with ``data_format="channels_first"``).
