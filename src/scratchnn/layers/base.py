@@ -23,9 +23,10 @@ _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
 
 def snake_name(cls: type) -> str:
     """Keras' snake case: ``Dense`` -> ``dense``, ``BatchNormalization`` ->
-    ``batch_normalization``, ``LSTM`` -> ``lstm``, ``SimpleRNN`` -> ``simple_rnn``."""
+    ``batch_normalization``, ``LSTM`` -> ``lstm``, ``SimpleRNN`` -> ``simple_rnn``,
+    ``MaxPooling2D`` -> ``max_pooling2d``, ``Conv2D`` -> ``conv2d``."""
     words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
 
 
 def _auto_name(cls: type) -> str:

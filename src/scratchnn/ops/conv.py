@@ -55,7 +55,7 @@ time (a slice of the batch): ``predict`` on thousands of images never holds the 
 # ------------------------------------------------------------------------------ argument checks
 
 
-def _ints(value: Any, n: int, label: str, op: str) -> tuple[int, ...]:
+def check_ints(value: Any, n: int, label: str, op: str) -> tuple[int, ...]:
     """``value`` (an int or ``n`` ints) as ``n`` positive ints, or a ValueError naming it."""
     items = (value,) * n if _is_int(value) else value
     try:
@@ -65,7 +65,7 @@ def _ints(value: Any, n: int, label: str, op: str) -> tuple[int, ...]:
     if len(items) != n or not all(_is_int(v) and v >= 1 for v in items):
         raise ValueError(
             f"{op}: {label} must be a positive integer or {n} of them; received "
-            f"{label}={value!r}."
+            f"{label}={value!r}. Use {label}=1 or more."
         )
     return tuple(int(v) for v in items)
 
@@ -191,9 +191,9 @@ def spatial_output_shape(
         ((26, 26), (13, 13))
     """
     n = len(sizes)
-    window = _ints(window, n, "kernel_size", op)
-    strides = _ints(strides, n, "strides", op)
-    dilation = _ints(dilation_rate, n, "dilation_rate", op)
+    window = check_ints(window, n, "kernel_size", op)
+    strides = check_ints(strides, n, "strides", op)
+    dilation = check_ints(dilation_rate, n, "dilation_rate", op)
     spec = check_padding(padding, n, op, causal=n == 1 and not transposed)
     return _geometry(sizes, window, strides, dilation, spec, op, tuple(sizes), transposed)[1]
 
@@ -322,8 +322,8 @@ def _conv(
     """Convolution over ``spatial`` (1 or 2) axes; see :func:`conv2d`."""
     xp = backend.xp
     fmt = check_data_format(data_format, op)
-    strides = _ints(strides, spatial, "strides", op)
-    dilation = _ints(dilation_rate, spatial, "dilation_rate", op)
+    strides = check_ints(strides, spatial, "strides", op)
+    dilation = check_ints(dilation_rate, spatial, "dilation_rate", op)
     layout = "(N, L, C)" if spatial == 1 else "(N, H, W, C)"
     if fmt == "channels_first":
         layout = "(N, C, L)" if spatial == 1 else "(N, C, H, W)"
@@ -489,8 +489,8 @@ def conv2d_transpose(
     op = "conv2d_transpose"
     xp = backend.xp
     fmt = check_data_format(data_format, op)
-    strides = _ints(strides, 2, "strides", op)
-    dilation = _ints(dilation_rate, 2, "dilation_rate", op)
+    strides = check_ints(strides, 2, "strides", op)
+    dilation = check_ints(dilation_rate, 2, "dilation_rate", op)
     _check_rank(x, 4, op, "(N, C, H, W)" if fmt == "channels_first" else "(N, H, W, C)")
     if kernel.ndim != 4:
         raise ValueError(f"{op}: the kernel must be 4-D, (KH, KW, F, C); received {kernel.shape}.")
@@ -550,8 +550,8 @@ def _pool(x: Tensor, pool_size: Any, strides: Any, padding: Any, data_format: An
     op = f"{kind}_pool{spatial}d"
     xp = backend.xp
     fmt = check_data_format(data_format, op)
-    size = _ints(pool_size, spatial, "pool_size", op)
-    step = size if strides is None else _ints(strides, spatial, "strides", op)
+    size = check_ints(pool_size, spatial, "pool_size", op)
+    step = size if strides is None else check_ints(strides, spatial, "strides", op)
     layout = ("(N, L, C)", "(N, C, L)") if spatial == 1 else ("(N, H, W, C)", "(N, C, H, W)")
     _check_rank(x, spatial + 2, op, layout[fmt == "channels_first"])
     xd = _to_nhwc(x.data, fmt, spatial)  # (N, H, W, C)
@@ -726,7 +726,7 @@ def upsample2d(x: Tensor, size: Any = 2, data_format: str | None = None) -> Tens
     """
     op = "upsample2d"
     fmt = check_data_format(data_format, op)
-    sh, sw = _ints(size, 2, "size", op)
+    sh, sw = check_ints(size, 2, "size", op)
     _check_rank(x, 4, op, "(N, C, H, W)" if fmt == "channels_first" else "(N, H, W, C)")
     xd = _to_nhwc(x.data, fmt, 2)
     n, h, w, c = xd.shape
