@@ -48,9 +48,11 @@ Pads = tuple[tuple[int, int], ...]
 
 DATA_FORMATS = ("channels_last", "channels_first")
 
-INFERENCE_CHUNK_BYTES = 16 << 20
-"""Without a graph to keep, a convolution builds its window matrix for this many bytes of it at a
-time (a slice of the batch): ``predict`` on thousands of images never holds the whole matrix."""
+BLOCK_BYTES = 1 << 20
+"""A convolution builds its window matrix and multiplies it a block of images at a time, about
+this many bytes of the matrix per block: the block is still in cache when the product reads it
+(and when the backward adds the input gradient's block back), and without a graph to keep
+(``predict``) only one block is ever held."""
 
 # ------------------------------------------------------------------------------ argument checks
 
@@ -283,13 +285,24 @@ def _offset_slices(kernel: tuple[int, int], strides: tuple[int, int],
 def _col2im(dcols: Any, padded: tuple[int, ...], kernel: tuple[int, int],
             strides: tuple[int, int], dilation: tuple[int, int], out: tuple[int, int]) -> Any:
     """``(M, KK)`` -> ``(N, HP, WP, C)``: each window's entries added back, offset by offset."""
-    xp = backend.xp
-    n, _, _, c = padded
+    grad = backend.xp.zeros(padded, dtype=dcols.dtype)
+    _col2im_add(grad, dcols, kernel, strides, dilation, out)
+    return grad
+
+
+def _col2im_add(grad: Any, dcols: Any, kernel: tuple[int, int], strides: tuple[int, int],
+                dilation: tuple[int, int], out: tuple[int, int]) -> None:
+    """Add the ``(M, KK)`` window entries ``dcols`` onto ``grad`` ``(N, HP, WP, C)`` in place."""
+    n, _, _, c = grad.shape
     d = dcols.reshape(n, out[0], out[1], kernel[0] * kernel[1], c)  # (N, OH, OW, KH*KW, C)
-    grad = xp.zeros(padded, dtype=dcols.dtype)
     for k, index in enumerate(_offset_slices(kernel, strides, dilation, out)):
         grad[index] += d[:, :, :, k]  # (N, OH, OW, C) onto a strided slice
-    return grad
+
+
+def _blocks(n: int, row_bytes: int) -> list[tuple[int, int]]:
+    """``(lo, hi)`` ranges of images, each about :data:`BLOCK_BYTES` of a matrix."""
+    rows = builtins.max(1, BLOCK_BYTES // builtins.max(row_bytes, 1))
+    return [(lo, builtins.min(lo + rows, n)) for lo in range(0, n, rows)]
 
 
 def _crop(xpad: Any, pads: Pads, size: tuple[int, int]) -> Any:
@@ -357,38 +370,52 @@ def _conv(
     geometry = ((kh, kw), strides, dilation, (oh, ow))
     w2 = w.reshape(kh * kw * c, f)  # (KK, F)
     xpad = _pad_array(xd, pads)  # (N, HP, WP, C)
-    keep = _records(x, kernel, bias)
+    kk, per = w2.shape[0], oh * ow  # columns of the window matrix; its rows per image
+    blocks = _blocks(n, per * builtins.max(kk, f) * w2.itemsize)
+    win = _windows(xpad, *geometry)  # (N, OH, OW, KH, KW, C), a view
+    buffer = xp.empty(((blocks[0][1] - blocks[0][0]) * per, kk), w2.dtype)  # one block of cols
 
-    if keep or n * oh * ow * w2.shape[0] * w2.itemsize <= INFERENCE_CHUNK_BYTES:
-        cols = _im2col(xpad, *geometry)  # (M, KK)
-        out = cols @ w2  # (M, KK) @ (KK, F) -> (M, F)
-    else:  # no backward to feed: build the window matrix a slice of the batch at a time
-        cols = None
-        rows = builtins.max(1, INFERENCE_CHUNK_BYTES // (oh * ow * w2.shape[0] * w2.itemsize))
-        out = xp.empty((n * oh * ow, f), dtype=xpad.dtype)
-        for lo in range(0, n, rows):
-            hi = builtins.min(lo + rows, n)
-            out[lo * oh * ow : hi * oh * ow] = _im2col(xpad[lo:hi], *geometry) @ w2
-    if bias is not None:
-        out += bias.data
-    if apply is not None:
-        out = apply(out)
+    def im2col(lo: int, hi: int) -> Any:
+        cols = buffer[: (hi - lo) * per]  # (B, KK)
+        cols.reshape(hi - lo, oh, ow, kh, kw, c)[...] = win[lo:hi]  # one copy
+        return cols
+
+    out = xp.empty((n * per, f), dtype=w2.dtype)  # (M, F)
+    for lo, hi in blocks:
+        out_block = out[lo * per : hi * per]
+        xp.matmul(im2col(lo, hi), w2, out=out_block)  # (B, KK) @ (KK, F) -> (B, F)
+        if bias is not None:
+            out_block += bias.data
+        if apply is not None:
+            apply(out_block)  # in place
     y = out.reshape(n, oh, ow, f)  # (N, OH, OW, F)
 
     def backward(g):
-        g = _to_nhwc(g, fmt, spatial)  # (N, OH, OW, F)
-        g2 = xp.ascontiguousarray(g).reshape(-1, f)  # (M, F)
-        if derivative is not None:
-            g2 = derivative(g2, out)
-        gx = gw = gb = None
-        if x.requires_grad:
-            dcols = g2 @ w2.T  # (M, F) @ (F, KK) -> (M, KK)
-            gx = _crop(_col2im(dcols, xpad.shape, *geometry), pads, (h, wd))  # (N, H, W, C)
-            gx = _from_nhwc(gx, fmt, spatial)
-        if kernel.requires_grad:
-            gw = (cols.T @ g2).reshape(kernel.shape)  # (KK, M) @ (M, F) -> (KK, F)
+        # Block by block, like the forward (whose window matrix is rebuilt rather than kept):
+        # each block of the gradient, its activation derivative and its windows are used while
+        # they are in cache, and no array of the gradient's or the window matrix's size is made
+        # besides the input gradient itself.
+        g2 = xp.ascontiguousarray(_to_nhwc(g, fmt, spatial)).reshape(-1, f)  # (M, F)
+        gpad = xp.zeros(xpad.shape, dtype=g2.dtype) if x.requires_grad else None
+        gw = xp.zeros(w2.shape, dtype=g2.dtype) if kernel.requires_grad else None
+        gb = None
         if bias is not None and bias.requires_grad:
-            gb = xp.ones(g2.shape[0], dtype=g2.dtype) @ g2  # (M,) @ (M, F) -> (F,)
+            gb = xp.zeros(f, dtype=g2.dtype)
+            ones = xp.ones(len(buffer), dtype=g2.dtype)
+        for lo, hi in blocks:
+            rows = slice(lo * per, hi * per)
+            g_block = g2[rows]  # (B, F)
+            if derivative is not None:
+                g_block = derivative(g_block, out[rows])
+            if gpad is not None:
+                dcols = g_block @ w2.T  # (B, F) @ (F, KK) -> (B, KK)
+                _col2im_add(gpad[lo:hi], dcols, *geometry)
+            if gw is not None:
+                gw += im2col(lo, hi).T @ g_block  # (KK, B) @ (B, F) -> (KK, F)
+            if gb is not None:
+                gb += ones[: len(g_block)] @ g_block  # (B,) @ (B, F) -> (F,)
+        gx = None if gpad is None else _from_nhwc(_crop(gpad, pads, (h, wd)), fmt, spatial)
+        gw = None if gw is None else gw.reshape(kernel.shape)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, kernel) if bias is None else (x, kernel, bias)
