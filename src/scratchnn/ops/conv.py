@@ -387,7 +387,9 @@ def _conv(
         if bias is not None:
             out_block += bias.data
         if apply is not None:
-            apply(out_block)  # in place
+            done = apply(out_block)  # relu and tanh work in place, sigmoid makes a new array
+            if done is not out_block:
+                out_block[...] = done
     y = out.reshape(n, oh, ow, f)  # (N, OH, OW, F)
 
     def backward(g):
