@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from test_ops_gradcheck import CHECK, FEW, SEEDS, assert_gradcheck, distinct, t64
 
 from scratchnn import Tensor, ops
 from scratchnn.ops import conv as conv_ops
+from test_ops_gradcheck import CHECK, FEW, SEEDS, assert_gradcheck, distinct, t64
 
 # --- coverage ------------------------------------------------------------------------------------
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from test_torch_oracle import FEW, ORACLE, SEEDS, assert_close, leaf_pair
 
 from scratchnn import ops
+from test_torch_oracle import FEW, ORACLE, SEEDS, assert_close, leaf_pair
 
 torch = pytest.importorskip(
     "torch", reason="PyTorch (test extra) is not installed: oracle tests skipped"
