@@ -1082,13 +1082,13 @@ def plot_feature_maps(
     layers: Sequence[str] | None = None,
     max_maps: int = 8,
     title: str | None = None,
-    figsize: tuple[float, float] = (10.0, 5.0),
+    figsize: tuple[float, float] | None = None,
     dpi: float = DEFAULT_DPI,
 ) -> Figure:
     """Show one input and its feature maps after each 2-D convolution of a model.
 
-    The input goes through ``model.layers`` one layer at a time (``training=False``); the first
-    row shows it, each further row the first ``max_maps`` channels of one convolution's output
+    The input goes through ``model.layers`` one layer at a time (``training=False``); it is drawn
+    on the left, and each row shows the first ``max_maps`` channels of one convolution's output
     (after its activation), each map scaled to its own range.
 
     Args:
@@ -1100,7 +1100,7 @@ def plot_feature_maps(
             kernel, i.e. each Conv2D / Conv2DTranspose).
         max_maps: at most this many channels per row.
         title: the figure title.
-        figsize: ``(width, height)`` in inches.
+        figsize: ``(width, height)`` in inches (default: 10 wide, 1.3 + 1.3 per row high).
         dpi: dots per inch of the figure and of the PNG.
 
     Returns:
@@ -1146,16 +1146,16 @@ def plot_feature_maps(
             "no feature maps to show: the model has no 2-D convolution layer (or pass layers=)."
         )
     cols = min(max_maps, max(m.shape[2] for _, m in maps))
-    fig = _new_figure(figsize, dpi)
-    grid = fig.add_gridspec(len(maps) + 1, cols + 1)
-    ax = fig.add_subplot(grid[0, 0])
+    fig = _new_figure((10.0, 1.3 + 1.3 * len(maps)) if figsize is None else figsize, dpi)
+    grid = fig.add_gridspec(len(maps), cols + 1)
+    ax = fig.add_subplot(grid[:, 0])  # the input, beside every row
     image = sample if sample.shape[2] == 3 else sample.mean(axis=2)
     low, high = float(image.min()), float(image.max())
     ax.imshow((image - low) / (high - low) if high > low else image, cmap="gray")
     ax.set_title(f"input {sample.shape[0]}x{sample.shape[1]}", fontsize="small")
     ax.set_xticks([])
     ax.set_yticks([])
-    for r, (label, out) in enumerate(maps, start=1):
+    for r, (label, out) in enumerate(maps):
         for c in range(min(cols, out.shape[2])):
             ax = fig.add_subplot(grid[r, c + 1])
             ax.imshow(out[:, :, c], cmap="viridis", interpolation="nearest")
