@@ -32,7 +32,7 @@ DROPOUT = 0.2
 MOONS_STEPS = 10_000
 CONVNET_IMAGES = 54_000  # Keras' recipe: 60 000 training images less validation_split=0.1
 CONVNET_TEST = 10_000
-CONVNET_PREDICT_BATCH = 1_000
+CONVNET_PREDICT_BATCHES = (128, 1_000)  # images per forward pass of predict
 # Multiply-adds per image of the convnet's matrix products: conv1 (26*26 pixels, 9 -> 32),
 # conv2 (11*11 pixels, 288 -> 64), dense (1600 -> 10).
 CONVNET_MACS = (26 * 26 * 9 * 32, 11 * 11 * 288 * 64, 1600 * 10)
@@ -250,30 +250,35 @@ def case_f(repeats: int, images: int = CONVNET_IMAGES, test_images: int = CONVNE
         repeats,
     )
     x_test, _, test_source = load_mnist_images(test_images, test=True)
-    predict = comp.convnet_predictors(CONVNET_PREDICT_BATCH)
-    inference = common.alternate(
-        {name: (lambda fn=fn: (lambda: fn(x_test))) for name, fn in predict.items()}, repeats
-    )
+    inference = {}
+    for batch in CONVNET_PREDICT_BATCHES:
+        predict = comp.convnet_predictors(batch)
+        inference[batch] = common.alternate(
+            {name: (lambda fn=fn: (lambda: fn(x_test))) for name, fn in predict.items()},
+            repeats,
+        )
     result = Result("f", f"(f) Keras' simple MNIST convnet, float32, {threads} threads: one "
                          f"epoch (Adam, batch 128, dropout 0.5) on {len(x)} images of {source}; "
-                         f"predict on {len(x_test)} {test_source}, batches of "
-                         f"{CONVNET_PREDICT_BATCH}")
+                         f"predict on {len(x_test)} {test_source}")
     train_rows = _rows(timings, "numpy", convnet_flops(len(x)),
                        notes={"numpy": "hand-written im2col + matmul, Adam"})
     for row in train_rows:
         row.name = f"epoch: {row.name}"
-    infer_rows = _rows(inference, "numpy", convnet_flops(len(x_test), training=False))
-    for row in infer_rows:
-        row.name = f"predict: {row.name}"
-    result.rows = train_rows + infer_rows
+    result.rows = train_rows
+    for batch, times in inference.items():
+        rows = _rows(times, "numpy", convnet_flops(len(x_test), training=False))
+        for row in rows:
+            row.name = f"predict, batches of {batch}: {row.name}"
+        result.rows += rows
     sn, pt = timings.median("scratchnn"), timings.median("pytorch")
     result.notes = [
         _check("epoch: scratchnn / pytorch", sn / pt, 1.5),
         f"  (median of per-round ratios {paired_ratio(timings, 'scratchnn', 'pytorch'):.3f})",
         _check("epoch: scratchnn / numpy", sn / timings.median("numpy"), 1.1),
         f"  (median of per-round ratios {paired_ratio(timings, 'scratchnn', 'numpy'):.3f})",
-        _check("predict: scratchnn / pytorch", inference.median("scratchnn")
-               / inference.median("pytorch"), 1.5),
+        *(_check(f"predict, batches of {batch}: scratchnn / pytorch",
+                 times.median("scratchnn") / times.median("pytorch"), 1.5)
+          for batch, times in inference.items()),
     ]
     return result
 
