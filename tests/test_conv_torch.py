@@ -79,6 +79,7 @@ def test_conv2d_against_torch(h, w, k, stride, dilation, pad, use_bias, seed):
         assert_close(ob.grad, tb.grad)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")  # torch's own notice
 @given(st.integers(4, 10), st.integers(1, 3), st.integers(1, 2), st.integers(1, 2),
        st.sampled_from([0, 1, "same"]), SEEDS)
 @ORACLE
