@@ -36,6 +36,14 @@ def read_model_spec(path: Path) -> list[dict[str, Any]]:
     Raises:
         ValueError: a file that does not parse, has no layer list, or holds an entry that is not
             ``{"class_name": <a known layer>, "config": {...}}`` (the message names the entry).
+
+    Example:
+        >>> spec = Path("net.json")
+        >>> _ = spec.write_text('[{"class_name": "Dense", "config": {"units": 2}}]')
+        >>> read_model_spec(spec)
+        [{'class_name': 'Dense', 'config': {'units': 2}}]
+        >>> model_from_spec(spec, seed=0).layers[0].units
+        2
     """
     from scratchnn.layers import LAYERS
 

@@ -73,7 +73,11 @@ def spatial_sizes(shape: tuple[int, ...], fmt: str) -> tuple[int, ...]:
 
 
 def with_spatial(sizes: tuple[int, ...], channels: int, fmt: str) -> tuple[int, ...]:
-    """One sample's shape from spatial sizes and a channel count."""
+    """One sample's shape from spatial sizes and a channel count.
+
+        >>> with_spatial((28, 28), 3, "channels_last"), with_spatial((28, 28), 3, "channels_first")
+        ((28, 28, 3), (3, 28, 28))
+    """
     return (channels, *sizes) if fmt == "channels_first" else (*sizes, channels)
 
 

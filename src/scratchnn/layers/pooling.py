@@ -90,6 +90,14 @@ class MaxPooling2D(_Pooling):
 
     Shape:
         ``(N, H, W, C) -> (N, OH, OW, C)``, ``OH = (H - ph) // sh + 1`` (``"valid"``).
+
+    Example:
+        >>> import numpy as np
+        >>> image = np.arange(16.0).reshape(1, 4, 4, 1)
+        >>> MaxPooling2D()(image).numpy()[0, :, :, 0].tolist()
+        [[5.0, 7.0], [13.0, 15.0]]
+        >>> MaxPooling2D(3, strides=1, padding="same").compute_output_shape((4, 4, 1))
+        (4, 4, 1)
     """
 
     rank, kind = 2, "max"

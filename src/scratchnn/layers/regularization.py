@@ -32,6 +32,13 @@ class SpatialDropout2D(Layer):
 
     Shape:
         ``(N, H, W, C)``, unchanged; the mask is ``(N, 1, 1, C)``.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = SpatialDropout2D(0.5, seed=0)
+        >>> out = layer(np.ones((1, 2, 2, 4)), training=True).numpy()
+        >>> out[0, :, :, 0].tolist(), out[0, 0, 0].tolist()  # whole maps kept (x2) or dropped
+        ([[2.0, 2.0], [2.0, 2.0]], [2.0, 2.0, 2.0, 0.0])
     """
 
     def __init__(
