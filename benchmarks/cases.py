@@ -1,4 +1,4 @@
-"""The benchmark cases (a)-(e). Each returns a :class:`Result` of rows for the table.
+"""The benchmark cases (a)-(g). Each returns a :class:`Result` of rows for the table.
 
 (a) one epoch of 784-256-10 ReLU/softmax, float32, batch 128, SGD, on MNIST;
 (b) tutorial 000's 2-3-1 tanh/sigmoid network, 10 000 full-batch steps on moons (N = 2000);
@@ -6,7 +6,7 @@
 (d) 784-512-512-256-10 with Adam and dropout 0.2, one epoch;
 (e) peak memory (RSS) of (a) and (d), each competitor in its own process (see ``run.py``);
 (f) Keras' "Simple MNIST convnet": one epoch of 54 000 images (Adam, batch 128), inference on
-    10 000 test images, and each competitor's peak memory in its own process.
+    10 000 test images, and each competitor's peak memory in its own process;
 (g) one epoch of a character-level LSTM on Tiny Shakespeare (Embedding 64 -> LSTM 256 -> Dense 65,
     windows of 100, batch 64, Adam), and sampling 500 characters from it.
 """
