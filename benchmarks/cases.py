@@ -1,16 +1,19 @@
-"""The benchmark cases (a)-(e). Each returns a :class:`Result` of rows for the table.
+"""The benchmark cases (a)-(g). Each returns a :class:`Result` of rows for the table.
 
 (a) one epoch of 784-256-10 ReLU/softmax, float32, batch 128, SGD, on MNIST;
 (b) tutorial 000's 2-3-1 tanh/sigmoid network, 10 000 full-batch steps on moons (N = 2000);
 (c) ``predict`` latency on one row and throughput on 100 000 rows, (a)'s network;
 (d) 784-512-512-256-10 with Adam and dropout 0.2, one epoch;
 (e) peak memory (RSS) of (a) and (d), each competitor in its own process (see ``run.py``);
+(f) Keras' "Simple MNIST convnet": one epoch of 54 000 images (Adam, batch 128), inference on
+    10 000 test images, and each competitor's peak memory in its own process;
 (g) one epoch of a character-level LSTM on Tiny Shakespeare (Embedding 64 -> LSTM 256 -> Dense 65,
     windows of 100, batch 64, Adam), and sampling 500 characters from it.
 """
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,6 +30,12 @@ LR_SGD = 0.01
 LR_ADAM = 0.001
 DROPOUT = 0.2
 MOONS_STEPS = 10_000
+CONVNET_IMAGES = 54_000  # Keras' recipe: 60 000 training images less validation_split=0.1
+CONVNET_TEST = 10_000
+CONVNET_PREDICT_BATCHES = (128, 1_000)  # images per forward pass of predict
+# Multiply-adds per image of the convnet's matrix products: conv1 (26*26 pixels, 9 -> 32),
+# conv2 (11*11 pixels, 288 -> 64), dense (1600 -> 10).
+CONVNET_MACS = (26 * 26 * 9 * 32, 11 * 11 * 288 * 64, 1600 * 10)
 
 
 @dataclass
@@ -209,6 +218,71 @@ def case_d(repeats: int) -> Result:
     return result
 
 
+def convnet_flops(images: int, training: bool = True) -> float:
+    """Floating-point operations of the convnet's products: forward, and in training the
+    kernel gradients and the input gradients of all but the first layer (its input is data)."""
+    c1, c2, d = CONVNET_MACS
+    macs = c1 + c2 + d if not training else 2 * c1 + 3 * c2 + 3 * d
+    return 2.0 * images * macs
+
+
+def load_mnist_images(rows: int, test: bool = False) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(x, y, source)``: MNIST as ``(rows, 28, 28, 1)`` float32 images in [0, 1]."""
+    if test and common.MNIST.exists():
+        with np.load(common.MNIST) as data:
+            x = data["x_test"][:rows].astype(np.float32) / np.float32(255)
+            y = data["y_test"][:rows].astype(np.int64)
+        return x.reshape(-1, 28, 28, 1), y, f"MNIST test images ({len(x)})"
+    x, y, source = common.load_mnist(rows)
+    return x.reshape(-1, 28, 28, 1), y, source
+
+
+def case_f(repeats: int, images: int = CONVNET_IMAGES, test_images: int = CONVNET_TEST,
+           threads: str = "default") -> Result:
+    """(f) the Keras MNIST convnet: one epoch, and inference on the test images."""
+    x, y, source = load_mnist_images(images)
+    timings = common.alternate(
+        {
+            "numpy": lambda: comp.prepare_numpy_convnet_epoch(x, y),
+            "scratchnn": lambda: comp.prepare_scratchnn_convnet_epoch(x, y),
+            "pytorch": lambda: comp.prepare_torch_convnet_epoch(x, y),
+        },
+        repeats,
+    )
+    x_test, _, test_source = load_mnist_images(test_images, test=True)
+    inference = {}
+    for batch in CONVNET_PREDICT_BATCHES:
+        predict = comp.convnet_predictors(batch)
+        inference[batch] = common.alternate(
+            {name: (lambda fn=fn: (lambda: fn(x_test))) for name, fn in predict.items()},
+            repeats,
+        )
+    result = Result("f", f"(f) Keras' simple MNIST convnet, float32, {threads} threads: one "
+                         f"epoch (Adam, batch 128, dropout 0.5) on {len(x)} images of {source}; "
+                         f"predict on {len(x_test)} {test_source}")
+    train_rows = _rows(timings, "numpy", convnet_flops(len(x)),
+                       notes={"numpy": "hand-written im2col + matmul, Adam"})
+    for row in train_rows:
+        row.name = f"epoch: {row.name}"
+    result.rows = train_rows
+    for batch, times in inference.items():
+        rows = _rows(times, "numpy", convnet_flops(len(x_test), training=False))
+        for row in rows:
+            row.name = f"predict, batches of {batch}: {row.name}"
+        result.rows += rows
+    sn, pt = timings.median("scratchnn"), timings.median("pytorch")
+    result.notes = [
+        _check("epoch: scratchnn / pytorch", sn / pt, 1.5),
+        f"  (median of per-round ratios {paired_ratio(timings, 'scratchnn', 'pytorch'):.3f})",
+        _check("epoch: scratchnn / numpy", sn / timings.median("numpy"), 1.1),
+        f"  (median of per-round ratios {paired_ratio(timings, 'scratchnn', 'numpy'):.3f})",
+        *(_check(f"predict, batches of {batch}: scratchnn / pytorch",
+                 times.median("scratchnn") / times.median("pytorch"), 1.5)
+          for batch, times in inference.items()),
+    ]
+    return result
+
+
 # ------------------------------------------------------------------- (g) character-level LSTM
 CHAR_STEPS, CHAR_BATCH, CHAR_LR, SAMPLE_CHARS = 100, 64, 0.002, 500
 
@@ -270,38 +344,46 @@ def case_g(repeats: int, batches: int | None = None) -> Result:
 RSS_COMPETITORS = ("numpy", "scratchnn", "scikit-learn", "pytorch")
 
 
-def rss_worker(case: str, competitor: str) -> dict[str, float]:
-    """Run one epoch of case ``a`` or ``d`` for one competitor in this process; report memory.
+def rss_worker(case: str, competitor: str, images: int = CONVNET_IMAGES) -> dict[str, float]:
+    """Run one epoch of case ``a``, ``d`` or ``f`` for one competitor in this process; report
+    memory.
+
+    ``images``: training images of case ``f``.
 
     Returns MiB: ``before`` (resident after imports and data), ``peak`` (the process's peak RSS,
     data included) and ``training`` (peak during the epoch minus ``before``; Linux resets the
     peak through ``/proc/self/clear_refs``).
     """
-    prepare = {
-        "numpy": comp.prepare_numpy_epoch,
-        "scratchnn": comp.prepare_scratchnn_epoch,
-        "scikit-learn": comp.prepare_sklearn_epoch,
-        "pytorch": comp.prepare_torch_epoch,
-    }[competitor]
+    if case == "f":
+        prepare = {
+            "numpy": comp.prepare_numpy_convnet_epoch,
+            "scratchnn": comp.prepare_scratchnn_convnet_epoch,
+            "pytorch": comp.prepare_torch_convnet_epoch,
+        }[competitor]
+    else:
+        prepare = {
+            "numpy": comp.prepare_numpy_epoch,
+            "scratchnn": comp.prepare_scratchnn_epoch,
+            "scikit-learn": comp.prepare_sklearn_epoch,
+            "pytorch": comp.prepare_torch_epoch,
+        }[competitor]
     if competitor == "scratchnn":
         import scratchnn  # noqa: F401
     elif competitor == "scikit-learn":
         import sklearn.neural_network  # noqa: F401
     elif competitor == "pytorch":
         import torch  # noqa: F401
-    x, y, _ = common.load_mnist()
-    kwargs: dict[str, Any] = {}
-    sizes, lr = SIZES_A, LR_SGD
-    if case == "d":
-        sizes, lr = SIZES_D, LR_ADAM
-        kwargs = {"adam": True} if competitor == "scikit-learn" else {
-            "adam": True, "dropout": DROPOUT
-        }
+    if case == "f":
+        x, y, _ = load_mnist_images(images)
+        args: tuple[Any, ...] = (x, y)
+    else:
+        x, y, _ = common.load_mnist()
+        args, prepare = _mlp_args(prepare, case, competitor, x, y)
     whole_peak_before = common.peak_rss_mb()
     before = _status_mb("VmRSS")
     reset = _reset_peak()
     t0 = time.perf_counter()
-    prepare(x, y, sizes, lr, **kwargs)()
+    prepare(*args)()  # build the model, then train one epoch
     seconds = time.perf_counter() - t0
     peak_during = _status_mb("VmHWM") if reset else common.peak_rss_mb()
     return {
@@ -310,6 +392,19 @@ def rss_worker(case: str, competitor: str) -> dict[str, float]:
         "training": peak_during - before,
         "seconds": seconds,
     }
+
+
+def _mlp_args(prepare: Any, case: str, competitor: str, x: np.ndarray, y: np.ndarray
+              ) -> tuple[tuple[Any, ...], Any]:
+    """``(arguments, prepare)`` of the epoch of case (a) or (d) for one competitor."""
+    kwargs: dict[str, Any] = {}
+    sizes, lr = SIZES_A, LR_SGD
+    if case == "d":
+        sizes, lr = SIZES_D, LR_ADAM
+        kwargs = {"adam": True} if competitor == "scikit-learn" else {
+            "adam": True, "dropout": DROPOUT
+        }
+    return (x, y, sizes, lr), functools.partial(prepare, **kwargs)
 
 
 def _status_mb(key: str) -> float:

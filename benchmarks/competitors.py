@@ -218,6 +218,147 @@ def prepare_numpy_moons_rows(x: np.ndarray, y: np.ndarray, steps: int, lr: float
     return run
 
 
+# ------------------------------------------------------------ hand-written NumPy convnet (f)
+# Keras' "Simple MNIST convnet": Conv2D(32, 3, relu) -> MaxPooling2D(2) -> Conv2D(64, 3, relu)
+# -> MaxPooling2D(2) -> Flatten -> Dropout(0.5) -> Dense(10, softmax), channels-last images.
+# Shape legend for this section: B images, OH/OW output sizes, C/F channels in/out, KK = 9*C.
+
+
+def init_numpy_convnet(seed: int = 0) -> list[np.ndarray]:
+    """Glorot-uniform float32 kernels (Keras' default) and zero biases, Keras' layouts:
+    ``[k1 (3, 3, 1, 32), b1, k2 (3, 3, 32, 64), b2, w3 (1600, 10), b3]``."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for shape, fan_in, fan_out in (((3, 3, 1, 32), 9, 288), ((3, 3, 32, 64), 288, 576),
+                                   ((1600, 10), 1600, 10)):
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        params.append(rng.uniform(-limit, limit, shape).astype(np.float32))
+        params.append(np.zeros(shape[-1], np.float32))
+    return params
+
+
+def _im2col3(x: np.ndarray) -> np.ndarray:
+    """``(B, H, W, C)`` -> ``(B*OH*OW, 9*C)``: the 3x3 windows ("valid", stride 1), one copy."""
+    b, h, w, c = x.shape
+    win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))  # (B,OH,OW,C,3,3)
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(b * (h - 2) * (w - 2), 9 * c)
+
+
+def _col2im3(dcols: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The inverse scatter of :func:`_im2col3`: add each window back, offset by offset."""
+    b, h, w, c = shape
+    d = dcols.reshape(b, h - 2, w - 2, 9, c)
+    grad = np.zeros(shape, np.float32)
+    for k in range(9):
+        i, j = divmod(k, 3)
+        grad[:, i : i + h - 2, j : j + w - 2] += d[:, :, :, k]
+    return grad
+
+
+def _maxpool2(x: np.ndarray) -> np.ndarray:
+    """2x2 max-pooling, stride 2 (an odd last row/column is dropped)."""
+    return np.maximum(np.maximum(x[:, 0:-1:2, 0:-1:2], x[:, 0:-1:2, 1::2]),
+                      np.maximum(x[:, 1::2, 0:-1:2], x[:, 1::2, 1::2]))
+
+
+def _maxpool2_backward(x: np.ndarray, out: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Gradient of :func:`_maxpool2`: each window's maximum gets ``g`` (ties share it, as in
+    CS231n's reshape method)."""
+    grad = np.zeros_like(x)
+    oh, ow = out.shape[1:3]
+    for i in range(2):
+        for j in range(2):
+            view = x[:, i : i + 2 * oh : 2, j : j + 2 * ow : 2]
+            grad[:, i : i + 2 * oh : 2, j : j + 2 * ow : 2] = g * (view == out)
+    return grad
+
+
+def numpy_convnet_logits(params: list[np.ndarray], x: np.ndarray, rng: Any = None,
+                         dropout: float = 0.0) -> tuple[np.ndarray, list[Any]]:
+    """The forward pass on ``(B, 28, 28, 1)`` images: logits ``(B, 10)`` and what the backward
+    needs."""
+    k1, b1, k2, b2, w3, b3 = params
+    n = len(x)
+    cols1 = _im2col3(x)  # (B*676, 9)
+    a1 = (cols1 @ k1.reshape(9, 32)).reshape(n, 26, 26, 32)
+    a1 += b1
+    np.maximum(a1, 0, out=a1)
+    p1 = _maxpool2(a1)  # (B, 13, 13, 32)
+    cols2 = _im2col3(p1)  # (B*121, 288)
+    a2 = (cols2 @ k2.reshape(288, 64)).reshape(n, 11, 11, 64)
+    a2 += b2
+    np.maximum(a2, 0, out=a2)
+    p2 = _maxpool2(a2)  # (B, 5, 5, 64)
+    flat = p2.reshape(n, 1600)
+    mask = None
+    if dropout:
+        mask = (rng.random(flat.shape, dtype=np.float32) >= dropout) * np.float32(
+            1 / (1 - dropout))
+        flat = flat * mask
+    logits = flat @ w3 + b3  # (B, 1600) @ (1600, 10) -> (B, 10)
+    return logits, [cols1, a1, p1, cols2, a2, p2, flat, mask]
+
+
+def numpy_convnet_epoch(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, batch: int,
+                        lr: float, rng: np.random.Generator, state: list[np.ndarray],
+                        dropout: float = 0.5) -> float:
+    """One shuffled epoch of the convnet with Adam, written by hand; returns the mean loss."""
+    n = len(x)
+    order = rng.permutation(n)
+    total = 0.0
+    for lo in range(0, n, batch):
+        idx = order[lo : lo + batch]
+        xb, labels = x.take(idx, axis=0), y.take(idx)
+        b = len(idx)
+        logits, (cols1, a1, p1, cols2, a2, p2, flat, mask) = numpy_convnet_logits(
+            params, xb, rng, dropout)
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        sums = e.sum(axis=1)
+        rows = np.arange(b)
+        total += float(np.log(sums).sum() - logits[rows, labels].sum())
+        g = e / sums[:, None]
+        g[rows, labels] -= 1
+        g /= np.float32(b)  # d mean loss / d logits, (B, 10)
+        k1, _, k2, _, w3, _ = params
+        gw3, gb3 = flat.T @ g, g.sum(axis=0)
+        gflat = g @ w3.T  # (B, 10) @ (10, 1600) -> (B, 1600)
+        if mask is not None:
+            gflat *= mask
+        ga2 = np.zeros_like(a2)
+        ga2[:, :10, :10] = _maxpool2_backward(a2[:, :10, :10], p2, gflat.reshape(p2.shape))
+        ga2 *= a2 > 0
+        g2 = ga2.reshape(-1, 64)  # (B*121, 64)
+        gk2, gb2 = (cols2.T @ g2).reshape(k2.shape), g2.sum(axis=0)
+        gp1 = _col2im3(g2 @ k2.reshape(288, 64).T, p1.shape)  # (B, 13, 13, 32)
+        ga1 = _maxpool2_backward(a1, p1, gp1)
+        ga1 *= a1 > 0
+        g1 = ga1.reshape(-1, 32)  # (B*676, 32)
+        gk1, gb1 = (cols1.T @ g1).reshape(k1.shape), g1.sum(axis=0)
+        _numpy_adam(params, [gk1, gb1, gk2, gb2, gw3, gb3], state, lr)
+    return total / n
+
+
+def prepare_numpy_convnet_epoch(x: np.ndarray, y: np.ndarray, lr: float = 1e-3,
+                                batch: int = 128) -> Run:
+    """A hand-written convnet epoch on fresh weights and fresh Adam state."""
+    params = init_numpy_convnet()
+    state = [np.zeros_like(p) for p in params for _ in range(2)] + [np.zeros(1)]
+    rng = np.random.default_rng(1)
+    return lambda: numpy_convnet_epoch(params, x, y, batch, lr, rng, state)
+
+
+def numpy_convnet_predict(params: list[np.ndarray], x: np.ndarray, batch: int) -> np.ndarray:
+    """Softmax probabilities of ``x``, ``batch`` images at a time."""
+    out = []
+    for lo in range(0, len(x), batch):
+        logits = numpy_convnet_logits(params, x[lo : lo + batch])[0]
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        out.append(logits / logits.sum(axis=1, keepdims=True))
+    return np.concatenate(out)
+
+
 # -------------------------------------------------------------------------------- scratchnn
 def scratchnn_mlp(sizes: Sequence[int], dropout: float = 0.0, seed: int = 0) -> Any:
     """A scratchnn ``Sequential``: ReLU Dense layers (Dropout after each), softmax output."""
@@ -266,6 +407,30 @@ def prepare_scratchnn_moons(
         optimizer=optimizers.SGD(learning_rate=lr), loss="binary_crossentropy", metrics=metrics
     )
     return lambda: model.fit(x, y, batch_size=None, epochs=steps, verbose=0)
+
+
+def scratchnn_convnet(seed: int = 0) -> Any:
+    """Keras' "Simple MNIST convnet" as a scratchnn ``Sequential``."""
+    from scratchnn import Sequential
+    from scratchnn.layers import Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
+
+    return Sequential([
+        Input((28, 28, 1)),
+        Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
+        Conv2D(64, 3, activation="relu"), MaxPooling2D(2),
+        Flatten(), Dropout(0.5), Dense(10, activation="softmax"),
+    ], seed=seed)  # fmt: skip
+
+
+def prepare_scratchnn_convnet_epoch(x: np.ndarray, y: np.ndarray, lr: float = 1e-3,
+                                    batch: int = 128) -> Run:
+    """A fresh compiled convnet; the timed call is ``model.fit`` for one epoch."""
+    from scratchnn import optimizers
+
+    model = scratchnn_convnet()
+    model.compile(optimizer=optimizers.Adam(learning_rate=lr),
+                  loss="sparse_categorical_crossentropy")
+    return lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
 
 
 # ----------------------------------------------------------------------------- scikit-learn
@@ -391,6 +556,70 @@ def prepare_torch_moons(x: np.ndarray, y: np.ndarray, steps: int, lr: float = 0.
         return value
 
     return run
+
+
+def torch_convnet() -> Any:
+    """The same convnet in PyTorch (channels-first, logits out)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10),
+    )  # fmt: skip
+
+
+def prepare_torch_convnet_epoch(x: np.ndarray, y: np.ndarray, lr: float = 1e-3,
+                                batch: int = 128) -> Run:
+    """A shuffled epoch with index batches (no DataLoader), NCHW tensors, as a PyTorch user
+    writes it."""
+    import torch
+
+    net = torch_convnet()
+    net.train()
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))  # (N, 1, 28, 28)
+    yt = torch.from_numpy(y)
+
+    def run() -> float:
+        total = 0.0
+        order = torch.randperm(len(xt))
+        for lo in range(0, len(xt), batch):
+            idx = order[lo : lo + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xt[idx]), yt[idx])
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        return total / len(xt)
+
+    return run
+
+
+def convnet_predictors(batch: int) -> dict[str, Any]:
+    """``name -> predict(images) -> probabilities`` for the convnet, ``batch`` images at a time
+    (fresh weights; the values do not change the timing)."""
+    import torch
+
+    params = init_numpy_convnet()
+    model = scratchnn_convnet()
+    net = torch_convnet()
+    net.eval()
+
+    def torch_predict(images: np.ndarray) -> np.ndarray:
+        xt = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+        with torch.inference_mode():
+            return torch.cat([net(xt[lo : lo + batch]).softmax(dim=1)
+                              for lo in range(0, len(xt), batch)]).numpy()
+
+    return {
+        "numpy": lambda images: numpy_convnet_predict(params, images, batch),
+        "scratchnn": lambda images: model.predict(images, batch_size=batch),
+        "pytorch": torch_predict,
+    }
 
 
 # -------------------------------------------------------------------------------- inference

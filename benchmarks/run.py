@@ -10,6 +10,7 @@ measured with each competitor alone in its own process.
     python benchmarks/run.py --cases a,c --repeats 5 --no-readme
     python benchmarks/run.py --threads 1     # one BLAS/PyTorch thread: steadier on a busy machine
     python benchmarks/run.py --cases g --threads 1   # the character LSTM (about 10 minutes)
+    python benchmarks/run.py --cases f       # the MNIST convnet at 1 and default threads (8 min)
 
 Where OPENBLAS_CORETYPE is set (older OpenBLAS builds need it on some processors), it pins a
 slower kernel; unset it for this command only, as above. The table says which kernel ran.
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import cases
 import common
@@ -36,8 +38,12 @@ HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 BEGIN = "<!-- engine benchmarks: begin (written by benchmarks/run.py) -->"
 END = "<!-- engine benchmarks: end -->"
+CONV_BEGIN = "<!-- convnet benchmark: begin (written by benchmarks/run.py) -->"
+CONV_END = "<!-- convnet benchmark: end -->"
 TIMED = {"a": cases.case_a, "b": cases.case_b, "c": cases.case_c, "d": cases.case_d}
 TIMED["g"] = cases.case_g
+TIMED["f"] = cases.case_f
+CASES = ("a", "b", "c", "d", "e", "f", "g")
 
 
 def _worker(argv: list[str]) -> None:
@@ -49,16 +55,20 @@ def _worker(argv: list[str]) -> None:
         kwargs = {"steps": steps} if name == "b" else {}
         if name == "g":  # --lm-batches, 0 for a whole epoch
             kwargs = {"batches": int(argv[5]) or None}
+        if name == "f":  # --images, --test-images
+            kwargs = {"images": int(argv[6]), "test_images": int(argv[7]), "threads": threads}
         print(json.dumps(TIMED[name](repeats, **kwargs).as_dict()))
     else:
         case, competitor = name.split(":")
-        print(json.dumps(cases.rss_worker(case, competitor)))
+        print(json.dumps(cases.rss_worker(case, competitor, images=int(argv[6]))))
 
 
 def _child(kind: str, name: str, repeats: int, steps: int, threads: int | None,
-           lm_batches: int = 0) -> Any:
+           lm_batches: int = 0, images: int = cases.CONVNET_IMAGES,
+           test_images: int = cases.CONVNET_TEST) -> Any:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, name, str(repeats),
-           str(steps), "default" if threads is None else str(threads), str(lm_batches)]
+           str(steps), "default" if threads is None else str(threads), str(lm_batches),
+           str(images), str(test_images)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark worker {name} failed:\n{proc.stderr[-4000:]}")
@@ -105,6 +115,21 @@ def _memory_table(results: dict[str, dict[str, dict[str, float]]]) -> list[str]:
     return [*lines, "", *notes, ""]
 
 
+def _convnet_memory_table(per: dict[str, dict[str, float]]) -> list[str]:
+    """Peak RSS of case (f), each competitor alone in its process, against PyTorch's."""
+    base = per["pytorch"]["peak"]
+    lines = ["**(f) peak resident memory (RSS) of one convnet epoch, one process per competitor, "
+             "MiB**", "",
+             "| competitor | peak RSS | × pytorch | after imports and data | growth during the "
+             "epoch |", "|---|---:|---:|---:|---:|"]
+    for name, m in per.items():
+        lines.append(f"| {name} | {m['peak']:.0f} | {m['peak'] / base:.2f} | {m['before']:.0f} "
+                     f"| {m['training']:.0f} |")
+    ratio = per["scratchnn"]["peak"] / base
+    return [*lines, "", f"- scratchnn / pytorch peak RSS: {ratio:.2f} (target <= 2) "
+            f"{'MET' if ratio <= 2 else 'NOT MET'}", ""]
+
+
 def _header(peak: float, command: str) -> list[str]:
     import scratchnn
 
@@ -122,14 +147,16 @@ def _header(peak: float, command: str) -> list[str]:
     ]
 
 
-def _write_readme(lines: list[str]) -> None:
-    block = "\n".join([BEGIN, "## Engine benchmarks (issue 6): scratchnn vs NumPy, scikit-learn, "
-                       "PyTorch", "", *lines, END])
+def _write_readme(lines: list[str], begin: str = BEGIN, end: str = END,
+                  heading: str = "## Engine benchmarks (issue 6): scratchnn vs NumPy, "
+                                 "scikit-learn, PyTorch") -> None:
+    """Replace the block between ``begin`` and ``end`` of README.md (or append one)."""
+    block = "\n".join([begin, heading, "", *lines, end])
     if README.exists():
         text = README.read_text()
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            text = head + block + rest.split(END, 1)[1]
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            text = head + block + rest.split(end, 1)[1]
         else:
             text = text.rstrip("\n") + "\n\n" + block + "\n"
     else:
@@ -145,9 +172,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="a,b,c,d,e",
-                        help="comma-separated subset of a,b,c,d,e,g (g: the character LSTM)")
+                        help="comma-separated subset of a,b,c,d,e,f,g (f: the MNIST convnet, "
+                             "g: the character LSTM)")
     parser.add_argument("--lm-batches", type=int, default=0,
                         help="case g: time only this many batches of the epoch (0: all)")
+    parser.add_argument("--images", type=int, default=cases.CONVNET_IMAGES,
+                        help="case f: training images (a smaller number for a quick check)")
+    parser.add_argument("--test-images", type=int, default=cases.CONVNET_TEST,
+                        help="case f: images predicted")
     parser.add_argument("--repeats", type=int, default=3, help="recorded rounds per case")
     parser.add_argument("--steps", type=int, default=cases.MOONS_STEPS, help="steps in case b")
     parser.add_argument("--threads", type=int, default=None,
@@ -155,9 +187,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
     args = parser.parse_args(argv)
     chosen = [c.strip() for c in args.cases.split(",") if c.strip()]
-    unknown = sorted(set(chosen) - {"a", "b", "c", "d", "e", "g"})
+    unknown = sorted(set(chosen) - set(CASES))
     if unknown:
-        parser.error(f"unknown cases {unknown}; choose from a,b,c,d,e,g")
+        parser.error(f"unknown cases {unknown}; choose from {','.join(CASES)}")
     if os.environ.get("OPENBLAS_CORETYPE"):
         print(f"note: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} pins a slower kernel; "
               "for the machine's own, run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python "
@@ -168,8 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     command = "python benchmarks/run.py " + " ".join(argv)
     if not os.environ.get("OPENBLAS_CORETYPE"):
         command = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE " + command
-    lines = _header(peak, command.strip())
-    print("\n".join(lines), flush=True)
+    header = _header(peak, command.strip())
+    print("\n".join(header), flush=True)
+    lines, conv_lines = list(header), []
     for key in chosen:
         if key == "e":
             memory = {
@@ -180,13 +213,36 @@ def main(argv: list[str] | None = None) -> None:
                 for case in ("a", "d")
             }
             part = _memory_table(memory)
+        elif key == "f":  # at one thread and at the libraries' default, unless --threads says
+            part = []
+            for threads in ([1, None] if args.threads is None else [args.threads]):
+                result = _child("--case", key, args.repeats, args.steps, threads, 0, args.images,
+                                args.test_images)
+                if threads == 1 and args.threads is None:
+                    with threadpool_limits(1):  # the reference speed of one thread
+                        one = common.matmul_gflops()
+                    part += [f"One-thread reference speed: {one:.0f} GFLOP/s.", ""]
+                    part += _table(result, one)
+                else:
+                    part += _table(result, peak)
+            part += _convnet_memory_table({
+                name: _child("--rss", f"f:{name}", 0, 0, args.threads, 0, args.images)
+                for name in ("numpy", "scratchnn", "pytorch")
+            })
+            conv_lines += part
+            print("\n".join(part), flush=True)
+            continue
         else:
             part = _table(_child("--case", key, args.repeats, args.steps, args.threads,
                                  args.lm_batches), peak)
         print("\n".join(part), flush=True)
         lines += part
     if not args.no_readme:
-        _write_readme(lines)
+        if len(lines) > len(header):
+            _write_readme(lines)
+        if conv_lines:
+            _write_readme([*header, *conv_lines], CONV_BEGIN, CONV_END,
+                          "## Keras' simple MNIST convnet (issue 16, case f)")
         print(f"written to {README}")
 
 

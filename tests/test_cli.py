@@ -215,6 +215,100 @@ def test_train_reads_mnist_from_scratchnn_data(tmp_path):
     assert run.config["n_features"] == 784 and run.config["n_train"] == 240
 
 
+DIGITS_CONVNET = """
+[[layers]]
+class_name = "Input"
+config = { shape = [8, 8, 1] }
+
+[[layers]]
+class_name = "Conv2D"
+config = { filters = 4, kernel_size = 3, padding = "same", activation = "relu" }
+
+[[layers]]
+class_name = "MaxPooling2D"
+
+[[layers]]
+class_name = "Flatten"
+
+[[layers]]
+class_name = "Dense"
+config = { units = 10, activation = "softmax" }
+"""
+
+
+def test_train_with_a_model_spec_reshapes_rows_to_images_and_predict_uses_it(tmp_path):
+    spec = tmp_path / "convnet.toml"
+    spec.write_text(DIGITS_CONVNET)
+    runs, out = tmp_path / "runs", tmp_path / "conv-run"
+    result = scratchnn_cli("train", "digits", "--model", spec, "--n-samples", "300", "--epochs",
+                           "2", "--quiet", "--out", out, cwd=tmp_path, runs=runs)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "convnet.toml layers/softmax" in result.stdout
+    [run] = RunStore(runs).list_runs()
+    assert run.config["model_spec"] == str(spec)
+    assert run.config["layers"] == ["Input", "Conv2D", "MaxPooling2D", "Flatten", "Dense"]
+    model = scratchnn.load_model(out / "model.snn")
+    assert model.input_shape == (8, 8, 1) and model.output_shape == (10,)
+    X = datasets.load_digits()[0]
+    rows = write_csv(tmp_path / "rows.csv", [f"x{i + 1}" for i in range(64)], X[:5])
+    result = scratchnn_cli("predict", out / "model.snn", rows, "--proba", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    proba = np.array([[float(v) for v in line.split(",")]
+                      for line in result.stdout.strip().splitlines()[1:]])
+    assert proba.shape == (5, 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_a_json_spec_in_get_config_form_is_accepted(tmp_path):
+    from scratchnn import Sequential
+    from scratchnn.layers import Dense, Input
+
+    spec = tmp_path / "mlp.json"
+    model = Sequential([Input((2,)), Dense(4, activation="tanh"), Dense(1, activation="sigmoid")])
+    spec.write_text(json.dumps(model.get_config()))
+    result = scratchnn_cli("train", *MOONS, "--model", spec, "--epochs", "2", "--quiet",
+                           cwd=tmp_path, runs=tmp_path / "runs")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_shipped_mnist_convnet_spec_is_keras_simple_convnet():
+    from scratchnn.cli._spec import model_from_spec
+
+    model = model_from_spec(Path(__file__).parents[1] / "examples/models/mnist_convnet.toml", 0)
+    assert model.input_shape == (28, 28, 1) and model.count_params() == 34_826
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix", "fragments"),
+    [
+        (DIGITS_CONVNET.replace("units = 10", "units = 3"), ".toml",
+         ["outputs have shape (3,)", "needs (10,)", "Dense(10, activation='softmax')"]),
+        (DIGITS_CONVNET.replace("[8, 8, 1]", "[28, 28, 1]"), ".toml",
+         ["samples of shape (28, 28, 1) (784 values)", "64 features per row"]),
+        (DIGITS_CONVNET.replace('"Conv2D"', '"Conv3D"'), ".toml", ["layer 2 must be", "Conv2D"]),
+        (DIGITS_CONVNET.replace("[8, 8, 1]", "[64]"), ".toml",
+         ["expects samples of shape (height, width, channels)", "(64,)"]),
+        ("[1, 2", ".json", ["model spec", "convnet.json"]),
+        ("{}", ".yaml", ["must end in .toml or .json"]),
+    ],
+)
+def test_bad_model_specs_end_with_one_error_line(tmp_path, text, suffix, fragments):
+    spec = tmp_path / f"convnet{suffix}"
+    spec.write_text(text)
+    result = scratchnn_cli("train", "digits", "--model", spec, "--n-samples", "100", "--epochs",
+                           "1", "--quiet", cwd=tmp_path, runs=tmp_path / "runs")  # fmt: skip
+    assert_one_line_error(result, *fragments)
+    assert not (tmp_path / "runs").exists() or not RunStore(tmp_path / "runs").list_runs()
+
+
+def test_model_spec_and_layers_together_is_a_usage_error(tmp_path):
+    spec = tmp_path / "convnet.toml"
+    spec.write_text(DIGITS_CONVNET)
+    result = scratchnn_cli("train", "digits", "--model", spec, "--layers", "8",
+                           cwd=tmp_path, runs=tmp_path / "runs")  # fmt: skip
+    assert_one_line_error(result, "drop --layers", code=2)
+
+
 # --- predict ------------------------------------------------------------------------------------
 
 

@@ -498,3 +498,52 @@ def test_cost_curve_validation():
         plotting.plot_cost_curve([1.0, 0.5], iterations=[0, 1, 2])
     with pytest.raises(ValueError, match="logy"):
         plotting.plot_cost_curve([1.0, 0.0], logy=True)
+
+
+# --- convolutional networks -------------------------------------------------------------------
+
+
+def _small_convnet():
+    from scratchnn import Sequential
+    from scratchnn.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+
+    return Sequential([Input((8, 8, 1)), Conv2D(6, 3, activation="relu"), MaxPooling2D(2),
+                       Conv2D(4, 2, padding="same"), Flatten(), Dense(3)], seed=0)
+
+
+def test_filters_and_feature_maps_write_pngs(tmp_path):
+    model = _small_convnet()
+    digit = np.zeros((8, 8, 1))
+    digit[1:7, 3:5] = 1.0  # a "1"
+    kw = {"figsize": FIGSIZE, "dpi": DPI}
+    fig = plotting.plot_filters(model, path=tmp_path / "filters.png", **kw)
+    assert len(fig.axes) == 6  # one tile per filter of the first convolution
+    assert "conv2d" in fig._suptitle.get_text() and "(3, 3, 1, 6)" in fig._suptitle.get_text()
+    assert_png(tmp_path / "filters.png", FIGSIZE, DPI)
+    fig = plotting.plot_feature_maps(model, digit, path=tmp_path / "maps.png", max_maps=3, **kw)
+    assert len(fig.axes) == 1 + 3 + 3  # the input, then 3 maps of each convolution
+    assert_png(tmp_path / "maps.png", FIGSIZE, DPI)
+    # The maps drawn are the layer's own outputs: the first row's first map is conv2d's channel 0.
+    first = model.layers[0](digit[None]).numpy()[0, :, :, 0]
+    np.testing.assert_allclose(fig.axes[1].images[0].get_array(), first, rtol=1e-6)
+
+
+def test_filters_of_a_kernel_array_and_rgb_kernels():
+    kernel = np.random.default_rng(0).standard_normal((5, 5, 3, 20))
+    fig = plotting.plot_filters(kernel, max_filters=12)
+    assert len(fig.axes) == 12
+    assert fig.axes[0].images[0].get_array().shape == (5, 5, 3)  # colour tiles for RGB inputs
+
+
+def test_conv_picture_validation():
+    from scratchnn import Sequential
+    from scratchnn.layers import Dense
+
+    with pytest.raises(ValueError, match=r"must be 4-D \(KH, KW, C, F\)"):
+        plotting.plot_filters(np.ones((3, 3)))
+    with pytest.raises(ValueError, match="no 2-D convolution layer"):
+        plotting.plot_filters(Sequential([Dense(2, input_dim=3)], seed=0))
+    with pytest.raises(ValueError, match=r"one image \(H, W, C\)"):
+        plotting.plot_feature_maps(_small_convnet(), np.ones((2, 8, 8, 1)))
+    with pytest.raises(ValueError, match="unknown layer names"):
+        plotting.plot_feature_maps(_small_convnet(), np.ones((8, 8, 1)), layers=["nope"])

@@ -61,6 +61,7 @@ EXPECTED_FIGURES: dict[str, list[str]] = {
         "004 dropout",
         "004 early stopping",
         "004 data augmentation (shifted images)",
+        "004 CNN on shifted images",
         "004 transfer learning",
         "004 recurrent network: character LSTM validation loss",
         "004 recurrent network: generated text",
@@ -171,6 +172,10 @@ def test_004_figures(run_all):
     assert "France" in customer.ours and "Male" in customer.ours
     assert 0.0 <= customer.value <= 1.0
     assert figure(results, "004 data augmentation (shifted images)").value > 0.1
+    assert figure(results, "004 CNN on shifted images").value > 0.85  # augmented, shifted test
+    out, _ = run_all
+    for name in ("cnn_augmentation", "cnn_filters", "cnn_feature_maps"):
+        assert (out / f"004_{name}.png").is_file()
     assert figure(results, "004 early stopping").value < 150  # stopped before the last epoch
     assert "library bug" not in results["004"].notes  # frozen layers stayed frozen
 

@@ -8,9 +8,10 @@ never sees half a PNG.
 
 matplotlib is imported inside the functions, so ``import scratchnn`` does not import it.
 
-This module works on plain arrays and callables only. A *model* is anything with a
-``.predict(X) -> array`` method, or a plain callable ``f(X) -> array``, whose output is read as in
-:mod:`scratchnn.metrics` (N samples, K classes):
+This module works on plain arrays and callables only (the convolution pictures read weights and
+call layers through their public attributes, without importing the engine). A *model* is anything
+with a ``.predict(X) -> array`` method, or a plain callable ``f(X) -> array``, whose output is
+read as in :mod:`scratchnn.metrics` (N samples, K classes):
 
 ====================================  =========================================================
 output                                classes
@@ -980,12 +981,202 @@ def plot_sweep_scatter(
     return fig
 
 
+# --- convolutional networks -------------------------------------------------------------------
+
+
+def _values(obj: Any) -> np.ndarray:
+    """A weight or layer output (anything with ``.numpy()``, or an array) as a NumPy array."""
+    to_numpy = getattr(obj, "numpy", None)
+    return np.asarray(to_numpy() if callable(to_numpy) else obj, dtype=np.float64)
+
+
+def _conv_kernel(source: Any) -> tuple[np.ndarray, str]:
+    """``((KH, KW, C, F) kernel, label)`` from an array, a conv layer or a model's first conv."""
+    layers = getattr(source, "layers", None)
+    if layers is not None:
+        for layer in layers:
+            kernel = getattr(layer, "weights", {}).get("kernel")
+            if kernel is not None and len(kernel.shape) == 4:
+                return _values(kernel), f"{layer.name} ({type(layer).__name__})"
+        raise ValueError(
+            "the model has no 2-D convolution layer (a layer with a (KH, KW, C, F) kernel) "
+            "whose filters could be drawn."
+        )
+    weights = getattr(source, "weights", None)
+    if isinstance(weights, Mapping) and "kernel" in weights:
+        return _values(weights["kernel"]), f"{source.name} ({type(source).__name__})"
+    return _values(source), "kernel"
+
+
+def plot_filters(
+    source: Any,
+    path: PathLike | None = None,
+    *,
+    title: str | None = None,
+    max_filters: int = 64,
+    figsize: tuple[float, float] = (8.0, 4.5),
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Draw the learned filters of a 2-D convolution as a grid of small images.
+
+    Each tile is one filter ``kernel[:, :, :, f]``: grey levels for one input channel, colours
+    for three (RGB), the mean over the input channels otherwise. Every tile is scaled to its own
+    range (dark = most negative weight, light = most positive), as filters are usually shown.
+
+    Args:
+        source: a ``(KH, KW, C, F)`` kernel (array or Tensor), a conv layer, or a model (its
+            first layer with such a kernel is drawn).
+        path: write a PNG there (atomically) when given.
+        title: the figure title (default: the layer and the kernel's shape).
+        max_filters: draw at most this many filters (the first ones).
+        figsize: ``(width, height)`` in inches.
+        dpi: dots per inch of the figure and of the PNG.
+
+    Returns:
+        The Figure: one axes per drawn filter.
+
+    Raises:
+        ValueError: a kernel that is not 4-D, or a model without a 2-D convolution.
+
+    Example:
+        >>> import numpy as np
+        >>> fig = plot_filters(np.random.default_rng(0).standard_normal((3, 3, 1, 8)))
+        >>> len(fig.axes)
+        8
+    """
+    kernel, label = _conv_kernel(source)
+    if kernel.ndim != 4:
+        raise ValueError(
+            f"the kernel must be 4-D (KH, KW, C, F) to draw its filters; received shape "
+            f"{kernel.shape}."
+        )
+    if isinstance(max_filters, bool) or not isinstance(max_filters, int) or max_filters < 1:
+        raise ValueError(f"max_filters must be a positive integer; received {max_filters!r}.")
+    count = min(kernel.shape[3], max_filters)
+    cols = math.ceil(math.sqrt(count * figsize[0] / figsize[1]))
+    rows = math.ceil(count / cols)
+    fig = _new_figure(figsize, dpi)
+    for f in range(count):
+        tile = kernel[:, :, :, f]  # (KH, KW, C)
+        if tile.shape[2] != 3:
+            tile = tile.mean(axis=2)
+        low, high = float(tile.min()), float(tile.max())
+        tile = (tile - low) / (high - low) if high > low else np.zeros_like(tile)
+        ax = fig.add_subplot(rows, cols, f + 1)
+        ax.imshow(tile, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(
+        f"Filters of {label}, kernel {tuple(kernel.shape)}" if title is None else title
+    )
+    if path is not None:
+        _save_png(fig, path, dpi)
+    return fig
+
+
+def plot_feature_maps(
+    model: Any,
+    x: Any,
+    path: PathLike | None = None,
+    *,
+    layers: Sequence[str] | None = None,
+    max_maps: int = 8,
+    title: str | None = None,
+    figsize: tuple[float, float] | None = None,
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Show one input and its feature maps after each 2-D convolution of a model.
+
+    The input goes through ``model.layers`` one layer at a time (``training=False``); it is drawn
+    on the left, and each row shows the first ``max_maps`` channels of one convolution's output
+    (after its activation), each map scaled to its own range.
+
+    Args:
+        model: a model whose ``layers`` are called as ``layer(h, training=False)`` (e.g. a
+            :class:`~scratchnn.Sequential` of Conv2D, MaxPooling2D, ... layers).
+        x: one sample ``(H, W, C)`` (or a batch of one, ``(1, H, W, C)``).
+        path: write a PNG there (atomically) when given.
+        layers: names of the layers whose outputs to show (default: every layer with a 4-D
+            kernel, i.e. each Conv2D / Conv2DTranspose).
+        max_maps: at most this many channels per row.
+        title: the figure title.
+        figsize: ``(width, height)`` in inches (default: 10 wide, 1.3 + 1.3 per row high).
+        dpi: dots per inch of the figure and of the PNG.
+
+    Returns:
+        The Figure: ``1 + len(rows) * max_maps`` axes at most; the first is the input.
+
+    Raises:
+        ValueError: ``x`` not one 3-D sample, unknown layer names, or nothing to show.
+    """
+    sample = _numeric(x, "x")
+    if sample.ndim == 4 and sample.shape[0] == 1:
+        sample = sample[0]
+    if sample.ndim != 3:
+        raise ValueError(
+            f"x must be one image (H, W, C) or a batch of one (1, H, W, C); received shape "
+            f"{sample.shape}."
+        )
+    if isinstance(max_maps, bool) or not isinstance(max_maps, int) or max_maps < 1:
+        raise ValueError(f"max_maps must be a positive integer; received {max_maps!r}.")
+    names = [layer.name for layer in model.layers]
+    if layers is not None:
+        unknown = sorted(set(layers) - set(names))
+        if unknown:
+            raise ValueError(f"unknown layer names {unknown}; the model's layers are {names}.")
+    maps: list[tuple[str, np.ndarray]] = []
+    h = sample[None]
+    for layer in model.layers:
+        h = layer(h, training=False)
+        kernel = getattr(layer, "weights", {}).get("kernel")
+        wanted = (layer.name in layers) if layers is not None else (
+            kernel is not None and len(kernel.shape) == 4)
+        if wanted:
+            out = _values(h)[0]
+            if out.ndim != 3:
+                raise ValueError(
+                    f"layer {layer.name!r} gives outputs of shape {out.shape}, not feature maps "
+                    "(H, W, C)."
+                )
+            if getattr(layer, "data_format", "channels_last") == "channels_first":
+                out = np.moveaxis(out, 0, -1)
+            maps.append((f"{layer.name}\n{out.shape[0]}x{out.shape[1]}x{out.shape[2]}", out))
+    if not maps:
+        raise ValueError(
+            "no feature maps to show: the model has no 2-D convolution layer (or pass layers=)."
+        )
+    cols = min(max_maps, max(m.shape[2] for _, m in maps))
+    fig = _new_figure((10.0, 1.3 + 1.3 * len(maps)) if figsize is None else figsize, dpi)
+    grid = fig.add_gridspec(len(maps), cols + 1)
+    ax = fig.add_subplot(grid[:, 0])  # the input, beside every row
+    image = sample if sample.shape[2] == 3 else sample.mean(axis=2)
+    low, high = float(image.min()), float(image.max())
+    ax.imshow((image - low) / (high - low) if high > low else image, cmap="gray")
+    ax.set_title(f"input {sample.shape[0]}x{sample.shape[1]}", fontsize="small")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for r, (label, out) in enumerate(maps):
+        for c in range(min(cols, out.shape[2])):
+            ax = fig.add_subplot(grid[r, c + 1])
+            ax.imshow(out[:, :, c], cmap="viridis", interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, fontsize="x-small", rotation=0, ha="right", va="center")
+    fig.suptitle("Feature maps of one input" if title is None else title)
+    if path is not None:
+        _save_png(fig, path, dpi)
+    return fig
+
+
 __all__ = [
     "DEFAULT_DPI",
     "plot_boundary_grid",
     "plot_confusion_matrix",
     "plot_cost_curve",
     "plot_decision_boundary",
+    "plot_feature_maps",
+    "plot_filters",
     "plot_history",
     "plot_sweep_scatter",
 ]

@@ -10,6 +10,7 @@ Shape legend: N rows, D features, K classes.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -30,6 +31,7 @@ from scratchnn.cli._data import (
     load_table,
     plain_label,
 )
+from scratchnn.cli._spec import model_from_spec
 
 MODEL_FILE = "model.snn"
 HISTORY_PNG = "history.png"
@@ -180,6 +182,38 @@ def build_model(
     return build({"layers": entries, "seed": seed})
 
 
+def fit_spec_model(model: Any, split: Split, task: str, n_classes: int, spec: Path) -> Split:
+    """Check a model read from a spec against the data; rows reshaped to its sample shape.
+
+    A model without a declared input shape is built for the ``(D,)`` rows.
+
+    Raises:
+        ValueError: a sample shape that does not hold ``D`` values, or an output that does not
+            fit the task (K units for K classes, 1 otherwise).
+    """
+    d = split.x_train.shape[1]
+    if model.input_shape is None:
+        model.build((d,))
+    shape = tuple(model.input_shape)
+    if math.prod(shape) != d:
+        raise ValueError(
+            f"model spec {spec}: the model takes samples of shape {shape} ({math.prod(shape)} "
+            f"values); the data has {d} features per row. Declare an Input whose shape holds "
+            f"{d} values (e.g. [28, 28, 1] for 784 pixels)."
+        )
+    expected = (n_classes,) if task == "multiclass" else (1,)
+    if tuple(model.output_shape) != expected:
+        unit = f"Dense({expected[0]}, activation='{_OUTPUT_ACTIVATION[task]}')"
+        raise ValueError(
+            f"model spec {spec}: the model's outputs have shape {tuple(model.output_shape)}; "
+            f"this {task} target needs {expected} (end the spec with {unit})."
+        )
+    if len(shape) == 1:
+        return split
+    x_val = None if split.x_val is None else split.x_val.reshape(-1, *shape)
+    return dataclasses.replace(split, x_train=split.x_train.reshape(-1, *shape), x_val=x_val)
+
+
 class RunLogger(callbacks.Callback):
     """Record each epoch's logs (loss, metrics, ``val_`` twins) in a run of the run store."""
 
@@ -263,6 +297,11 @@ def _describe(logs: dict[str, float], prefix: str) -> str:
 @click.argument("dataset")
 @click.option("--layers", type=LAYERS, default="8,8", show_default=True,
               help="Hidden-layer sizes, comma-separated ('' for none).")
+@click.option("--model", "model_spec", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A TOML or JSON file listing the layers, output layer included "
+                   "({class_name, config} entries, as get_config writes them); replaces "
+                   "--layers and --activation. See examples/models/.")
 @click.option("--activation", type=click.Choice(HIDDEN_ACTIVATIONS), default="tanh",
               show_default=True, help="Activation of the hidden layers.")
 @click.option("--optimizer", type=click.Choice(list(optimizers.OPTIMIZERS)), default="adam",
@@ -299,6 +338,7 @@ def _describe(logs: dict[str, float], prefix: str) -> str:
 def train(
     dataset: str,
     layers: tuple[int, ...],
+    model_spec: Path | None,
     activation: str,
     optimizer: str,
     lr: float,
@@ -325,6 +365,10 @@ def train(
     output layer and loss follow the target: two classes -> sigmoid and binary cross-entropy,
     more -> softmax and sparse categorical cross-entropy, real values -> linear and MSE.
 
+    With --model SPEC the network is read from a TOML or JSON list of layers (e.g. the Keras
+    MNIST convnet of examples/models/mnist_convnet.toml); rows are reshaped to the shape its
+    Input declares, e.g. (28, 28, 1).
+
     Writes model.snn, preprocess.json and PNG plots into the run folder, and records config,
     per-epoch history, final metrics and timings in the run store (see 'scratchnn runs').
 
@@ -332,6 +376,18 @@ def train(
     scratchnn): an Embedding -> LSTM (--layers, default 256) -> softmax network learns to predict
     the next character; see 'scratchnn generate' to sample from it.
     """
+    if model_spec is not None:
+        ctx = click.get_current_context()
+        given = [
+            f"--{name}" for name in ("layers", "activation")
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        ]
+        if task == "language-model":
+            given.append("--task language-model (it builds its own network)")
+        if given:
+            raise click.UsageError(
+                f"--model takes the whole network from its file; drop {' and '.join(given)}."
+            )
     if task == "language-model":  # a separate recipe: scratchnn.cli.language_model
         from scratchnn.cli import language_model
 
@@ -346,7 +402,11 @@ def train(
         split = prepare(table, task, val_split, seed)
         prep = split.prep
         n_classes = len(prep.classes)
-        model = build_model(table.X.shape[1], layers, activation, task, n_classes, seed)
+        if model_spec is None:
+            model = build_model(table.X.shape[1], layers, activation, task, n_classes, seed)
+        else:
+            model = model_from_spec(model_spec, seed)
+            split = fit_spec_model(model, split, task, n_classes, model_spec)
         loss_name = _DEFAULT_LOSS[task] if loss == "auto" else loss
         model.compile(
             optimizer=optimizers.OPTIMIZERS[optimizer](learning_rate=lr),
@@ -355,6 +415,8 @@ def train(
         )
         sizes = [table.X.shape[1], *layers, n_classes if task == "multiclass" else 1]
         arch = "-".join(map(str, sizes))
+        if model_spec is not None:
+            arch, activation = model_spec.name, "layers"  # "<file> layers/<output activation>"
         n_val = 0 if split.y_val is None else len(split.y_val)
         config = {
             "dataset": table.name, "task": task, "layers": list(layers),
@@ -365,6 +427,9 @@ def train(
             "n_features": table.X.shape[1], "classes": list(prep.classes),
             "n_train": len(split.y_train), "n_val": n_val,
         }  # fmt: skip
+        if model_spec is not None:  # the network came from a file: record it, not --layers
+            config.update(model_spec=str(model_spec), activation=None, layers=[
+                layer["class_name"] for layer in model.get_config()["layers"]])
         with store.run(config, name="train") as run:
             run_dir = (out or store.path.parent / run.id).absolute()
             click.echo(

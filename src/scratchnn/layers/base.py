@@ -23,9 +23,10 @@ _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
 
 def snake_name(cls: type) -> str:
     """Keras' snake case: ``Dense`` -> ``dense``, ``BatchNormalization`` ->
-    ``batch_normalization``, ``LSTM`` -> ``lstm``, ``SimpleRNN`` -> ``simple_rnn``."""
+    ``batch_normalization``, ``LSTM`` -> ``lstm``, ``SimpleRNN`` -> ``simple_rnn``,
+    ``MaxPooling2D`` -> ``max_pooling2d``, ``Conv2D`` -> ``conv2d``."""
     words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
 
 
 def _auto_name(cls: type) -> str:
@@ -129,6 +130,7 @@ class Layer:
         self._build_rng: np.random.Generator | None = None
         self.dtype = backend.resolve_dtype(dtype) if dtype is not None else None
         self.weights: dict[str, Tensor] = {}
+        self.non_trainable: set[str] = set()
         self.regularizers: dict[str, Any] = {}
         self.built = False
         self.input_shape: tuple[int, ...] | None = None
@@ -143,8 +145,8 @@ class Layer:
     @trainable.setter
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
-        for w in self.weights.values():
-            w.requires_grad = self._trainable
+        for name, w in self.weights.items():
+            w.requires_grad = self._trainable and name not in self.non_trainable
 
     @property
     def params(self) -> list[Tensor]:
@@ -153,22 +155,34 @@ class Layer:
 
     @property
     def trainable_params(self) -> list[Tensor]:
-        """Weights that are trained (empty when the layer is frozen)."""
-        return self.params if self._trainable else []
+        """Weights that are trained: not the non-trainable ones, none when the layer is frozen."""
+        if not self._trainable:
+            return []
+        return [w for name, w in self.weights.items() if name not in self.non_trainable]
 
     def add_weight(
         self,
         name: str,
         shape: tuple[int, ...],
         initializer: Any,
-        rng: np.random.Generator,
+        rng: np.random.Generator | None,
         regularizer: Any = None,
+        trainable: bool = True,
     ) -> Tensor:
-        """Create, register and return a weight Tensor drawn by ``initializer`` from ``rng``."""
+        """Create, register and return a weight Tensor drawn by ``initializer`` from ``rng``.
+
+        ``trainable=False`` makes a weight that no gradient or optimizer ever touches, whatever
+        the layer's ``trainable`` (BatchNormalization's moving statistics, which the layer updates
+        itself); it is saved and loaded with the others and counted as non-trainable.
+        """
         init = initializers.get(initializer)
         data = init(shape, rng, self.dtype)
-        weight = Tensor(data, dtype=self.dtype, requires_grad=self._trainable, name=name)
+        weight = Tensor(
+            data, dtype=self.dtype, requires_grad=self._trainable and trainable, name=name
+        )
         self.weights[name] = weight
+        if not trainable:
+            self.non_trainable.add(name)
         if regularizer is not None:
             self.regularizers[name] = regularizer
         return weight

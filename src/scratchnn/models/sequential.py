@@ -239,10 +239,15 @@ class Sequential(Model):
     ) -> str:
         first = self._layers[0]
         hint = " For a single sample pass x.reshape(1, -1)." if was_1d else ""
+        fix = (
+            f"Pass {expected[-1]} features per sample (the model was built for that)."
+            if len(expected) == 1 else
+            f"Reshape the samples, e.g. x.reshape(-1, {', '.join(map(str, expected))}) (the "
+            "model was built for that)."
+        )
         return (
             f"Layer {first.name!r} ({type(first).__name__}) expects input of shape "
-            f"{(None, *expected)}; received {name} of shape {shape}. Pass {expected[-1]} "
-            "features per sample (the model was built for that)." + hint
+            f"{(None, *expected)}; received {name} of shape {shape}. {fix}" + hint
         )
 
     def _summary_rows(self) -> list[tuple[Layer, str]]:

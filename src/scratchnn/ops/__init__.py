@@ -9,13 +9,33 @@ The ops live in submodules by family and are all re-exported here, so ``scratchn
   networks with a leading member axis), and ``stacked_perceptron``, a population's
   one-hidden-layer network as one node;
 * :mod:`scratchnn.ops.recurrent`: ``simple_rnn``, ``lstm``, ``gru`` (a whole time loop per node,
-  backpropagation through time in its backward) and the ``embedding`` lookup.
+  backpropagation through time in its backward) and the ``embedding`` lookup;
+* :mod:`scratchnn.ops.conv`: convolutions (1-D, 2-D, transposed), pooling, upsampling, padding
+  and batch normalisation, on channels-last images by default.
 
 Every op takes tensors (or array-likes / Python numbers, which become constants of the other
 operand's dtype), computes its output with ``backend.xp`` and returns a :class:`Tensor` whose local
 ``backward(g)`` maps the upstream gradient to one gradient per input.
 """
 
+from scratchnn.ops.conv import (
+    DATA_FORMATS,
+    avg_pool1d,
+    avg_pool2d,
+    batch_norm,
+    conv1d,
+    conv2d,
+    conv2d_transpose,
+    global_avg_pool1d,
+    global_avg_pool2d,
+    global_max_pool1d,
+    global_max_pool2d,
+    max_pool1d,
+    max_pool2d,
+    pad,
+    spatial_output_shape,
+    upsample2d,
+)
 from scratchnn.ops.core import (
     FUSED_ACTIVATIONS,
     SELU_ALPHA,
@@ -103,6 +123,7 @@ __all__ = [
     "softmax_crossentropy",
     "softplus",
     "sparse_softmax_crossentropy",
+    "spatial_output_shape",
     "sqrt",
     "stack",
     "stacked_linear",
@@ -116,3 +137,20 @@ __all__ = [
     "where",
 ]
 __all__ += ["RECURRENT_ACTIVATIONS", "embedding", "gru", "lstm", "simple_rnn"]
+__all__ += [
+    "DATA_FORMATS",
+    "avg_pool1d",
+    "avg_pool2d",
+    "batch_norm",
+    "conv1d",
+    "conv2d",
+    "conv2d_transpose",
+    "global_avg_pool1d",
+    "global_avg_pool2d",
+    "global_max_pool1d",
+    "global_max_pool2d",
+    "max_pool1d",
+    "max_pool2d",
+    "pad",
+    "upsample2d",
+]

@@ -841,7 +841,7 @@ def _attach_operators() -> None:
 _attach_operators()
 
 
-def dropout(a: Tensor, rate: float, rng: Any) -> Tensor:
+def dropout(a: Tensor, rate: float, rng: Any, noise_shape: Sequence[int] | None = None) -> Tensor:
     """Inverted dropout: zero each entry with probability ``rate``, scale the rest by 1/(1-rate).
 
     The expected value is unchanged, so nothing is rescaled at prediction time.
@@ -850,11 +850,20 @@ def dropout(a: Tensor, rate: float, rng: Any) -> Tensor:
         a: input tensor.
         rate: drop probability in [0, 1).
         rng: the ``numpy.random.Generator`` that draws the mask.
+        noise_shape: shape of the mask, broadcast against ``a`` (Keras' ``noise_shape``):
+            ``(N, 1, 1, C)`` on ``(N, H, W, C)`` images drops whole feature maps
+            (``SpatialDropout2D``). ``None``: the shape of ``a``.
     """
     if not 0 <= rate < 1:
         raise ValueError(f"dropout rate must be in [0, 1); received rate={rate}.")
     if rate == 0:
         return a
-    keep = rng.random(a.shape, dtype=a.dtype) >= rate
+    shape = a.shape if noise_shape is None else tuple(noise_shape)
+    if len(shape) != a.ndim or any(m not in (1, n) for m, n in zip(shape, a.shape, strict=True)):
+        raise ValueError(
+            f"dropout: noise_shape {shape} must broadcast against the input {a.shape}: the same "
+            "number of axes, each 1 or the input's size."
+        )
+    keep = rng.random(shape, dtype=a.dtype) >= rate
     mask = backend.xp.asarray(keep, dtype=a.dtype) * a.dtype.type(1 / (1 - rate))
     return Tensor._from_op(a.data * mask, (a,), lambda g: (g * mask,), "dropout")

@@ -12,6 +12,9 @@ Figures of the guide reproduced here:
 * the four regularisation ideas it describes, each shown on digits (MNIST when not quick and
   the file is found): dropout, early stopping, shifted-image data augmentation, transfer
   learning;
+* the convolutional network it describes (a filter moved over the image, far fewer weights than
+  a dense layer) on the same shifted images, with its learned filters and the feature maps of
+  one digit;
 * its recurrent networks: a character-level LSTM on Tiny Shakespeare, validation loss per epoch
   and samples at temperatures 0.5 and 1.0 (:mod:`scratchnn.studies._rnn004`).
 """
@@ -26,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from scratchnn import callbacks, datasets, initializers, metrics, plotting
-from scratchnn.layers import Dense, Dropout
+from scratchnn.layers import Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
 from scratchnn.models import Sequential
 from scratchnn.optimizers import Adam
 from scratchnn.studies._common import (
@@ -265,12 +268,13 @@ class DemoSizes:
     transfer_epochs: int
     transfer_hidden: tuple[int, ...]
     transfer_lr: float
+    cnn_epochs: int  # the CNN on augmented images (4x as many on the originals alone)
 
 
 def _sizes(images: Images) -> DemoSizes:
     if images.name == "digits":
-        return DemoSizes(300, (256, 256), 150, 10, 30, 50, 40, (256,), 1e-2)
-    return DemoSizes(1000, (256, 256), 60, 8, 15, 100, 40, (256,), 1e-3)
+        return DemoSizes(300, (256, 256), 150, 10, 30, 50, 40, (256,), 1e-2, 12)
+    return DemoSizes(1000, (256, 256), 60, 8, 15, 100, 40, (256,), 1e-3, 4)
 
 
 def demo_dropout(images: Images, sizes: DemoSizes, seed: int, out_dir: Path
@@ -363,14 +367,23 @@ def demo_early_stopping(images: Images, sizes: DemoSizes, seed: int, out_dir: Pa
     return fig, path, note
 
 
-def demo_augmentation(images: Images, sizes: DemoSizes, seed: int, out_dir: Path
-                      ) -> tuple[Figure, Path, str]:
-    """Train on originals vs originals plus shifted copies; test on original and shifted images."""
+def augmented(images: Images, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training images plus 3 randomly shifted copies (with labels), and shifted test images.
+
+    The same ``seed`` gives the same images, so both augmentation demos see the same data.
+    """
     rng = np.random.default_rng(seed)
     x_tr, y_tr = images.x_train, images.y_train
     x_aug = np.concatenate([x_tr, *(random_shifts(x_tr, images.shift, rng) for _ in range(3))])
     y_aug = np.concatenate([y_tr] * 4)
-    x_te_shifted = random_shifts(images.x_test, images.shift, rng)
+    return x_aug, y_aug, random_shifts(images.x_test, images.shift, rng)
+
+
+def demo_augmentation(images: Images, sizes: DemoSizes, seed: int, out_dir: Path
+                      ) -> tuple[Figure, Path, str]:
+    """Train on originals vs originals plus shifted copies; test on original and shifted images."""
+    x_tr, y_tr = images.x_train, images.y_train
+    x_aug, y_aug, x_te_shifted = augmented(images, seed)
     results = {}
     for label, (x, y, epochs) in {
         "plain": (x_tr, y_tr, sizes.aug_epochs * 4),  # same number of steps as augmented
@@ -407,6 +420,93 @@ def demo_augmentation(images: Images, sizes: DemoSizes, seed: int, out_dir: Path
         f"{pct(results['augmented'][0])} against {pct(results['plain'][0])}."
     )
     return fig, path, note
+
+
+def cnn(side: int, seed: int) -> Sequential:
+    """A small convolutional network for ``side x side`` grey images, Adam.
+
+    8x8 digits: Conv2D(16, 3, same) -> max-pool -> Conv2D(32, 3, same) -> max-pool -> softmax;
+    28x28 MNIST: Keras' "Simple MNIST convnet" (Conv2D(32, 3) -> max-pool -> Conv2D(64, 3) ->
+    max-pool -> Dropout(0.5) -> softmax).
+    """
+    if side <= 8:
+        body: list[Any] = [
+            Conv2D(16, 3, padding="same", activation="relu"), MaxPooling2D(2),
+            Conv2D(32, 3, padding="same", activation="relu"), MaxPooling2D(2), Flatten(),
+        ]
+    else:
+        body = [Conv2D(32, 3, activation="relu"), MaxPooling2D(2),
+                Conv2D(64, 3, activation="relu"), MaxPooling2D(2), Flatten(), Dropout(0.5)]
+    model = Sequential([Input((side, side, 1)), *body, Dense(10, activation="softmax")],
+                       seed=seed)
+    model.compile(optimizer=Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def demo_cnn(images: Images, sizes: DemoSizes, seed: int, out_dir: Path
+             ) -> tuple[Figure, list[Path], str]:
+    """A CNN on the augmentation demo's images: trained on originals vs with shifted copies.
+
+    Draws the accuracies, the learned filters of the first convolution and the feature maps of
+    one shifted test digit through both convolutions.
+    """
+    x_aug, y_aug, x_te_shifted = augmented(images, seed)
+    x_tr, y_tr = images.x_train, images.y_train
+    side = images.side
+    results, models = {}, {}
+    for label, (x, y, epochs) in {
+        "plain": (x_tr, y_tr, sizes.cnn_epochs * 4),  # as many steps as the augmented run
+        "augmented": (x_aug, y_aug, sizes.cnn_epochs),
+    }.items():
+        model = cnn(side, seed)
+        model.fit(x[..., None], y, batch_size=32, epochs=epochs, verbose=0, seed=seed)
+        models[label] = model
+        results[label] = tuple(
+            float(np.mean(model.predict(t[..., None]).argmax(axis=1) == images.y_test))
+            for t in (images.x_test, x_te_shifted)
+        )
+    paths = [image_path(out_dir, STUDY, name) for name in
+             ("cnn_augmentation", "cnn_filters", "cnn_feature_maps")]
+    plot_bars(
+        ["CNN plain\noriginal test", "CNN plain\nshifted test", "CNN augmented\noriginal test",
+         "CNN augmented\nshifted test"],
+        [100 * results["plain"][0], 100 * results["plain"][1],
+         100 * results["augmented"][0], 100 * results["augmented"][1]],
+        paths[0], f"A CNN on shifted {images.name} images (±{images.shift} px)",
+        ylabel="test accuracy (%)",
+    )
+    best = models["augmented"]
+    plotting.plot_filters(best, path=paths[1],
+                          title=f"First-layer filters of the augmented CNN ({images.name})")
+    digit = x_te_shifted[0][..., None]
+    plotting.plot_feature_maps(
+        best, digit, path=paths[2], max_maps=8,
+        title=f"A shifted test digit (label {images.y_test[0]}) through the CNN's convolutions",
+    )
+    conv_params = best.count_params()
+    mlp_params = mlp(side * side, 10, (128,), seed).count_params()
+    fig = shown(
+        "004 CNN on shifted images",
+        "convolutional networks: a filter moved over the image, far fewer weights",
+        f"on shifted test images {pct(results['augmented'][1])} with augmentation, "
+        f"{pct(results['plain'][1])} without; original test {pct(results['augmented'][0])} vs "
+        f"{pct(results['plain'][0])}; {conv_params:,} weights (the MLP: {mlp_params:,})",
+        value=results["augmented"][1],
+    )
+    layers = " -> ".join(type(layer).__name__ for layer in best.layers)
+    note = (
+        f"A convolutional network on the same images ({layers}; {conv_params:,} weights against "
+        f"{mlp_params:,} for the {side * side}-128-10 MLP), trained on the originals for "
+        f"{sizes.cnn_epochs * 4} epochs or on originals plus shifted copies for "
+        f"{sizes.cnn_epochs}: on the shifted test images {pct(results['augmented'][1])} with "
+        f"augmentation against {pct(results['plain'][1])} without, on the original test images "
+        f"{pct(results['augmented'][0])} against {pct(results['plain'][0])}. A filter is moved "
+        "over the whole image, so a stroke is detected wherever it lies, and max-pooling "
+        "forgets a pixel of position; augmentation teaches the rest. The filters of the first "
+        "convolution and the feature maps of one shifted test digit are drawn."
+    )
+    return fig, paths, note
 
 
 def demo_transfer(images: Images, sizes: DemoSizes, seed: int, out_dir: Path
@@ -618,13 +718,14 @@ def run(
         ("dropout", demo_dropout),
         ("early stopping", demo_early_stopping),
         ("data augmentation", demo_augmentation),
+        ("CNN", demo_cnn),
         ("transfer learning", demo_transfer),
     ):
         with say.step(f"{label} on {pictures.name}"):
-            fig, path, note = demo(pictures, sizes, seed, out_dir)
+            fig, paths, note = demo(pictures, sizes, seed, out_dir)
         say(f"{label}: {fig.ours}")
         figures.append(fig)
-        images.append(path)
+        images.extend(paths if isinstance(paths, list) else [paths])
         notes.append(note)
 
     rnn_figures, path, note = language_model(quick, full, seed, out_dir, say)
