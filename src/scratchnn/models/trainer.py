@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from scratchnn import backend
 from scratchnn import callbacks as callbacks_module
 
 PREDICT_BATCH_SIZE = 8192
@@ -170,6 +171,7 @@ def fit(
     Returns:
         The :class:`~scratchnn.callbacks.History` of this call.
     """
+    backend.keep_freed_memory()
     n = len(train)
     batch = n if batch_size is None else min(batch_size, n)
     steps = math.ceil(n / batch)

@@ -64,6 +64,24 @@ def _through_activations(g: Any, out: Any, runs: Runs, members: int) -> Any:
     return grad
 
 
+def _affine(x: Any, kernel: Any, bias: Any) -> tuple[Any, Any]:
+    """``kernel @ x + bias`` ``(P, H, B)``, and the input as the product used it: with a shared
+    ``x`` ``(D, B)`` and a bias, ``[x; 1]`` ``(D+1, B)`` (the bias rides along as one more input
+    row of one product for the whole population), else ``x`` itself."""
+    xp = backend.xp
+    members, units, _ = kernel.shape
+    if x.ndim == 2:
+        if bias is not None:
+            x = xp.concatenate([x, xp.ones((1, x.shape[-1]), x.dtype)], axis=0)
+            kernel = xp.concatenate([kernel, bias[:, :, None]], axis=2)  # (P, H, D+1)
+        # (P H, D+1) @ (D+1, B) -> (P, H, B)
+        return (kernel.reshape(members * units, -1) @ x).reshape(members, units, -1), x
+    out = xp.matmul(kernel, x)  # (P, H, D) @ (P, D, B) -> (P, H, B)
+    if bias is not None:
+        out += bias[:, :, None]
+    return out, x
+
+
 def stacked_linear(
     x: Tensor,
     w: Tensor,
@@ -111,19 +129,7 @@ def stacked_linear(
     runs = _runs(activation, members)
     kernel = w.data if kernel_mask is None else xp.where(kernel_mask, w.data, 0)
     shared = x.ndim == 2
-    xa = x.data
-    if shared:
-        if b is not None:  # [w, b] @ [x; 1]: the bias rides along as one more input row
-            xa = xp.concatenate([xa, xp.ones((1, xa.shape[-1]), xa.dtype)], axis=0)
-            kernel_b = xp.concatenate([kernel, b.data[:, :, None]], axis=2)  # (P, H, D+1)
-        else:
-            kernel_b = kernel
-        # one product for the whole population: (P H, D+1) @ (D+1, B) -> (P, H, B)
-        out = (kernel_b.reshape(members * units, -1) @ xa).reshape(members, units, -1)
-    else:
-        out = xp.matmul(kernel, xa)  # (P, H, D) @ (P, D, B) -> (P, H, B)
-        if b is not None:
-            out += b.data[:, :, None]
+    out, xa = _affine(x.data, kernel, None if b is None else b.data)
     for name, lo, hi in runs:
         _FUSED_FORMS[name][0](out[lo:hi])
 
@@ -216,9 +222,10 @@ def stacked_perceptron(
             f"stacked_perceptron: w2 must have shape (P, K, H) = {(members, k, units)}; "
             f"received {w2.shape}."
         )
-    with no_grad():  # the hidden layer is part of this node, not a node of its own
-        a = stacked_linear(x, w1, b1, activation).data
     runs = _runs(activation, members)
+    a, xa = _affine(x.data, w1.data, None if b1 is None else b1.data)  # the hidden layer
+    for name, lo, hi in runs:
+        _FUSED_FORMS[name][0](a[lo:hi])
     kernel2 = w2.data if hidden_mask is None else xp.where(hidden_mask, w2.data, 0)
     out = xp.matmul(kernel2, a)  # (P, K, H) @ (P, H, B) -> (P, K, B)
     if b2 is not None:
@@ -231,10 +238,6 @@ def stacked_perceptron(
         if hidden_mask is not None:
             gw2 = xp.where(hidden_mask, gw2, 0)
         gb2 = None if b2 is None else g.sum(axis=2)
-        xa = x.data
-        if b1 is not None:
-            xa = xp.concatenate([xa, xp.ones((*xa.shape[:-2], 1, xa.shape[-1]), xa.dtype)],
-                                axis=-2)
         if fused and not x.requires_grad:
             gw1b = _first_layer_gradient(g, a, xa, kernel2, runs, members)
             gx = None
@@ -242,13 +245,15 @@ def stacked_perceptron(
             gh = (xp.swapaxes(kernel2, 1, 2) * g if k == 1
                   else xp.matmul(xp.swapaxes(kernel2, 1, 2), g))  # (P, H, B)
             gh = _through_activations(gh, a, runs, members)
-            if shared:
-                gw1b = xp.matmul(gh, xa.T)  # (P, H, B) @ (B, D+1)
-            else:
-                gw1b = xp.matmul(gh, xp.swapaxes(xa, 1, 2))
             gx = None
             if x.requires_grad:
                 gx = unbroadcast(xp.matmul(xp.swapaxes(w1.data, 1, 2), gh), x.shape)
+            if shared:
+                gw1b = xp.matmul(gh, xa.T)  # (P, H, B) @ (B, D(+1))
+            else:  # (P, H, B) @ (P, B, D) -> (P, H, D), the bias gradient apart
+                gw1b = xp.matmul(gh, xp.swapaxes(xa, 1, 2))
+                if b1 is not None:
+                    gw1b = xp.concatenate([gw1b, gh.sum(axis=2)[:, :, None]], axis=2)
         gw1 = xp.ascontiguousarray(gw1b[:, :, :d])
         grads = [gx, gw1]
         if b1 is not None:

@@ -127,7 +127,8 @@ class Optimizer:
         self.members: int | None = None
         self._per_member: dict[str, numpy.ndarray] = {}
         self._member_lrs: list[Any] | None = None
-        self._shaped_cache: dict[tuple[int, Any], dict[str, Any]] = {}
+        self._member_lr_array: numpy.ndarray | None = None
+        self._shaped_cache: dict[tuple[int, Any], tuple[Any, tuple[Any, ...], dict]] = {}
 
     # ---------------------------------------------------------------------------- learning rate
     @property
@@ -144,6 +145,10 @@ class Optimizer:
         """The learning rate the next step will use (a schedule evaluated at ``iterations``);
         a ``(P,)`` array for a population whose members' rates differ."""
         if self._member_lrs is not None:
+            if not any(callable(lr) for lr in self._member_lrs):
+                if self._member_lr_array is None:  # constant: made once
+                    self._member_lr_array = numpy.array(self._member_lrs, dtype=numpy.float64)
+                return self._member_lr_array
             return numpy.array([self._rate(lr) for lr in self._member_lrs])
         return self._rate(self._learning_rate)
 
@@ -256,20 +261,22 @@ class Optimizer:
 
     def _shaped(self, hyper: dict[str, Any], lr: Any, data: Any) -> dict[str, Any]:
         """``hyper`` and ``lr`` with each ``(P,)`` array reshaped to ``(P, 1, ...)`` for a
-        parameter like ``data`` (and cast to its dtype, so nothing is computed in another)."""
+        parameter like ``data`` (and cast to its dtype, so nothing is computed in another).
+
+        Kept from step to step while the values are the same (a constant learning rate)."""
+        numbers = tuple(v for v in hyper.values() if not isinstance(v, numpy.ndarray))
         key = (data.ndim, data.dtype)
-        shaped = self._shaped_cache.get(key)
-        if shaped is None:
-            shape = (-1,) + (1,) * (data.ndim - 1)
-            shaped = {
-                name: backend.xp.asarray(value, dtype=data.dtype).reshape(shape)
-                if isinstance(value, numpy.ndarray) else value
-                for name, value in hyper.items()
-            }
-            self._shaped_cache[key] = shaped
-        if isinstance(lr, numpy.ndarray):
-            lr = backend.xp.asarray(lr, dtype=data.dtype).reshape((-1,) + (1,) * (data.ndim - 1))
-        return {**shaped, "lr": lr}
+        cached = self._shaped_cache.get(key)
+        if cached is not None and cached[0] is lr and cached[1] == numbers:
+            return cached[2]
+        shape = (-1,) + (1,) * (data.ndim - 1)
+        shaped = {
+            name: backend.xp.asarray(value, dtype=data.dtype).reshape(shape)
+            if isinstance(value, numpy.ndarray) else value
+            for name, value in {**hyper, "lr": lr}.items()
+        }
+        self._shaped_cache[key] = (lr, numbers, shaped)
+        return shaped
 
     @staticmethod
     def _checked_grad(index: int, param: Any) -> Any:
@@ -396,6 +403,7 @@ class Optimizer:
         self.members = len(keep)
         self._shapes = None
         self._shaped_cache = {}
+        self._member_lr_array = None
 
     # ------------------------------------------------------------------------- serialization
     def get_config(self) -> dict[str, Any]:

@@ -33,11 +33,11 @@ from scratchnn.sweep.engine import (
 )
 from scratchnn.sweep.spec import Trial
 
-STEP_OVERHEAD = {"population": 40e-6, "sequential": 130e-6}
+STEP_OVERHEAD = {"population": 70e-6, "sequential": 130e-6}
 """Estimated fixed seconds per training step (Python and NumPy call overhead)."""
-MEMBER_OVERHEAD = 5e-6
+MEMBER_OVERHEAD = 6e-6
 """Estimated seconds per population member per step (one small BLAS call per member and op)."""
-ELEMENT_SECONDS = {"population": 0.55e-9, "sequential": 3.0e-9}
+ELEMENT_SECONDS = {"population": 0.58e-9, "sequential": 3.0e-9}
 """Estimated seconds per activation entry per step (units x rows, fan-in weighted). The
 constants were fitted on tutorial 000's populations on a two-core x86 machine; they only guide
 grouping, ordering and the progress bar's ETA."""
