@@ -26,7 +26,7 @@ from typing import Any
 
 from scratchnn import backend
 from scratchnn.ops.core import _FUSED_FORMS, FUSED_ACTIVATIONS, unbroadcast
-from scratchnn.tensor import Tensor, no_grad
+from scratchnn.tensor import Tensor
 
 Runs = Sequence[tuple[str, int, int]]
 """``(activation, start, stop)``: the members ``start:stop`` use ``activation``."""
