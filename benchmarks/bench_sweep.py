@@ -17,6 +17,14 @@ one machine, in one run::
 
     python benchmarks/bench_sweep.py                     # 3 repetitions of everything
     python benchmarks/bench_sweep.py --repeats 1 --spec examples/sweeps/tutorial000_small.toml
+
+With ``--baseline SRC`` (the ``src`` folder of another checkout, e.g. a git worktree of an
+earlier commit), (a) is also run with that code, in a child process beside a child process of
+this code, alternating, so that two versions of the sweep runner are compared in one run;
+``--runner-only`` skips (b) and (c)::
+
+    git worktree add /tmp/base 79cdec7   # the hand-written population engine
+    python benchmarks/bench_sweep.py --baseline /tmp/base/src --runner-only --repeats 3
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -55,6 +65,60 @@ def time_sweep(spec_path: Path, workers: int | None) -> tuple[float, float]:
         cpu = cpu_seconds() - cpu
         assert result.recorded == result.total and result.failed == 0, result
     return seconds, cpu
+
+
+_CHILD = """
+import json, resource, sys, tempfile, time
+from scratchnn.sweep.runner import run_sweep
+def cpu():
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + c.ru_utime + c.ru_stime
+with tempfile.TemporaryDirectory() as runs:
+    c0, t0 = cpu(), time.perf_counter()
+    result = run_sweep(sys.argv[1], runs, workers=None if sys.argv[2] == "None" else
+                       int(sys.argv[2]), progress=False)
+    wall, used = time.perf_counter() - t0, cpu() - c0
+    assert result.recorded == result.total and result.failed == 0, result
+print(json.dumps({"wall": wall, "cpu": used}))
+"""
+
+
+def time_sweep_in(src: Path, spec_path: Path, workers: int | None) -> tuple[float, float]:
+    """(a) with the code under ``src`` (a child process): wall and CPU seconds."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(spec_path), str(workers)],
+        env=env, check=True, capture_output=True, text=True,
+    ).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    return figures["wall"], figures["cpu"]
+
+
+def compare_runners(args: argparse.Namespace) -> None:
+    """(a) with this code and with ``--baseline`` code, alternating; medians and ratios."""
+    this = ROOT / "src"
+    rows = []
+    for repeat in range(args.repeats):
+        order = [("this", this), ("baseline", args.baseline)]
+        if repeat % 2:
+            order.reverse()  # alternate which runs first
+        row = {"load_before": os.getloadavg()[0]}
+        for label, src in order:
+            row[label], row[f"{label}_cpu"] = time_sweep_in(src, args.spec, args.workers)
+        rows.append(row)
+        print(f"  repeat {repeat + 1}: this code {row['this']:7.1f} s (CPU {row['this_cpu']:6.1f}"
+              f" s)   baseline {row['baseline']:7.1f} s (CPU {row['baseline_cpu']:6.1f} s)   "
+              f"ratio {row['this'] / row['baseline']:.2f} (CPU "
+              f"{row['this_cpu'] / row['baseline_cpu']:.2f})   load {row['load_before']:.1f}",
+              flush=True)
+    med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    print(f"median wall: this code {med['this']:.1f} s, baseline {med['baseline']:.1f} s, "
+          f"ratio {med['this'] / med['baseline']:.2f}; median of per-repeat ratios "
+          f"{statistics.median(r['this'] / r['baseline'] for r in rows):.2f}")
+    print(f"median CPU:  this code {med['this_cpu']:.1f} s, baseline {med['baseline_cpu']:.1f} s,"
+          f" ratio {med['this_cpu'] / med['baseline_cpu']:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps({"repeats": rows, "median": med}, indent=2))
 
 
 def groups(spec_path: Path) -> dict[tuple, list]:
@@ -131,7 +195,18 @@ def main() -> None:
                         help="epochs of each sampled fit for (b) and (c)")
     parser.add_argument("--workers", type=int, default=None, help="default: every core")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="src folder of another checkout: compare its sweep runner with "
+                             "this one, side by side")
+    parser.add_argument("--runner-only", action="store_true",
+                        help="with --baseline: only the runner comparison, no (b) and (c)")
     args = parser.parse_args()
+    if args.baseline is not None:
+        print(f"{args.spec.name}: sweep runner of this code vs {args.baseline}, "
+              f"{args.repeats} repetitions, alternating")
+        compare_runners(args)
+        if args.runner_only:
+            return
 
     spec = load_spec(args.spec)
     n_groups = len(groups(args.spec))

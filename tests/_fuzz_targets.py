@@ -235,8 +235,7 @@ def mutate_tensors(data: st.DataObject, tensors: dict[str, np.ndarray]) -> dict[
 
 def fuzz_model(examples: int, seed_value: int, workdir: Path) -> Counter:
     """Mutate valid model files; ``load_model`` and ``load_weights`` load or raise ValueError."""
-    from scratchnn import io as snio
-    from scratchnn.models import model_from_config
+    from scratchnn.models import model_from_config, saving
 
     bases = model_bases(workdir)
     originals = {name: read_file(path) for name, path in bases.items()}
@@ -268,13 +267,13 @@ def fuzz_model(examples: int, seed_value: int, workdir: Path) -> Counter:
                     raw[data.draw(st.integers(0, len(raw) - 1), label="at")] ^= data.draw(
                         st.integers(1, 255), label="xor")
             path.write_bytes(bytes(raw))
-        model = expect_load_or_value_error(path, lambda: snio.load_model(path), outcomes)
+        model = expect_load_or_value_error(path, lambda: saving.load_model(path), outcomes)
         if model is not None and model.built:  # zeros: valid token ids too
             xs = [np.zeros((2, *shape), dtype=model.dtype) for shape in model.input_shapes]
             model.predict(xs[0] if len(xs) == 1 else xs)  # a model that loads also runs
         kind = "graph" if base == "graph" else "full"
         target = model_from_config(copy.deepcopy(configs[kind]), classes[kind])
-        expect_load_or_value_error(path, lambda: snio.load_weights(target, path), outcomes)
+        expect_load_or_value_error(path, lambda: saving.load_weights(target, path), outcomes)
 
     run_cases(case, examples, seed_value)
     return outcomes

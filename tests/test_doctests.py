@@ -20,6 +20,7 @@ import scratchnn
 PACKAGE = Path(scratchnn.__file__).resolve().parent
 
 NO_EXAMPLES: dict[str, str] = {
+    "scratchnn._version": "one constant, re-exported as scratchnn.__version__",
     "scratchnn.cli": "the command group; its docstring and docs/cli.md show commands",
     "scratchnn.cli._data": "private helpers of the commands, tested through the CLI",
     "scratchnn.cli.demo": "a command; tests/test_cli.py runs it",
@@ -44,7 +45,7 @@ NO_EXAMPLES: dict[str, str] = {
     "scratchnn.studies.seed003": "a study, a run of minutes; tests/test_studies.py runs it",
     "scratchnn.studies.seed004": "a study, a run of minutes; tests/test_studies.py runs it",
     "scratchnn.studies._rnn004": "study 004's LSTM section; tests/test_studies.py runs it",
-    "scratchnn.sweep.cli": "the sweep commands; docs/sweeps.md shows them",
+    "scratchnn.cli.sweep": "the sweep commands; docs/sweeps.md shows them",
     "scratchnn.sweep.executors": "executors need worker processes; test_sweep_run runs them",
     "scratchnn.sweep.plan": "internal planning of work units, tested in test_sweep_population",
     "scratchnn.sweep.population": "internal engine, tested against Sequential.fit",

@@ -23,10 +23,10 @@ from click.testing import CliRunner
 
 from _hostile import run_limited
 from scratchnn.cli._data import read_csv
+from scratchnn.cli.sweep import sweep
 from scratchnn.runs import DatabaseLockedError, RunStore, RunStoreError, SchemaTooNewError
 from scratchnn.sweep import SpecError, load_spec
 from scratchnn.sweep import spec as spec_module
-from scratchnn.sweep.cli import sweep
 
 needs_rlimit = pytest.mark.skipif(
     sys.platform == "win32", reason="needs POSIX resource limits (RLIMIT_AS)"

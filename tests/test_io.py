@@ -29,7 +29,7 @@ import scratchnn
 from _hostile import rewrite
 from scratchnn import io as snio
 from scratchnn.layers import LAYERS, Activation, Dense, Dropout, Flatten, Input
-from scratchnn.models import Sequential
+from scratchnn.models import Sequential, saving
 
 INJECTION = "__import__('os').system('touch marker')"
 
@@ -99,7 +99,7 @@ def test_file_layout_is_plain_safetensors_with_json_metadata(tmp_path: Path) -> 
     model = make_model()
     model.compile(optimizer="sgd", loss="mse")
     path = tmp_path / "model.snn"
-    snio.save_model(model, path)
+    saving.save_model(model, path)
 
     with safe_open(str(path), framework="numpy") as f:
         header = json.loads(f.metadata()["scratchnn"])
@@ -131,7 +131,7 @@ def test_compile_settings_are_restored(tmp_path: Path) -> None:
     )
     path = tmp_path / "model.snn"
     model.save(path)
-    loaded = snio.load_model(path)
+    loaded = saving.load_model(path)
 
     assert type(loaded.optimizer) is optimizers.Adam
     assert type(loaded.loss) is losses.CategoricalCrossentropy
@@ -164,7 +164,7 @@ def test_schedules_regularizers_and_initializers_round_trip(tmp_path: Path) -> N
     y = x.sum(axis=1, keepdims=True)
     model.fit(x, y, epochs=2, batch_size=4, verbose=0)
     model.save(tmp_path / "m.snn")
-    loaded = snio.load_model(tmp_path / "m.snn")
+    loaded = saving.load_model(tmp_path / "m.snn")
 
     assert loaded.get_config() == model.get_config()
     assert loaded.compile_config() == model.compile_config()
@@ -180,7 +180,7 @@ def test_uncompiled_model_loads_uncompiled(tmp_path: Path) -> None:
     model = make_model()
     path = tmp_path / "model.snn"
     model.save(path)
-    loaded = snio.load_model(path)
+    loaded = saving.load_model(path)
     assert loaded.compile_config() is None
     assert loaded.optimizer is None
     assert_same_weights(model, loaded)
@@ -199,7 +199,7 @@ def test_optimizer_state_is_restored_and_training_continues_identically(tmp_path
     saved = trained()
     path = tmp_path / "model.snn"
     saved.save(path)
-    loaded = snio.load_model(path)
+    loaded = saving.load_model(path)
 
     state, restored = saved.optimizer.get_state(), loaded.optimizer.get_state()
     assert state["iterations"] == 6
@@ -226,7 +226,7 @@ def test_include_optimizer_false_stores_no_state(tmp_path: Path) -> None:
     with safe_open(str(path), framework="numpy") as f:
         assert not [n for n in f.keys() if n.startswith("optimizer/")]
         assert json.loads(f.metadata()["scratchnn"])["optimizer_state"] is False
-    loaded = snio.load_model(path)
+    loaded = saving.load_model(path)
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
     assert loaded.optimizer.iterations == 0
 
@@ -249,7 +249,7 @@ def test_load_weights_accepts_a_full_model_file(tmp_path: Path) -> None:
     source, target = make_model(seed=1), make_model(seed=2)
     source.compile(optimizer="adam", loss="categorical_crossentropy")
     source.save(tmp_path / "model.snn")
-    snio.load_weights(target, tmp_path / "model.snn")
+    saving.load_weights(target, tmp_path / "model.snn")
     assert_same_weights(source, target)
 
 
@@ -309,13 +309,13 @@ def test_load_model_refuses_a_weights_file(tmp_path: Path) -> None:
     path = tmp_path / "w.snn"
     make_model().save_weights(path)
     with pytest.raises(ValueError, match="weights-only") as info:
-        snio.load_model(path)
+        saving.load_model(path)
     assert str(path) in str(info.value)
 
 
 def test_save_weights_of_unbuilt_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="built"):
-        snio.save_weights(Sequential([Dense(2)]), tmp_path / "w.snn")
+        saving.save_weights(Sequential([Dense(2)]), tmp_path / "w.snn")
     assert not list(tmp_path.iterdir())
 
 
@@ -351,7 +351,7 @@ def test_unbuilt_model_round_trips_its_architecture(tmp_path: Path) -> None:
     model = Sequential([Dense(3, activation="relu"), Dense(1)], seed=3)
     assert not model.built
     model.save(tmp_path / "m.snn")
-    loaded = snio.load_model(tmp_path / "m.snn")
+    loaded = saving.load_model(tmp_path / "m.snn")
     assert not loaded.built
     assert loaded.get_config() == model.get_config()
 
@@ -360,17 +360,17 @@ def test_any_suffix_and_str_or_path(tmp_path: Path) -> None:
     model = make_model()
     for name in ("model.safetensors", "model", "model.bin"):
         model.save(str(tmp_path / name))
-        assert_same_weights(model, snio.load_model(str(tmp_path / name)))
+        assert_same_weights(model, saving.load_model(str(tmp_path / name)))
 
 
 # ------------------------------------------------------------------------------ missing files
 def test_missing_file_raises_file_not_found_with_path(tmp_path: Path) -> None:
     path = tmp_path / "nope.snn"
     with pytest.raises(FileNotFoundError) as info:
-        snio.load_model(path)
+        saving.load_model(path)
     assert str(path) in str(info.value)
     with pytest.raises(FileNotFoundError):
-        snio.load_weights(make_model(), path)
+        saving.load_weights(make_model(), path)
 
 
 def test_save_into_missing_directory_raises(tmp_path: Path) -> None:
@@ -385,10 +385,10 @@ def test_renamed_pickle_is_refused_and_never_unpickled(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps({"weights": Payload(marker)}))
 
     with pytest.raises(ValueError, match="pickle") as info:
-        snio.load_model(path)
+        saving.load_model(path)
     assert str(path) in str(info.value)
     with pytest.raises(ValueError):
-        snio.load_weights(make_model(), path)
+        saving.load_weights(make_model(), path)
     assert not marker.exists()
 
     # Control: the payload is live; unpickling the same bytes does create the marker.
@@ -403,7 +403,7 @@ def test_pickles_of_every_protocol_are_refused(tmp_path: Path, protocol: int) ->
     path = tmp_path / "model.snn"
     path.write_bytes(pickle.dumps(Payload(marker), protocol=protocol))
     with pytest.raises(ValueError, match=str(path).replace("\\", "\\\\")):
-        snio.load_model(path)
+        saving.load_model(path)
     assert not marker.exists()
 
 
@@ -415,10 +415,10 @@ def test_npz_with_object_array_is_refused_and_never_unpickled(tmp_path: Path) ->
     npz.rename(path)
 
     with pytest.raises(ValueError, match="zip") as info:
-        snio.load_model(path)
+        saving.load_model(path)
     assert str(path) in str(info.value)
     with pytest.raises(ValueError):
-        snio.load_weights(make_model(), path)
+        saving.load_weights(make_model(), path)
     assert not marker.exists()
 
     # Control: loading it with NumPy's allow_pickle runs the payload.
@@ -437,7 +437,7 @@ def test_code_in_a_layer_class_name_is_refused_not_run(tmp_path: Path, monkeypat
 
     rewrite(good, bad, edit_header=edit)
     with pytest.raises(ValueError, match="unknown layer class") as info:
-        snio.load_model(bad)
+        saving.load_model(bad)
     message = str(info.value)
     assert str(bad) in message
     assert all(name in message for name in LAYERS)
@@ -460,7 +460,7 @@ def test_code_and_pickles_in_string_fields_load_as_plain_data(tmp_path: Path, mo
         return {k.replace("/hidden/", f"/{INJECTION}/"): v for k, v in tensors.items()}
 
     rewrite(good, crafted, edit_header=edit_header, edit_tensors=edit_tensors)
-    loaded = snio.load_model(crafted)
+    loaded = saving.load_model(crafted)
     assert loaded.get_config()["name"] == pickled
     assert loaded.get_config()["layers"][2]["config"]["name"] == INJECTION
     assert np.array_equal(loaded.weight_dict()[f"{INJECTION}/kernel"],
@@ -481,7 +481,7 @@ def test_code_in_compile_settings_is_refused_not_run(tmp_path: Path, monkeypatch
 
         rewrite(good, bad, edit_header=edit)
         with pytest.raises(ValueError) as info:
-            snio.load_model(bad)
+            saving.load_model(bad)
         assert str(bad) in str(info.value)
     assert not (tmp_path / "marker").exists()
 
@@ -491,7 +491,7 @@ def test_unexpected_tensor_names_are_refused(tmp_path: Path) -> None:
     make_model().save(good)
     rewrite(good, bad, edit_tensors=lambda t: {**t, "extra": np.zeros(2, "float32")})
     with pytest.raises(ValueError, match="unexpected tensor 'extra'"):
-        snio.load_model(bad)
+        saving.load_model(bad)
 
 
 # ------------------------------------------------------------------- damaged or foreign files
@@ -508,11 +508,11 @@ def saved(tmp_path: Path) -> tuple[Path, bytes, int]:
 
 def load_error(path: Path) -> str:
     with pytest.raises(ValueError) as info:
-        snio.load_model(path)
+        saving.load_model(path)
     message = str(info.value)
     assert message.startswith(f"{path}: "), message
     with pytest.raises(ValueError):
-        snio.load_weights(make_model(), path)
+        saving.load_weights(make_model(), path)
     return message
 
 
@@ -617,7 +617,7 @@ def test_damaged_bytes_are_refused_or_harmless(damage) -> None:
         path = Path(tmp) / "damaged.snn"
         path.write_bytes(bytes(damaged))
         try:
-            loaded = snio.load_model(path)
+            loaded = saving.load_model(path)
         except ValueError as exc:
             assert str(exc).startswith(f"{path}: ")
             return
@@ -693,6 +693,7 @@ CHILD_SAVE_KILLED_BEFORE_RENAME = textwrap.dedent(
     """
     import sys, time
     from scratchnn import io
+    from scratchnn.models import saving
     from scratchnn.layers import Dense
     from scratchnn.models import Sequential
 
@@ -703,7 +704,7 @@ CHILD_SAVE_KILLED_BEFORE_RENAME = textwrap.dedent(
 
     io._before_replace = stop_here
     new = Sequential([Dense(64, input_dim=32, name="a"), Dense(8, name="b")], seed=1)
-    io.save_model(new, sys.argv[1])
+    saving.save_model(new, sys.argv[1])
     print("renamed", flush=True)  # never reached
     """
 )
@@ -735,7 +736,7 @@ def test_sigkill_between_write_and_rename_leaves_the_old_file(tmp_path: Path) ->
         tmp = Path(line.removeprefix("before rename ").strip())
         # the kill lands at the named point: temporary file complete, target untouched
         assert tmp.parent == tmp_path and tmp.name.startswith(".model.snn.")
-        assert_same_weights(new, snio.load_model(tmp))
+        assert_same_weights(new, saving.load_model(tmp))
         assert path.read_bytes() == before
         assert child.poll() is None
     finally:
@@ -744,9 +745,9 @@ def test_sigkill_between_write_and_rename_leaves_the_old_file(tmp_path: Path) ->
     assert child.returncode == -signal.SIGKILL
     assert child.stdout.read() == ""  # it never got past the rename
     assert path.read_bytes() == before
-    assert_same_weights(old, snio.load_model(path))
+    assert_same_weights(old, saving.load_model(path))
     assert sorted(tmp_path.iterdir()) == sorted([path, tmp])  # the stray temporary file only
-    assert_same_weights(new, snio.load_model(tmp))
+    assert_same_weights(new, saving.load_model(tmp))
 
 
 CHILD_FILE_SIZE_LIMIT = textwrap.dedent(
@@ -754,7 +755,7 @@ CHILD_FILE_SIZE_LIMIT = textwrap.dedent(
     import errno, resource, signal, sys
     from scratchnn.layers import Dense
     from scratchnn.models import Sequential
-    from scratchnn.io import save_model
+    from scratchnn.models.saving import save_model
 
     big = Sequential([Dense(256, input_dim=256, name="a")], dtype="float64", seed=1)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # exceeding the limit: EFBIG, not a signal
@@ -783,7 +784,7 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp_file(tmp_path: Path) -> 
     assert result.stdout.strip() == "OSError EFBIG", result.stdout + result.stderr
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.snn"]
-    assert_same_weights(small, snio.load_model(path))
+    assert_same_weights(small, saving.load_model(path))
 
 
 def test_unserialisable_config_raises_before_touching_the_file(tmp_path: Path) -> None:
@@ -863,7 +864,7 @@ def test_random_stacks_round_trip(stack, seed: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.snn"
         model.save(path)
-        loaded = snio.load_model(path)
+        loaded = saving.load_model(path)
         assert loaded.get_config() == model.get_config()
         assert_same_weights(model, loaded)
         assert np.array_equal(model.predict(x), loaded.predict(x))

@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 from _hostile import read_file, rewrite, run_limited
-from scratchnn import io as snio
 from scratchnn import io_checks, models
 from scratchnn.layers import (
     GRU,
@@ -33,7 +32,7 @@ from scratchnn.layers import (
     Input,
     Layer,
 )
-from scratchnn.models import Model, Sequential
+from scratchnn.models import Model, Sequential, saving
 
 needs_rlimit = pytest.mark.skipif(
     sys.platform == "win32", reason="needs POSIX resource limits (RLIMIT_AS)"
@@ -64,7 +63,7 @@ def layer_config(header: dict[str, Any], name: str) -> dict[str, Any]:
 
 def refused(path: Path, *fragments: str) -> str:
     with pytest.raises(ValueError) as info:
-        snio.load_model(path)
+        saving.load_model(path)
     message = str(info.value)
     assert message.startswith(f"{path}: "), message
     for fragment in fragments:
@@ -77,9 +76,9 @@ CHILD_HUGE_UNITS = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from scratchnn import io
+    from scratchnn.models import saving
     try:
-        io.load_model(sys.argv[1])
+        saving.load_model(sys.argv[1])
     except ValueError as exc:
         print("ValueError:", exc)
     # The limit is real: what the config asks for cannot be allocated in this process.
@@ -173,7 +172,7 @@ def test_integers_above_the_bound_are_refused_naming_the_field(tmp_path: Path) -
     # No weights depend on the input width here, so only the bound stands in the way.
     source, bad = tmp_path / "source.snn", tmp_path / "bad.snn"
     Sequential([Input((3,), name="in"), Dropout(0.5, seed=2**40, name="drop")]).save(source)
-    assert snio.load_model(source).layers[0].seed == 2**40  # seeds are exempt
+    assert saving.load_model(source).layers[0].seed == 2**40  # seeds are exempt
     huge = io_checks.MAX_CONFIG_INT + 1
     rewrite(source, bad, edit_header=lambda h: layer_config(h, "in").update(shape=[huge]))
     message = refused(bad, f"layer 0 ('in', Input): shape[0]={huge}", "16,777,216",
@@ -319,7 +318,7 @@ def test_a_new_layer_class_is_checked_through_its_weight_shapes(window_layer,
     good, bad = tmp_path / "good.snn", tmp_path / "bad.snn"
     model = Sequential([Input((5, 5, 2), name="in"), Window((3, 3), 4, name="win")], seed=0)
     model.save(good)
-    assert snio.load_model(good).weight_dict()["win/kernel"].shape == (3, 3, 2, 4)
+    assert saving.load_model(good).weight_dict()["win/kernel"].shape == (3, 3, 2, 4)
 
     rewrite(good, bad, edit_header=lambda h: layer_config(h, "win").update(size=[3, 40_000]))
     refused(bad, "layer 1 ('win', Window)", "'win/kernel' of shape (3, 40000, 2, 4)",
@@ -333,7 +332,7 @@ def test_a_layer_whose_build_disagrees_with_weight_shapes_is_a_bug_report(window
     Sequential([Input((4, 4, 1), name="in"), Window(name="win")], seed=0).save(good)
     rewrite(good, bad, edit_header=lambda h: layer_config(h, "win").update(consistent=False))
     with pytest.raises(RuntimeError, match="build\\(\\) and weight_shapes\\(\\) disagree"):
-        snio.load_model(bad)
+        saving.load_model(bad)
 
 
 def test_nested_integer_fields_are_named_in_the_bound_message() -> None:
@@ -348,7 +347,7 @@ def test_nested_integer_fields_are_named_in_the_bound_message() -> None:
 def test_an_unbuilt_model_file_holds_no_weights(tmp_path: Path) -> None:
     source, bad = tmp_path / "unbuilt.snn", tmp_path / "bad.snn"
     Sequential([Dense(3, name="a")]).save(source)
-    assert not snio.load_model(source).built
+    assert not saving.load_model(source).built
     rewrite(source, bad, edit_tensors=lambda t: {"weights/a/kernel": np.zeros((2, 3), "float32")})
     refused(bad, "in the file but not in the architecture: 'a/kernel'")
 
@@ -415,7 +414,7 @@ def rename(entry: dict[str, Any], name: str) -> None:
 
 
 def test_a_graph_round_trips_with_shared_and_nested_layers(graph_file: Path) -> None:
-    model = snio.load_model(graph_file)
+    model = saving.load_model(graph_file)
     assert type(model).__name__ == "Functional"
     assert list(model.weight_dict())[:6] == ["shared/kernel", "shared/bias", "pre/kernel",
                                              "pre/bias", "inner/i1/kernel", "inner/i1/bias"]
@@ -477,7 +476,7 @@ def test_a_fanned_out_graph_is_refused(graph_file: Path, tmp_path: Path) -> None
 
 def test_load_weights_into_a_graph_checks_names_and_shapes(graph_file: Path,
                                                            tmp_path: Path) -> None:
-    source = snio.load_model(graph_file)
+    source = saving.load_model(graph_file)
     target = graph_model()
     target.load_weights(graph_file)
     for key, value in source.weight_dict().items():
@@ -513,7 +512,7 @@ def test_a_registered_custom_model_is_compared_after_it_builds_itself(tmp_path: 
     model.build((2,))
     path, bad = tmp_path / "custom.snn", tmp_path / "bad.snn"
     model.save(path)
-    loaded = snio.load_model(path)
+    loaded = saving.load_model(path)
     assert type(loaded) is TwoDense
     for key, value in model.weight_dict().items():
         assert np.array_equal(value, loaded.weight_dict()[key]), key
@@ -540,7 +539,7 @@ def recurrent_file(tmp_path: Path) -> Path:
 
 
 def test_recurrent_models_round_trip_through_the_checks(recurrent_file: Path) -> None:
-    model = snio.load_model(recurrent_file)
+    model = saving.load_model(recurrent_file)
     assert list(model.weight_dict())[:3] == ["emb/embeddings", "bi/forward/kernel",
                                              "bi/forward/recurrent_kernel"]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from scratchnn import Sequential, Tensor, gradcheck, io, losses, ops
+from scratchnn import Sequential, Tensor, gradcheck, losses, ops
 from scratchnn.layers import (
     GRU,
     LAYERS,
@@ -20,6 +20,7 @@ from scratchnn.layers import (
     SimpleRNN,
     TimeDistributed,
 )
+from scratchnn.models import saving
 from scratchnn.optimizers import Adam
 
 
@@ -115,7 +116,7 @@ def test_model_files_round_trip_every_recurrent_layer(tmp_path):
     model.fit(x, y, epochs=2, batch_size=8, verbose=0)
     path = tmp_path / "model.snn"
     model.save(path)
-    loaded = io.load_model(path)
+    loaded = saving.load_model(path)
     assert loaded.get_config() == model.get_config()
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     # the optimizer state came back too: one more step moves both models the same way

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from scratchnn import datasets, io
+from scratchnn import datasets
+from scratchnn.cli.sweep import sweep as sweep_command
+from scratchnn.models import saving
 from scratchnn.runs import RunStore
-from scratchnn.sweep import cli
 from scratchnn.sweep.engine import history_epochs
 from scratchnn.sweep.report import sweep_report
 from scratchnn.sweep.runner import artifacts_dir, run_sweep
@@ -113,7 +114,7 @@ def test_a_sweep_records_every_trial_with_history_metrics_and_model(tmp_path, sp
         assert list(run.epochs) == history_epochs(epochs, 4).tolist()
         assert set(run.history) == {"loss", "accuracy"}
         # the saved model reproduces the recorded dev accuracy
-        model = io.load_model(run.model_path)
+        model = saving.load_model(run.model_path)
         if x_dev_check is None:
             from scratchnn.sweep.engine import load_split
 
@@ -140,13 +141,13 @@ def test_running_again_skips_finished_trials_and_new_values_run_alone(tmp_path, 
 def test_the_command_line_runs_and_reports(tmp_path, spec_file):
     runner = CliRunner()
     runs_dir = str(tmp_path / "runs")
-    result = runner.invoke(cli.sweep, ["run", str(spec_file), "--runs-dir", runs_dir,
+    result = runner.invoke(sweep_command, ["run", str(spec_file), "--runs-dir", runs_dir,
                                        "--executor", "inline"])
     assert result.exit_code == 0, result.output
     assert "16 trials recorded" in result.output
     assert "tiny: trials 16/16" in result.output and "best dev_acc=" in result.output
     out = tmp_path / "report"
-    result = runner.invoke(cli.sweep, [
+    result = runner.invoke(sweep_command, [
         "report", "tiny", "--runs-dir", runs_dir, "--out", str(out), "--format", "html",
         "--sort", "-dev_acc", "--sort", "fit_time", "--top", "5",
     ])
@@ -159,10 +160,10 @@ def test_the_command_line_runs_and_reports(tmp_path, spec_file):
     assert (out / "accuracy_vs_time.png").stat().st_size > 1000
     assert (out / "train_vs_dev.png").stat().st_size > 1000
     # a report of the spec file finds the same sweep; a bad filter is refused with its reason
-    result = runner.invoke(cli.sweep, ["report", str(spec_file), "--runs-dir", runs_dir,
+    result = runner.invoke(sweep_command, ["report", str(spec_file), "--runs-dir", runs_dir,
                                        "--filter", "dev_acc > 2"])
     assert result.exit_code == 0 and "0 of 16 trials pass" in result.output
-    result = runner.invoke(cli.sweep, ["report", "tiny", "--runs-dir", runs_dir,
+    result = runner.invoke(sweep_command, ["report", "tiny", "--runs-dir", runs_dir,
                                        "--filter", "__import__('os').getcwd()"])
     assert result.exit_code != 0 and "only abs, min, max" in result.output
 
@@ -171,7 +172,7 @@ def test_a_bad_spec_fails_naming_its_line_before_any_trial(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(SPEC.replace("values = [1, 3]", "values = []"))
     runs_dir = tmp_path / "runs"
-    result = CliRunner().invoke(cli.sweep, ["run", str(bad), "--runs-dir", str(runs_dir)])
+    result = CliRunner().invoke(sweep_command, ["run", str(bad), "--runs-dir", str(runs_dir)])
     assert result.exit_code != 0
     line = next(i for i, text in enumerate(bad.read_text().splitlines(), 1)
                 if text.startswith("n_h"))
@@ -193,7 +194,7 @@ def test_report_api_filters_sorts_picks_and_checks_fresh_data(tmp_path, spec_fil
                                                       abs(r["train_acc"] - r["dev_acc"])))
     assert report.reference["n_h"] == 3 and report.reference["epochs"] == 20
     x, y = datasets.get("moons", n_samples=50, noise=0.2, seed=1, source="sklearn")
-    model = io.load_model(report.reference["_model_path"])
+    model = saving.load_model(report.reference["_model_path"])
     expected = model.evaluate(x, y, return_dict=True)["accuracy"]
     assert report.holdout["reference"]["holdout_acc"] == pytest.approx(expected)
     text = report.to_markdown()
@@ -228,7 +229,7 @@ def alive(pid: int) -> bool:
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "scratchnn.sweep.cli", *args]
+    return [sys.executable, "-m", "scratchnn.cli.sweep", *args]
 
 
 def test_module_entry_point_runs_with_worker_processes(tmp_path, spec_file):
@@ -247,7 +248,7 @@ def test_module_entry_point_runs_with_worker_processes(tmp_path, spec_file):
 CHILD_SWEEP_STOPPED_AT = """
 import sys, time
 from scratchnn.sweep import runner
-from scratchnn.sweep.cli import sweep
+from scratchnn.cli.sweep import sweep
 
 point, n = sys.argv[1], int(sys.argv[2])
 
@@ -325,8 +326,8 @@ def test_weights_of_a_resumed_trial_equal_an_uninterrupted_run(tmp_path, spec_fi
         ra = {r.trial_key: r for r in sa.list_runs(sweep_id="tiny")}
         rb = {r.trial_key: r for r in sb.list_runs(sweep_id="tiny")}
     for key, run in ra.items():
-        wa = io.load_model(run.model_path).get_weights()
-        wb = io.load_model(rb[key].model_path).get_weights()
+        wa = saving.load_model(run.model_path).get_weights()
+        wb = saving.load_model(rb[key].model_path).get_weights()
         for x, y in zip(wa, wb, strict=True):
             np.testing.assert_allclose(x, y, rtol=2e-4, atol=1e-6)
         assert rb[key].timings["engine"] == "sequential"

@@ -33,13 +33,12 @@ from scratchnn import (
     optimizers,
     regularizers,
 )
+from scratchnn._version import __version__
 from scratchnn.backend import default_dtype, get_default_dtype
 from scratchnn.gradcheck import GradcheckResult, gradcheck
-from scratchnn.io import load_model
 from scratchnn.models import Model, Sequential
+from scratchnn.models.saving import load_model
 from scratchnn.tensor import Tensor, is_grad_enabled, no_grad
-
-__version__ = "0.1.0"
 
 LAZY_SUBMODULES = ("datasets", "export", "plotting", "runs", "sklearn", "studies", "sweep")
 """Subpackages imported on first attribute access (PEP 562), not by ``import scratchnn``."""

@@ -1,8 +1,9 @@
 """The one place that names the array library.
 
-Every op, layer, loss and optimizer reaches arrays through ``backend.xp`` (NumPy today). A library
-with NumPy's interface, such as CuPy, can be swapped in with :func:`use` without touching any of
-them::
+Ops, layers, losses and optimizers reach arrays through ``backend.xp``: NumPy. The name is the
+seam where another array library with NumPy's interface could come in; no second library is
+supported today (the models, the loop and the data checks also work on NumPy arrays directly, and
+nothing here has run on a GPU), so there is no switch to pick one::
 
     >>> from scratchnn import backend
     >>> backend.xp.__name__
@@ -18,14 +19,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ctypes
-import importlib
 from collections.abc import Iterator
 from typing import Any
 
 import numpy
 
 xp: Any = numpy
-"""The array namespace in use (``numpy`` or a module with NumPy's interface)."""
+"""The array namespace the engine computes with (NumPy)."""
 
 DEFAULT_DTYPE = "float32"
 """Floating dtype of tensors and parameters unless ``dtype=`` (or :func:`default_dtype`) asks for
@@ -41,22 +41,6 @@ _default_dtype: contextvars.ContextVar[numpy.dtype | None] = contextvars.Context
     "scratchnn_default_dtype", default=None
 )
 _FALLBACK_DTYPE = numpy.dtype(DEFAULT_DTYPE)
-
-
-def use(name: str) -> None:
-    """Switch the array library for every later operation.
-
-    Args:
-        name: ``"numpy"`` or ``"cupy"`` (needs CuPy and a GPU).
-
-    Raises:
-        ValueError: for any other name.
-        ImportError: when the library cannot be imported.
-    """
-    global xp
-    if name not in ("numpy", "cupy"):
-        raise ValueError(f"Unknown array backend {name!r}; expected 'numpy' or 'cupy'.")
-    xp = importlib.import_module(name)
 
 
 def get_default_dtype() -> numpy.dtype:
@@ -175,9 +159,7 @@ def to_numpy(array: Any) -> numpy.ndarray:
 
 
 def erf(x: Any) -> Any:
-    """The error function, element-wise (NumPy has none; SciPy's is used, or CuPy's)."""
-    if xp is numpy:
-        from scipy.special import erf as _erf
-    else:  # pragma: no cover - needs a GPU
-        from cupyx.scipy.special import erf as _erf
+    """The error function, element-wise (NumPy has none; SciPy's is used)."""
+    from scipy.special import erf as _erf
+
     return _erf(x)

@@ -572,7 +572,7 @@ def check_stored_weights(
         stored: tensor name (without ``weights/``) -> ``(shape, dtype name)``, read from the file.
         where: the file, for messages.
         exact_dtype: require the planned dtype exactly; otherwise any floating dtype (cast on
-            load, as :func:`scratchnn.io.load_weights` documents).
+            load, as :func:`scratchnn.models.saving.load_weights` documents).
         source: what the weights come from, for messages: ``"architecture"`` (the file's own
             config) or ``"model"`` (a model in memory).
         advice: the last sentence of each message: what to do about it.

@@ -52,9 +52,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from scratchnn import backend, callbacks, io, optimizers
+from scratchnn import backend, callbacks, optimizers
 from scratchnn.layers import LAYERS, Dense, Layer
-from scratchnn.models import Sequential
+from scratchnn.models import Sequential, saving
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
@@ -319,7 +319,7 @@ class _NeuralNetBase(BaseEstimator):
                       params: dict[str, Any]) -> Any:  # fmt: skip
         """A fitted estimator around ``network`` (a Sequential or a path to a model file)."""
         if isinstance(network, (str, os.PathLike)):
-            network = io.load_model(network)
+            network = saving.load_model(network)
         if not isinstance(network, Sequential) or not network.built:
             raise ValueError(
                 "from_model needs a built scratchnn Sequential or the path of a model file; "

@@ -330,6 +330,10 @@ class Tensor:
     def backward(self, grad: Any = None) -> None:
         """Back-propagate from this tensor, accumulating into the ``.grad`` of every leaf reached.
 
+        The walk takes the pending node with the largest creation stamp: every node that used
+        it was created after it and is done, so its gradient is complete (a reverse topological
+        order without a sort, and no recursion for chains of any depth).
+
         Args:
             grad: gradient of the final objective w.r.t. this tensor; may be omitted only when the
                 tensor has exactly one element (it is then 1).
@@ -338,12 +342,35 @@ class Tensor:
             RuntimeError: when this tensor does not require gradients.
             ValueError: for a non-scalar tensor without ``grad``, or a ``grad`` of the wrong shape.
         """
+        grads: dict[int, Any] = {id(self): self._seed(grad)}
+        handed: dict[int, Any] = {}  # arrays given out, kept alive so that ids stay unique
+        shared: set[int] = {id(grads[id(self)])}  # arrays that more than one tensor received
+        pending: list[tuple[int, int, Tensor]] = [(-self._stamp, id(self), self)]
+        while pending:
+            node = heapq.heappop(pending)[2]
+            g = grads.pop(id(node))
+            if node._backward is None:
+                node._accumulate(g, id(g) in shared)
+                continue
+            for parent, pg in zip(node._parents, node._backward(g), strict=True):
+                if pg is None or not parent.requires_grad:
+                    continue
+                if id(pg) in handed:
+                    shared.add(id(pg))
+                handed[id(pg)] = pg
+                if id(parent) in grads:
+                    grads[id(parent)] = grads[id(parent)] + pg
+                else:
+                    grads[id(parent)] = pg
+                    heapq.heappush(pending, (-parent._stamp, id(parent), parent))
+
+    def _seed(self, grad: Any) -> Any:
+        """The gradient ``backward`` starts from (checked), as an array of this tensor's dtype."""
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() called on a tensor that does not require gradients: no input of the "
                 "computation had requires_grad=True (or it ran inside no_grad())."
             )
-        xp = backend.xp
         if grad is None:
             if self.data.size != 1:
                 raise ValueError(
@@ -351,61 +378,32 @@ class Tensor:
                     "reduce it first (e.g. loss.sum() or loss.mean()) or pass "
                     "backward(grad) with an array of that shape."
                 )
-            grad = xp.ones_like(self.data)
-        else:
-            grad = xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"backward(grad): grad has shape {grad.shape} but the tensor has shape "
-                    f"{self.shape}; they must match."
-                )
+            return backend.xp.ones_like(self.data)
+        grad = backend.xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(
+                f"backward(grad): grad has shape {grad.shape} but the tensor has shape "
+                f"{self.shape}; they must match."
+            )
+        return grad
 
-        grads: dict[int, Any] = {id(self): grad}
-        # A leaf may keep the very array a local backward returned (no copy) only when nothing
-        # else holds it: not a view, not handed to two recipients, not the caller's own array.
-        # Arrays handed out are kept alive until the end, so that their ids are not reused by
-        # new arrays (which would then look shared and be copied for nothing).
-        handed_out: dict[int, Any] = {}
-        shared: set[int] = {id(grad)}
-        # Reverse topological order without a separate sort: always take the pending node with
-        # the largest creation stamp. Its children (larger stamps) are all done, so its gradient
-        # is complete; a node is queued when it first receives a gradient.
-        heap: list[tuple[int, int, Tensor]] = [(-self._stamp, id(self), self)]
-        push, pop = heapq.heappush, heapq.heappop
-        while heap:
-            node = pop(heap)[2]
-            g = grads.pop(id(node))
-            if node._backward is None:  # a leaf: accumulate, never overwrite
-                if g.shape != node.data.shape:
-                    raise RuntimeError(
-                        f"internal error: gradient of shape {g.shape} for a tensor of shape "
-                        f"{node.data.shape}"
-                    )
-                if node.grad is not None:
-                    node.grad = node.grad + g.astype(node.data.dtype, copy=False)
-                elif (
-                    id(g) in shared
-                    or not g.flags.owndata
-                    or not g.flags.writeable
-                    or g.dtype != node.data.dtype
-                ):
-                    node.grad = xp.array(g, dtype=node.data.dtype, copy=True)
-                else:
-                    node.grad = g
-                continue
-            for parent, pg in zip(node._parents, node._backward(g), strict=True):
-                if pg is None or not parent.requires_grad:
-                    continue
-                if id(pg) in handed_out:
-                    shared.add(id(pg))
-                handed_out[id(pg)] = pg
-                key = id(parent)
-                previous = grads.get(key)
-                if previous is None:
-                    grads[key] = pg
-                    push(heap, (-parent._stamp, key, parent))
-                else:
-                    grads[key] = previous + pg
+    def _accumulate(self, g: Any, shared: bool) -> None:
+        """Add ``g`` to this leaf's ``.grad`` (accumulate, never overwrite).
+
+        The first gradient is kept as it is when nothing else holds it (not a view, not handed
+        to another tensor, writeable, of this dtype); otherwise it is copied.
+        """
+        if g.shape != self.data.shape:
+            raise RuntimeError(
+                f"internal error: gradient of shape {g.shape} for a tensor of shape "
+                f"{self.data.shape}"
+            )
+        if self.grad is not None:
+            self.grad = self.grad + g.astype(self.data.dtype, copy=False)
+        elif shared or not g.flags.owndata or not g.flags.writeable or g.dtype != self.dtype:
+            self.grad = backend.xp.array(g, dtype=self.data.dtype, copy=True)
+        else:
+            self.grad = g
 
     # ------------------------------------------------------------------------------- operators
     # Defined in scratchnn.ops and attached below, so that each op's forward sits beside its

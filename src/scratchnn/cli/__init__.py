@@ -30,8 +30,8 @@ from scratchnn.cli.language_model import generate
 from scratchnn.cli.predict import predict
 from scratchnn.cli.reproduce import reproduce
 from scratchnn.cli.runs import runs
+from scratchnn.cli.sweep import sweep
 from scratchnn.cli.train import train
-from scratchnn.sweep.cli import sweep
 
 INTERRUPTED_EXIT = 130
 """Exit status after Ctrl-C (128 + SIGINT), as shells report it."""

@@ -179,7 +179,8 @@ def generate(model: Path, prime: str, length: int, temperature: float, top_k: in
     MODEL is a model.snn written by 'scratchnn train TEXT --task language-model'; its
     vocab.json is read from the same folder.
     """
-    from scratchnn import io, text
+    from scratchnn import text
+    from scratchnn.models import saving
 
     vocab_path = vocab_path or model.parent / VOCAB_FILE
     if not vocab_path.exists():
@@ -193,7 +194,7 @@ def generate(model: Path, prime: str, length: int, temperature: float, top_k: in
         raise ValueError(f"{vocab_path} is not a vocabulary file (bad JSON: {exc.msg}).") from exc
     except (ValueError, TypeError, RecursionError) as exc:  # not UTF-8, too deep, bad tokens
         raise ValueError(f"{vocab_path} is not a vocabulary file ({exc}).") from exc
-    network = io.load_model(model)
+    network = saving.load_model(model)
     try:
         out = text.generate(network, vocab, prime, length, temperature, top_k,
                             np.random.default_rng(seed))

@@ -53,7 +53,7 @@ from scratchnn.export.converters import (
     register_layer,
 )
 from scratchnn.export.graph import ONNX_EXTRA, GraphBuilder, require_onnx
-from scratchnn.io import _library_version, atomic_write
+from scratchnn.io import atomic_write, library_version
 
 if TYPE_CHECKING:
     from scratchnn.models import Sequential
@@ -179,7 +179,7 @@ def to_onnx(
     proto = onnx.helper.make_model(
         graph,
         producer_name="scratchnn",
-        producer_version=_library_version(),
+        producer_version=library_version(),
         opset_imports=[onnx.helper.make_opsetid("", OPSET)],
         doc_string=f"scratchnn model {model.name!r} exported to ONNX opset {OPSET}.",
     )

@@ -8,13 +8,16 @@
 * :mod:`scratchnn.models.trainer`: the one training loop every model trains in;
 * :mod:`scratchnn.models.compiled`: what ``compile`` makes of losses and metrics;
 * :mod:`scratchnn.models.config`: configuration -> model (and the registry of custom models);
+* :mod:`scratchnn.models.saving`: ``save_model`` / ``load_model`` (safe files, :mod:`scratchnn.io`);
 * :mod:`scratchnn.models.data`: the checks every array goes through before training.
 """
 
 from scratchnn.models.config import build_model, layer_from_config, model_from_config, register
+from scratchnn.models.fitting import PREDICT_BATCH_SIZE
 from scratchnn.models.functional import Functional
-from scratchnn.models.model import PREDICT_BATCH_SIZE, Model
+from scratchnn.models.model import Model
 from scratchnn.models.population import Population
+from scratchnn.models.saving import load_model, load_weights, save_model, save_weights
 from scratchnn.models.sequential import Sequential
 
 __all__ = [
@@ -25,6 +28,10 @@ __all__ = [
     "Sequential",
     "build_model",
     "layer_from_config",
+    "load_model",
+    "load_weights",
     "model_from_config",
     "register",
+    "save_model",
+    "save_weights",
 ]

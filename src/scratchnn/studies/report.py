@@ -88,7 +88,7 @@ def _counts(results: Sequence[StudyResult]) -> str:
 
 
 def _header_lines(results: Sequence[StudyResult]) -> list[str]:
-    from scratchnn import __version__
+    from scratchnn._version import __version__
 
     total = sum(r.seconds for r in results)
     when = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")

@@ -15,7 +15,8 @@
   after any crash.
 * :mod:`~scratchnn.sweep.report` and :mod:`~scratchnn.sweep.expr`: tables, safe filter
   expressions, the pick, plots, a check on fresh data.
-* :mod:`~scratchnn.sweep.cli`: ``scratchnn sweep run`` / ``scratchnn sweep report``.
+* the commands ``scratchnn sweep run`` / ``scratchnn sweep report`` live in
+  :mod:`scratchnn.cli.sweep` (click stays under ``cli/``).
 
 See ``docs/sweeps.md``.
 """

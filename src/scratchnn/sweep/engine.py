@@ -116,6 +116,18 @@ def metric_column(split: str, name: str) -> str:
     return f"{split}_{SHORT_METRIC_NAMES.get(name, name)}"
 
 
+STANDARD_COLUMNS = ("fit_time", "epochs_run", "diverged", "engine", "status", "run_id",
+                    "trial_key")
+
+
+def base_columns(param_names: Sequence[str], metric_names: Sequence[str]) -> list[str]:
+    """The report's columns for a spec's parameters and compiled metrics."""
+    metrics = ["loss", *metric_names]
+    return [*param_names, "seed",
+            *(metric_column(split, m) for m in metrics for split in ("train", "dev")),
+            *STANDARD_COLUMNS]
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces: equal configurations give equal strings."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)

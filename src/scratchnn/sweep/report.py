@@ -28,19 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scratchnn.sweep.engine import metric_column
+from scratchnn.sweep.engine import base_columns, metric_column
 from scratchnn.sweep.expr import compile_expression
-
-STANDARD_COLUMNS = ("fit_time", "epochs_run", "diverged", "engine", "status", "run_id",
-                    "trial_key")
-
-
-def base_columns(param_names: Sequence[str], metric_names: Sequence[str]) -> list[str]:
-    """The report's columns for a spec's parameters and compiled metrics."""
-    metrics = ["loss", *metric_names]
-    return [*param_names, "seed",
-            *(metric_column(split, m) for m in metrics for split in ("train", "dev")),
-            *STANDARD_COLUMNS]
 
 
 @dataclasses.dataclass
@@ -298,12 +287,13 @@ def _holdout_metrics(row: Mapping[str, Any] | None, data: Mapping[str, Any]
     """Evaluate a trial's saved model on a fresh data set: ``{"holdout_loss", ...}``."""
     if row is None or not row.get("_model_path") or not Path(row["_model_path"]).exists():
         return None
-    from scratchnn import datasets, io
+    from scratchnn import datasets
+    from scratchnn.models import saving
 
     kwargs = dict(data)
     name = kwargs.pop("name")
     x, y = datasets.get(name, **kwargs)
-    model = io.load_model(row["_model_path"])
+    model = saving.load_model(row["_model_path"])
     logs = model.evaluate(x, y, return_dict=True)
     return {metric_column("holdout", k): float(v) for k, v in logs.items()}
 

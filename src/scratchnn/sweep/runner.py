@@ -172,7 +172,7 @@ class _Recorder:
 
     def _save_model(self, trial: Trial, result: TrialResult) -> str:
         """The trial's model file (architecture, compile settings, trained weights)."""
-        from scratchnn import io
+        from scratchnn.models import saving
 
         models = self.artifacts / "models"
         models.mkdir(parents=True, exist_ok=True)
@@ -180,7 +180,7 @@ class _Recorder:
         input_dim = result.weights[0].shape[0]
         model = build_model(trial.config, input_dim)
         model.set_weights(result.weights)
-        io.save_model(model, path, include_optimizer=False)
+        saving.save_model(model, path, include_optimizer=False)
         return str(path)
 
     def fail(self, key: str, error: str) -> None:

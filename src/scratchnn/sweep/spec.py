@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from scratchnn._memory import available_memory
-from scratchnn.sweep.engine import canonical_json
+from scratchnn.sweep.engine import base_columns, canonical_json
 
 try:
     import tomllib
@@ -805,7 +805,6 @@ class _Checker:
     def _report(self, table: dict[str, Any], params: list[Param],
                 base: dict[str, Any]) -> dict[str, Any]:
         from scratchnn.sweep.expr import ExpressionError, compile_expression
-        from scratchnn.sweep.report import base_columns
 
         for key in table:
             if key not in REPORT_KEYS:

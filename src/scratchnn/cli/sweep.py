@@ -5,7 +5,7 @@
     scratchnn sweep report tutorial000 --out reports/t000 --format html
     scratchnn sweep report tutorial000 --filter "dev_acc > 0.95" --sort -dev_acc --top 10
 
-The group is registered in the main ``scratchnn`` command; ``python -m scratchnn.sweep.cli`` runs
+The group is registered in the main ``scratchnn`` command; ``python -m scratchnn.cli.sweep`` runs
 it on its own.
 """
 
