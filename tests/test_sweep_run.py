@@ -347,3 +347,23 @@ def test_pick_ties_go_to_the_better_dev_metric_then_the_smaller_gap():
     assert _pick(rows, "-fit_time", columns, "dev_acc")["n"] == 1
     assert _pick(rows, "-dev_acc", columns, "dev_acc")["n"] == 5
     assert _pick(rows, "fit_time * 10 + n", columns)["n"] == 2  # 3.0 < 4.0 < 5.0 < 6.0
+
+
+def test_an_error_metric_sweep_calls_the_lowest_value_best(tmp_path, capsys):
+    """With metrics = ["mae"] the progress bar's "best" and the report's order are the lowest."""
+    spec = load_spec(
+        SPEC.replace('name = "moons"\nn_samples = 120', 'name = "plane"\nn_samples = 120', 1)
+        .replace('seed = 0\nsource = "sklearn"', 'seed = 0\nscale = true', 1)
+        .replace("values = [0.5, 1.0]", "values = [0.01, 0.1]")
+        .replace('"binary_crossentropy"', '"mse"').replace('["accuracy"]', '["mae"]')
+        .replace('activation = "sigmoid"', 'activation = "linear"')
+        .replace("[report]", "[unused]").split("[unused]")[0]
+    )
+    run_sweep(spec, tmp_path / "runs", executor="inline", progress=True)
+    with RunStore(tmp_path / "runs") as store:
+        maes = [r.metrics["dev_mae"] for r in store.list_runs(sweep_id="tiny")]
+    assert len(set(maes)) > 1
+    shown = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert f"best dev_mae={min(maes):.4f}" in shown, shown
+    report = sweep_report("tiny", tmp_path / "runs")
+    assert [row["dev_mae"] for row in report.rows] == sorted(maes)  # best first

@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from scratchnn import metrics
+
 Logs = dict[str, Any] | None
 
 BATCH_HOOKS = (
@@ -65,18 +67,6 @@ HOOKS = (
     *BATCH_HOOKS,
 )
 
-# Monitored quantities where larger is better (mode="auto"); everything else is minimised.
-_HIGHER_IS_BETTER = (
-    "acc",
-    "accuracy",
-    "auc",
-    "precision",
-    "recall",
-    "f1",
-    "f1_score",
-    "r2",
-    "r2_score",
-)
 
 
 class Callback:
@@ -221,12 +211,11 @@ class History(Callback):
 
 
 def _monitor_op(monitor: str, mode: str, label: str) -> Callable[[float, float], bool]:
-    """``better(a, b)`` for ``mode`` in min/max/auto (auto: max for accuracy-like names)."""
+    """``better(a, b)`` for ``mode`` in min/max/auto (auto: the metric registry's direction)."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{label}: mode must be 'auto', 'min' or 'max'; received mode={mode!r}.")
     if mode == "auto":
-        base = monitor[4:] if monitor.startswith("val_") else monitor
-        mode = "max" if base in _HIGHER_IS_BETTER or base.endswith("accuracy") else "min"
+        mode = "max" if metrics.higher_is_better(monitor) else "min"
     return (lambda a, b: a > b) if mode == "max" else (lambda a, b: a < b)
 
 
@@ -252,8 +241,9 @@ class EarlyStopping(Callback):
         monitor: logged quantity to watch, e.g. ``"val_loss"`` or ``"val_accuracy"``.
         min_delta: smallest change that counts as an improvement (>= 0).
         patience: epochs without improvement after which training stops.
-        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy/AUC/precision/recall/F1/R²
-            names, min otherwise).
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (the direction of
+            :data:`scratchnn.metrics.METRIC_INFO`: max for accuracy, AUC, precision, recall, F1,
+            R²; min for losses and errors).
         baseline: a value the quantity must beat; until it does, ``patience`` keeps counting.
         restore_best_weights: at the end of training set the weights of the best epoch. Unlike
             Keras, this happens whether or not patience ran out.

@@ -10,10 +10,9 @@ from typing import Any
 
 import click
 
+from scratchnn import metrics
 from scratchnn.cli._common import fmt_number, open_store, store_options
 from scratchnn.runs import STATUSES, Run, resolve_path
-
-_HIGHER_IS_BETTER = ("acc", "accuracy", "auc", "precision", "recall", "f1", "r2")
 
 
 def _metric(key: str) -> Callable[[Run], Any]:
@@ -186,7 +185,7 @@ def _history_lines(run: Run) -> list[str]:
         if not points:
             lines.append(f"  {name.ljust(width)}  no finite values")
             continue
-        higher = name.removeprefix("val_") in _HIGHER_IS_BETTER
+        higher = metrics.higher_is_better(name)
         best = (max if higher else min)(points, key=lambda p: p[1])
         lines.append(
             f"  {name.ljust(width)}  {fmt_number(points[0][1])} -> {fmt_number(points[-1][1])}"

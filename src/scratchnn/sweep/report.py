@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from scratchnn.metrics import higher_is_better
 from scratchnn.sweep.engine import metric_column
 from scratchnn.sweep.expr import compile_expression
 
@@ -389,7 +390,7 @@ def sweep_report(
         raise LookupError(f"sweep {sweep_id!r} has no finished trial in this run store; run "
                           "`scratchnn sweep run SPEC` first (or pass --runs-dir).")
     dev_metric = metric_column("dev", metric_names[0]) if metric_names else "dev_loss"
-    higher = bool(metric_names)
+    higher = higher_is_better(dev_metric)
     filter = filter if filter is not None else defaults.get("filter")
     sort = sort if sort is not None else defaults.get("sort")
     sort = [sort] if isinstance(sort, str) else list(sort or

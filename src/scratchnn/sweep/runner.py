@@ -64,11 +64,13 @@ def artifacts_dir(store_path: Path, sweep_id: str) -> Path:
 
 
 def _best_metric(spec: SweepSpec) -> tuple[str, bool]:
-    """The column shown as "best so far": dev accuracy (higher) or else dev loss (lower)."""
+    """The column shown as "best so far" and whether higher is better: the first compiled
+    metric on the dev set (its direction from the metric registry), else the dev loss."""
+    from scratchnn.metrics import higher_is_better
+
     names = spec.metric_names()
-    if names:
-        return metric_column("dev", names[0]), True
-    return "dev_loss", False
+    column = metric_column("dev", names[0]) if names else "dev_loss"
+    return column, higher_is_better(column)
 
 
 class _Recorder:
