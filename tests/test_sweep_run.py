@@ -367,3 +367,41 @@ def test_an_error_metric_sweep_calls_the_lowest_value_best(tmp_path, capsys):
     assert f"best dev_mae={min(maes):.4f}" in shown, shown
     report = sweep_report("tiny", tmp_path / "runs")
     assert [row["dev_mae"] for row in report.rows] == sorted(maes)  # best first
+
+
+def test_a_script_without_a_main_guard_fails_once_with_the_fix_in_the_message(tmp_path, spec_file):
+    """Spawned workers import the script; unguarded, they die at start-up. The sweep raises at
+    once (no retries), naming the guard, instead of returning a quiet count of failures."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from scratchnn.sweep import SweepFailedError, run_sweep\n"
+        "try:\n"
+        f"    run_sweep({str(spec_file)!r}, {str(tmp_path / 'runs')!r}, workers=2,\n"
+        "              progress=False)\n"
+        "except SweepFailedError as exc:\n"
+        "    print('RAISED:', exc)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    out = done.stdout.strip().splitlines()
+    assert out and out[0].startswith("RAISED: every trial of sweep 'tiny' failed (16 of 16)"), (
+        done.stdout, done.stderr[-2000:])
+    assert 'if __name__ == "__main__":' in out[0]
+    assert done.stderr.count("Traceback") <= 2  # one per worker, no retry storm
+    with RunStore(tmp_path / "runs") as store:
+        assert {r.status for r in store.list_runs(sweep_id="tiny")} == {"failed"}
+
+
+def test_a_sweep_whose_every_trial_fails_raises_with_the_first_failure(tmp_path, spec_file):
+    from scratchnn.sweep import SweepFailedError
+
+    class Failing:
+        workers = 1
+
+        def run(self, units, on_event):
+            for i, unit in enumerate(units):
+                on_event(unit, "error", f"ValueError: broken unit {i}.")
+
+    with pytest.raises(SweepFailedError, match=r"failed \(16 of 16\).*broken unit 0\.") as info:
+        run_sweep(spec_file, tmp_path / "runs", executor=Failing(), progress=False)
+    assert info.value.failed == 16 and info.value.first_error == "ValueError: broken unit 0."

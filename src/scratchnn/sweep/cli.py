@@ -77,7 +77,7 @@ def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int |
     more memory than --max-memory, is refused before anything runs.
     """
     from scratchnn.sweep.plan import plan
-    from scratchnn.sweep.runner import run_sweep
+    from scratchnn.sweep.runner import SweepFailedError, run_sweep
     from scratchnn.sweep.spec import MAX_TRIALS, SpecError, load_spec
 
     if executor == "dask" and not scheduler:
@@ -99,7 +99,7 @@ def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int |
     try:
         result = run_sweep(parsed, runs_dir, executor=executor, workers=workers,
                            scheduler=scheduler, engine=engine, progress=not quiet)
-    except ValueError as exc:
+    except (ValueError, SweepFailedError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
         f"sweep {result.sweep_id}: {result.recorded} trials recorded, {result.skipped} already "

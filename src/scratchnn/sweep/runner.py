@@ -58,6 +58,26 @@ class SweepRun:
     units: list[WorkUnit]
 
 
+class SweepFailedError(RuntimeError):
+    """Every trial a sweep ran failed; the message carries the first failure's.
+
+    Attributes:
+        sweep_id: the sweep.
+        failed: how many trials failed (each is recorded as ``failed`` and retried next time).
+        first_error: the first failure's message.
+    """
+
+    def __init__(self, sweep_id: str, failed: int, first_error: str) -> None:
+        super().__init__(
+            f"every trial of sweep {sweep_id!r} failed ({failed} of {failed}); the first "
+            f"failure: {first_error} The trials are recorded as failed; fix the cause and run "
+            "the sweep again."
+        )
+        self.sweep_id = sweep_id
+        self.failed = failed
+        self.first_error = first_error
+
+
 def artifacts_dir(store_path: Path, sweep_id: str) -> Path:
     """``<dir of the database>/sweeps/<sweep id>``: the sweep's spec copy and model files."""
     return Path(store_path).parent / "sweeps" / sweep_id
@@ -84,6 +104,7 @@ class _Recorder:
         self.trials = trials
         self.recorded: set[str] = set()
         self.failed: set[str] = set()
+        self.first_error: str | None = None
         self.done_fraction = {u.id: 0.0 for u in units}
         self.unit_seconds = {u.id: max(u.seconds, 1e-6) for u in units}
         self.total = total
@@ -128,6 +149,8 @@ class _Recorder:
             done = sum(1 for k in unit.trial_keys if k in self.recorded or k in self.failed)
             self._advance(unit, done / max(1, len(unit.trial_keys)))
         elif kind == "error":
+            if self.first_error is None:
+                self.first_error = str(payload)
             for key in unit.trial_keys:
                 if key not in self.recorded and key not in self.failed:
                     self.fail(key, str(payload))
@@ -241,6 +264,7 @@ def run_sweep(
 
     Raises:
         SpecError: the spec is invalid (nothing has run).
+        SweepFailedError: every trial that ran failed (the message holds the first failure's).
 
     Example:
         >>> run = run_sweep("examples/sweeps/tutorial000_small.toml")  # doctest: +SKIP
@@ -250,6 +274,12 @@ def run_sweep(
     from scratchnn.runs import RunStore
     from scratchnn.sweep.executors import get_executor
 
+    if getattr(sys.modules.get("__main__"), "__name__", None) == "__mp_main__":
+        raise RuntimeError(
+            "run_sweep was called while a sweep worker process imported the script that calls "
+            'it; put that call under `if __name__ == "__main__":` (worker processes import the '
+            "script)."
+        )
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec, max_trials=max_trials, max_memory=max_memory)
     started = time.perf_counter()
@@ -271,6 +301,9 @@ def run_sweep(
             runner.run(units, recorder.on_event)
         finally:
             recorder.close()
+        if pending and recorder.failed and not recorder.recorded:
+            raise SweepFailedError(spec.name, len(recorder.failed),
+                                   recorder.first_error or "(no message)")
         return SweepRun(
             sweep_id=spec.name,
             total=len(spec.trials),
