@@ -377,18 +377,20 @@ def test_runs_lists_compares_sorts_and_shows_runs(moons_run):
     table = scratchnn_cli("runs", cwd=cwd, runs=runs)
     assert table.returncode == 0, table.stderr
     header, *rows = table.stdout.strip().splitlines()
-    assert header.split() == ["id", "dataset", "layers", "optimizer", "lr", "epochs", "status",
-                              "loss", "val_loss", "acc", "val_acc", "fit_s"]  # fmt: skip
+    assert header.split() == ["id", "dataset", "layers", "act", "optimizer", "lr", "epochs",
+                              "status", "loss", "val_loss", "acc", "val_acc", "fit_s"]  # fmt: skip
     assert [row.split()[0] for row in rows] == [run.id for run in stored]  # newest first
-    assert rows[0].split()[1:7] == ["moons", "none", "adam", "0.05", "8", "finished"]
-    assert rows[1].split()[1:7] == ["moons", "6,4", "adam", "0.01", "6", "finished"]
+    assert rows[0].split()[1:8] == ["moons", "none", "tanh", "adam", "0.05", "8", "finished"]
+    assert rows[1].split()[1:8] == ["moons", "6,4", "tanh", "adam", "0.01", "6", "finished"]
+    acc = stored[0].metrics["accuracy"]
+    assert rows[0].split()[10:12] == [f"{100 * acc:.2f}", "%"]  # as train prints it
 
     best = max(stored, key=lambda run: run.metrics["val_accuracy"])
     top = scratchnn_cli("runs", "list", "--sort", "-val_acc", "--limit", "1",
                         cwd=cwd, runs=runs)  # fmt: skip
     assert [row.split()[0] for row in top.stdout.strip().splitlines()[1:]] == [best.id]
     none = scratchnn_cli("runs", "--status", "failed", cwd=cwd, runs=runs)
-    assert none.returncode == 0 and "No runs in" in none.stdout
+    assert none.returncode == 0 and "No trained runs in" in none.stdout
 
     show = scratchnn_cli("runs", "show", stored[0].id[:12], cwd=cwd, runs=runs)
     assert show.returncode == 0, show.stderr
@@ -399,6 +401,73 @@ def test_runs_lists_compares_sorts_and_shows_runs(moons_run):
         assert part in text, part  # fmt: skip
     as_json = scratchnn_cli("runs", "show", moons_run.run_id, "--json", cwd=cwd, runs=runs)
     assert json.loads(as_json.stdout)["config"]["layers"] == [6, 4]
+
+
+TINY_SWEEP = """\
+[sweep]
+name = "tiny"
+history_points = 4
+[data]
+name = "moons"
+n_samples = 100
+seed = 0
+[model]
+layers = [{ class_name = "Dense", units = 3, activation = "tanh", input_dim = 2 },
+          { class_name = "Dense", units = 1, activation = "sigmoid" }]
+[compile]
+optimizer = { name = "sgd", learning_rate = 0.5 }
+loss = "binary_crossentropy"
+metrics = ["accuracy"]
+[fit]
+batch_size = "full"
+[params]
+activation = { path = "model.layers[0].activation", values = ["tanh", "relu"] }
+epochs = { path = "fit.epochs", values = [5, 40] }
+"""
+
+
+def test_runs_lists_trained_runs_and_groups_sweep_trials_under_their_sweep(tmp_path):
+    runs = tmp_path / "runs"
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY_SWEEP)
+    swept = scratchnn_cli("sweep", "run", spec, "--executor", "inline", "--quiet",
+                          "--runs-dir", runs, cwd=tmp_path)  # fmt: skip
+    assert swept.returncode == 0, swept.stderr
+    trained = scratchnn_cli("train", *MOONS, "--epochs", "2", "--quiet", cwd=tmp_path, runs=runs)
+    assert trained.returncode == 0, trained.stderr
+    with RunStore(runs) as store:
+        [train_run] = store.list_runs(name="train")
+        trials = store.list_runs(sweep_id="tiny")
+
+    default = scratchnn_cli("runs", cwd=tmp_path, runs=runs).stdout.splitlines()
+    assert [line.split()[0] for line in default[1:2]] == [train_run.id]  # trained runs only
+    sweep_line = next(line for line in default if line.startswith("tiny "))
+    best = max(run.metrics["dev_acc"] for run in trials)
+    assert sweep_line.split()[1:4] == ["4", "4", "0"]
+    assert f"dev_acc {100 * best:.2f} %" in sweep_line
+    assert "scratchnn runs --sweep NAME" in default[-1]
+
+    listed = scratchnn_cli("runs", "--sweep", "tiny", "--sort", "epochs", cwd=tmp_path, runs=runs)
+    _, *rows = listed.stdout.strip().splitlines()
+    assert len(rows) == 4 and "-" not in [cell for row in rows for cell in row.split()]
+    cells = [row.split() for row in rows]
+    assert {tuple(c[1:4]) for c in cells} == {("moons", "3", "tanh"), ("moons", "3", "relu")}
+    assert {(c[4], c[5]) for c in cells} == {("sgd", "0.5")}
+    assert [c[6] for c in cells] == ["5", "5", "40", "40"]  # epochs, not history rows
+    for c in cells:
+        run = next(r for r in trials if r.id == c[0])
+        assert c[12] == f"{100 * run.metrics['dev_acc']:.2f}"  # val_acc: the dev set
+    assert scratchnn_cli("runs", "--kind", "trial", cwd=tmp_path, runs=runs
+                         ).stdout.count("\n") == 5  # fmt: skip
+    assert len(scratchnn_cli("runs", "--kind", "all", cwd=tmp_path, runs=runs
+                             ).stdout.strip().splitlines()) == 6  # fmt: skip
+
+    long_trial = next(r for r in trials if r.metrics["epochs_run"] == 40)
+    show = scratchnn_cli("runs", "show", long_trial.id, cwd=tmp_path, runs=runs).stdout
+    assert "History (40 epochs, 5 of them logged)" in show  # epochs 0, 10, 20, 30, 39
+    assert f"dev_acc     {100 * long_trial.metrics['dev_acc']:.2f} %" in show
+    unknown = scratchnn_cli("runs", "--sweep", "nope", cwd=tmp_path, runs=runs)
+    assert_one_line_error(unknown, "no sweep 'nope'", "tiny")
 
 
 def test_runs_on_an_empty_location_says_so_and_creates_nothing(tmp_path):

@@ -363,8 +363,10 @@ def test_an_error_metric_sweep_calls_the_lowest_value_best(tmp_path, capsys):
     with RunStore(tmp_path / "runs") as store:
         maes = [r.metrics["dev_mae"] for r in store.list_runs(sweep_id="tiny")]
     assert len(set(maes)) > 1
-    shown = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    err = capsys.readouterr().err
+    shown = err.replace("\r", "\n").strip().splitlines()[-1]
     assert f"best dev_mae={min(maes):.4f}" in shown, shown
+    assert " 100%|" in shown and "<00:00" in shown and "Warning" not in err  # ends at 100 %
     report = sweep_report("tiny", tmp_path / "runs")
     assert [row["dev_mae"] for row in report.rows] == sorted(maes)  # best first
 

@@ -767,11 +767,15 @@ class RunStore:
     # --- reading -----------------------------------------------------------------------------
 
     def get_run(self, run_id: str) -> Run:
-        """The run with this id, or with this unique id prefix (as ``runs show ID`` takes).
+        """The run with this id, or with this unique id prefix, or else this unique id suffix.
+
+        Ids begin with their creation time, so runs made close together share a long prefix;
+        their last four characters are random, so a short *suffix* (``runs show 7qp``) is often
+        the quicker handle. A prefix is tried first; the suffix only when no id starts with it.
 
         Raises:
             RunNotFoundError: nothing matches.
-            AmbiguousRunIdError: the prefix matches several runs; ``.candidates`` lists them.
+            AmbiguousRunIdError: several runs match; ``.candidates`` lists some of them.
         """
         if not isinstance(run_id, str) or not run_id.strip():
             raise ValueError(f"run_id must be a non-empty string; received {run_id!r}.")
@@ -781,12 +785,15 @@ class RunStore:
         with self._transaction(write=False) as conn:
             row = conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
-                pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                matches = conn.execute(
-                    f"SELECT {_COLUMNS} FROM runs WHERE id LIKE ? ESCAPE '\\' "
-                    "ORDER BY created_at, id LIMIT 11",
-                    (pattern,),
-                ).fetchall()
+                escaped = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                for pattern in (escaped + "%", "%" + escaped):
+                    matches = conn.execute(
+                        f"SELECT {_COLUMNS} FROM runs WHERE id LIKE ? ESCAPE '\\' "
+                        "ORDER BY created_at, id LIMIT 6",
+                        (pattern,),
+                    ).fetchall()
+                    if matches:
+                        break
                 if not matches:
                     raise self._not_found(run_id)
                 if len(matches) > 1:
@@ -796,19 +803,23 @@ class RunStore:
         return _make_run(row, epochs)
 
     def _ambiguous(
-        self, conn: sqlite3.Connection, prefix: str, pattern: str, matches: list[Any]
+        self, conn: sqlite3.Connection, given: str, pattern: str, matches: list[Any]
     ) -> AmbiguousRunIdError:
-        """The error for a prefix that matches several runs, listing up to ten of them."""
+        """The error for an id part that matches several runs, naming up to five of them."""
         total = conn.execute(
             "SELECT COUNT(*) FROM runs WHERE id LIKE ? ESCAPE '\\'", (pattern,)
         ).fetchone()[0]
-        shown = matches[:10]
-        lines = [f"  {row[0]}  {row[2]:<11}  {row[3][:19]}  {row[1] or ''}" for row in shown]
-        if total > len(shown):
-            lines.append(f"  ... and {total - len(shown)} more")
+        shown = matches[:5]
+        listed = "; ".join(
+            f"{row[0]} ({', '.join(filter(None, [row[1], row[2], row[3][:16]]))})"
+            for row in shown
+        )
+        more = f"; and {total - len(shown)} more" if total > len(shown) else ""
+        where = "start" if pattern.endswith("%") else "end"
         return AmbiguousRunIdError(
-            f"run id prefix {prefix!r} matches {total} runs in {self.path}; give more "
-            "characters:\n" + "\n".join(lines),
+            f"{total} runs in {self.path} have ids that {where} with {given!r}: {listed}{more}. "
+            "Give more characters (an id's last four characters are random, so its end is "
+            "often the shortest handle).",
             candidates=[row[0] for row in shown],
         )
 

@@ -116,7 +116,7 @@ class _Recorder:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=round(sum(self.unit_seconds.values()), 3), file=sys.stderr,
+                total=sum(self.unit_seconds.values()), file=sys.stderr,
                 bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}",
                 dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 5.0,
             )
@@ -134,11 +134,18 @@ class _Recorder:
                                      refresh=False)
 
     def _advance(self, unit: WorkUnit, fraction: float) -> None:
+        """Move a unit's share of the bar to ``fraction`` (never back, never past 100 %).
+
+        The bar's position is recomputed from every unit's fraction rather than accumulated, so
+        it ends at exactly its total: no 99 %, no 104 % with a negative ETA.
+        """
         fraction = min(1.0, max(fraction, self.done_fraction[unit.id]))
-        delta = (fraction - self.done_fraction[unit.id]) * self.unit_seconds[unit.id]
+        if fraction == self.done_fraction[unit.id]:
+            return
         self.done_fraction[unit.id] = fraction
-        if self.bar is not None and delta > 0:
-            self.bar.update(round(delta, 3))
+        if self.bar is not None:
+            self.bar.n = sum(self.done_fraction[u] * s for u, s in self.unit_seconds.items())
+            self.bar.update(0)  # redraw, at most every mininterval
 
     def on_event(self, unit: WorkUnit, kind: str, payload: Any) -> None:
         """Handle one event of an executor."""
