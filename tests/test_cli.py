@@ -42,14 +42,20 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 def scratchnn_cli(
     *args: object, cwd: Path, runs: Path | None = None, timeout: float = 120, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``scratchnn ARGS`` in a new process; ``runs`` becomes ``$SCRATCHNN_RUNS``."""
+    """Run ``scratchnn ARGS`` in a new process; ``runs`` becomes ``$SCRATCHNN_RUNS``.
+
+    The output is decoded without newline translation, so a progress bar's ``\r`` redraws
+    stay distinguishable from new lines (``str.splitlines`` still splits on both).
+    """
     environ = {**os.environ, **ONE_THREAD, **env}
     if runs is not None:
         environ["SCRATCHNN_RUNS"] = str(runs)
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "scratchnn.cli", *map(str, args)],
-        cwd=cwd, env=environ, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd, env=environ, capture_output=True, timeout=timeout,
     )  # fmt: skip
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(),
+                                       done.stderr.decode())  # fmt: skip
 
 
 def start_cli(*args: object, cwd: Path, runs: Path) -> subprocess.Popen[str]:
@@ -151,7 +157,9 @@ def test_train_prints_progress_and_the_final_train_and_validation_metrics(moons_
     out = moons_run.result.stdout
     run = moons_run.run()
     assert f"Run {run.id}: moons (binary, 160 train / 40 validation rows), 2-6-4-1" in out
-    assert "Epoch 6/6" in out  # Sequential's progress bars
+    bar = [line for line in out.split("\n") if "Epoch" in line]
+    assert len(bar) == 1 and bar[0].rsplit("\r", 1)[-1].startswith("Epoch 6/6 |")  # one bar
+    assert "accuracy" in bar[0] and "/" in bar[0].rsplit("accuracy", 1)[-1]  # train/val
     train_line = next(line for line in out.splitlines() if line.startswith("train "))
     assert f"accuracy {100 * run.metrics['accuracy']:.2f} %" in train_line
     assert any(line.startswith("validation ") for line in out.splitlines())
@@ -172,6 +180,43 @@ def test_train_writes_the_model_its_preprocessing_and_the_plots(moons_run):
     assert np.all(np.abs(np.asarray(prep["scaler"]["mean"]) - X.mean(axis=0)) < 0.2)
     for name, shape in PNG_SHAPES.items():
         assert_png(folder / name, shape)
+
+
+def test_train_moons_defaults_to_tutorial_000s_data_shown_in_help_and_recorded(tmp_path):
+    runs = tmp_path / "runs"
+    result = scratchnn_cli("train", "moons", "--epochs", "2", "--verbose", cwd=tmp_path,
+                           runs=runs)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [run] = RunStore(runs).list_runs()
+    assert (run.config["n_samples"], run.config["noise"]) == (2000, 0.25)
+    assert (run.config["n_train"], run.config["n_val"]) == (1600, 400)
+    assert run.config["features"] == ["x1", "x2"]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("Epoch")]
+    assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/2", "Epoch 2/2"]  # --verbose
+    help_text = " ".join(scratchnn_cli("train", "--help", cwd=tmp_path).stdout.split())
+    assert "moons 2000" in help_text and "moons 0.25" in help_text
+    assert_one_line_error(scratchnn_cli("train", "moons", "--n-samples", "3", cwd=tmp_path,
+                                        runs=runs), "--n-samples", "x>=20", code=2)  # fmt: skip
+
+
+def test_text_class_labels_train_and_come_back_from_predict(tmp_path):
+    X, y = datasets.get("moons", n_samples=200, noise=0.1, seed=4)
+    data = tmp_path / "answers.csv"
+    with data.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["x1", "x2", "answer"])
+        writer.writerows([[a, b, "yes" if t else "no"] for (a, b), t in zip(X, y, strict=True)])
+    runs = tmp_path / "runs"
+    result = scratchnn_cli("train", data, "--epochs", "40", "--quiet", "--lr", "0.05",
+                           cwd=tmp_path, runs=runs)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [run] = RunStore(runs).list_runs()
+    assert run.config["task"] == "binary" and run.config["classes"] == ["no", "yes"]
+    pred = scratchnn_cli("predict", run.model_path, data, cwd=tmp_path)  # target column ignored
+    assert pred.returncode == 0, pred.stderr
+    got = pred.stdout.split()
+    assert got[0] == "answer" and set(got[1:]) == {"yes", "no"}
+    assert np.mean(np.array(got[1:]) == np.where(y == 1, "yes", "no")) > 0.8
 
 
 def test_train_on_a_regression_set_picks_a_linear_output_and_mse(tmp_path):
@@ -492,9 +537,7 @@ def test_a_sigkilled_train_leaves_no_model_file_and_reads_interrupted(tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    folder = runs / run_id
-    assert not (folder / "model.snn").exists()
-    assert not folder.exists() or not any(folder.iterdir())  # nothing half-written
+    assert not (runs / run_id).exists()  # the folder is made when there is something to write
     [run] = RunStore(runs).list_runs()
     assert run.status == "interrupted" and "ended without finishing" in run.error
     assert len(run.epochs) >= 3 and run.model_path is None
@@ -502,10 +545,10 @@ def test_a_sigkilled_train_leaves_no_model_file_and_reads_interrupted(tmp_path):
     assert "interrupted" in table.stdout and "100000" in table.stdout
 
 
-def test_ctrl_c_marks_the_run_interrupted(tmp_path):
+def test_ctrl_c_saves_the_last_completed_epochs_model_and_marks_the_run_interrupted(tmp_path):
     runs = tmp_path / "runs"
-    proc = start_cli("train", "moons", "--n-samples", "2000", "--epochs", "100000", "--quiet",
-                     cwd=tmp_path, runs=runs)  # fmt: skip
+    args = ["moons", "--n-samples", "2000", "--batch-size", "8", "--seed", "5"]
+    proc = start_cli("train", *args, "--epochs", "100000", cwd=tmp_path, runs=runs)
     try:
         wait_for_epochs(runs / "runs.sqlite", 2, proc)
         proc.send_signal(signal.SIGINT)
@@ -515,9 +558,22 @@ def test_ctrl_c_marks_the_run_interrupted(tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, stderr
-    assert stderr.strip() == "Interrupted." and "Traceback" not in stderr
+    stopped, interrupted = [line for line in stderr.splitlines() if line]
+    assert interrupted == "Interrupted." and "Traceback" not in stderr  # nothing printed after
     [run] = RunStore(runs, auto_reap=False).list_runs()  # recorded by the process itself
     assert run.status == "interrupted" and run.error.startswith("KeyboardInterrupt")
+    epoch = int(stopped.split("after epoch ")[1].split(":")[0])
+    assert stopped == f"Stopped after epoch {epoch}: its model is saved in {runs / run.id}."
+    assert epoch <= len(run.epochs) and run.model_path == str(runs / run.id / "model.snn")
+    assert sorted(p.name for p in (runs / run.id).iterdir()) == ["model.snn", "preprocess.json"]
+    # It is the model of that epoch: the same training stopped there gives the same weights.
+    again = scratchnn_cli("train", *args, "--epochs", epoch, "--quiet", "--out", tmp_path / "ref",
+                          cwd=tmp_path, runs=tmp_path / "ref-runs")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    saved = scratchnn.load_model(run.model_path).get_weights()
+    reference = scratchnn.load_model(tmp_path / "ref" / "model.snn").get_weights()
+    for got, want in zip(saved, reference, strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_a_diverging_train_is_recorded_as_failed(tmp_path):
@@ -697,10 +753,12 @@ def test_reproduce_runs_each_study_prints_its_figures_and_writes_the_report(
     assert unknown.stderr.strip() == "Error: unknown study '007'. Known studies: 000, 003, all."
 
 
-def test_demo_still_runs(tmp_path):
+def test_demo_still_runs_and_refuses_meaningless_sizes(tmp_path):
     result = scratchnn_cli("demo", "--samples", "200", "--iterations", "30", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "fresh draw N=500" in result.stdout
+    for option in ("--samples", "--iterations", "--hidden", "--lr"):
+        assert_one_line_error(scratchnn_cli("demo", option, "0", cwd=tmp_path), option, code=2)
 
 
 def test_help_and_version(tmp_path):

@@ -236,6 +236,13 @@ def test_run_context_marks_keyboard_interrupt_as_interrupted(store: RunStore) ->
         raise KeyboardInterrupt
     assert store.get_run(run.id).status == "interrupted"
     assert store.get_run(run.id).error == "KeyboardInterrupt"
+    # What the block set before the interrupt (the model saved on Ctrl-C) is kept.
+    with pytest.raises(KeyboardInterrupt), store.run({}) as run:
+        run.set_result(timings={"fit_seconds": 1.5}, model_path="m.snn")
+        raise KeyboardInterrupt
+    kept = store.get_run(run.id)
+    assert (kept.status, kept.model_path, kept.timings) == ("interrupted", "m.snn",
+                                                            {"fit_seconds": 1.5})
 
 
 def test_run_context_keeps_the_original_error_if_recording_fails(store: RunStore) -> None:

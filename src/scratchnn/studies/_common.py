@@ -6,7 +6,7 @@ beside ours and a verdict), the PNGs it wrote and notes in Markdown. Verdicts co
 
 The two plot helpers here (:func:`plot_curves`, :func:`plot_bars`) cover the comparisons that
 :mod:`scratchnn.plotting` has no function for (several runs' curves on one axes, a bar chart); they
-follow its conventions: the Agg canvas, no pyplot, PNG written atomically.
+use its figures and its writer (the Agg canvas, no pyplot, titles fitted, PNG written atomically).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -213,30 +211,18 @@ def image_path(out_dir: Path, study: str, name: str) -> Path:
     return Path(out_dir) / f"{study}_{name}.png"
 
 
-def _new_figure(figsize: tuple[float, float], dpi: float = 100.0) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure as MplFigure
-
-    fig = MplFigure(figsize=figsize, dpi=dpi, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def save_png(fig: Any, path: Path) -> Path:
-    """Write a matplotlib figure to ``path`` atomically (temporary file, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=fig.dpi)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write a matplotlib figure to ``path`` atomically, titles fitted
+    (:func:`scratchnn.plotting.save_png`)."""
+    from scratchnn.plotting import save_png as save
+
+    return save(fig, path)
+
+
+def _new_figure(figsize: tuple[float, float]) -> Any:
+    from scratchnn.plotting import new_figure
+
+    return new_figure(figsize)
 
 
 def plot_curves(
