@@ -140,6 +140,10 @@ def test_running_again_skips_finished_trials_and_new_values_run_alone(tmp_path, 
 def test_the_command_line_runs_and_reports(tmp_path, spec_file):
     runner = CliRunner()
     runs_dir = str(tmp_path / "runs")
+    check = runner.invoke(cli.sweep, ["run", str(spec_file), "--check", "--workers", "2"])
+    assert check.exit_code == 0, check.output
+    assert "16 trials" in check.output and "on 2 workers" in check.output
+    assert "about < 0.1 s" in check.output  # tiny: never "estimated 0 s"
     result = runner.invoke(cli.sweep, ["run", str(spec_file), "--runs-dir", runs_dir,
                                        "--executor", "inline"])
     assert result.exit_code == 0, result.output

@@ -88,13 +88,21 @@ def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int |
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
     if check:
-        units = plan(parsed.trials, parsed.history_points, workers or 1, engine=engine)
+        import os
+
+        from scratchnn.sweep.plan import makespan
+
+        n = workers or (os.cpu_count() or 1 if executor == "processes" else 1)
+        units = plan(parsed.trials, parsed.history_points, n, engine=engine)
+        span = makespan([u.seconds for u in units], n)
         click.echo(f"{spec}: sweep {parsed.name!r}, {len(parsed.trials)} trials, "
-                   f"{len(units)} work units (estimated {sum(u.seconds for u in units):.0f} "
-                   "s of compute):")
+                   f"{len(units)} work units; training about {_seconds(span)} on {n} "
+                   f"worker{'s' if n > 1 else ''} when the cores are free "
+                   f"({_seconds(sum(u.seconds for u in units))} of compute). Starting the "
+                   "workers, evaluating and recording the trials add a few seconds.")
         for unit in units:
             click.echo(f"  {unit.id}  {unit.engine:<10}  {len(unit.members):3d} networks  "
-                       f"{len(unit.trial_keys):4d} trials  ~{unit.seconds:.1f} s")
+                       f"{len(unit.trial_keys):4d} trials  ~{_seconds(unit.seconds)}")
         return
     try:
         result = run_sweep(parsed, runs_dir, executor=executor, workers=workers,
@@ -110,6 +118,13 @@ def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int |
         sys.exit(1)
 
 
+def _seconds(value: float) -> str:
+    """``"12 s"``, ``"1.5 s"``, ``"< 0.1 s"``: an estimate, without false precision."""
+    if value < 0.1:
+        return "< 0.1 s"
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
 @sweep.command("report")
 @click.argument("sweep_id", metavar="ID")
 @_RUNS_DIR
@@ -121,8 +136,9 @@ def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int |
               help="Pick the passing trial with the least COLUMN (-COLUMN: the largest).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the report and its PNG plots into this directory.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown",
-              show_default=True, help="Format of the written report.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md",
+              show_default=True,
+              help="Format of the written report: report.md or report.html (as 'reproduce').")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Rows of the table printed here.")
 @click.option("--no-plots", is_flag=True, help="Skip the plots.")

@@ -172,7 +172,7 @@ class SweepReport:
                 f"Sweep {html.escape(self.sweep_id)}</title><style>{style}</style></head>"
                 "<body>\n" + "\n".join(out) + "\n</body></html>\n")
 
-    def write(self, out_dir: str | Path, fmt: str = "markdown", top: int | None = None) -> Path:
+    def write(self, out_dir: str | Path, fmt: str = "md", top: int | None = None) -> Path:
         """Write ``report.md`` (or ``report.html``) into ``out_dir``, beside the plots."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -319,7 +319,7 @@ def sweep_report(
     reference: Mapping[str, Any] | None = None,
     holdout: Mapping[str, Any] | None = None,
     out: str | Path | None = None,
-    fmt: str = "markdown",
+    fmt: str = "md",
     plots: bool | None = None,
     include_stale: bool = False,
 ) -> SweepReport:
@@ -336,7 +336,7 @@ def sweep_report(
         holdout: a data set (``{"name": "moons", "n_samples": 500, ...}``) to evaluate the pick
             and the reference on.
         out: a directory to write ``report.md``/``report.html`` and the PNG plots into.
-        fmt: ``"markdown"`` or ``"html"``.
+        fmt: ``"md"`` (also ``"markdown"``) or ``"html"``.
         plots: draw the plots (default: when ``out`` is given).
         include_stale: also show finished trials that the current spec no longer has.
 
@@ -474,6 +474,7 @@ def draw_plots(report: SweepReport, out: Path, dev_metric: str) -> list[Path]:
     fig = plot_sweep_scatter(
         finite, x=train_metric, y=dev_metric, color=color, highlight=pick,
         path=out / "train_vs_dev.png", title=f"{report.sweep_id}: train vs dev",
+        diagonal=True,
     )
     written.append(out / "train_vs_dev.png")
     _close(fig)
