@@ -154,6 +154,8 @@ def clipped_texts(fig: Figure) -> list[str]:
                 or box.y0 < frame.y0 - slack or box.y1 > frame.y1 + slack)
 
     problems = []
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    legend_boxes = [legend.get_window_extent(renderer) for legend in legends]
     for ax in fig.axes:
         name = repr(ax.get_title()[:40]) if ax.get_title() else f"axes {fig.axes.index(ax)}"
         title = ax.title
@@ -164,6 +166,8 @@ def clipped_texts(fig: Figure) -> list[str]:
                 problems.append(f"title {name} leaves the figure")
             elif box.x0 < lo - _SLACK_PX or box.x1 > hi + _SLACK_PX:
                 problems.append(f"title {name} runs over its neighbour")
+            elif any(box.overlaps(legend) for legend in legend_boxes):
+                problems.append(f"title {name} is covered by a legend")
         for text in ax.texts:
             if text.get_visible() and hasattr(text, "xyann"):  # an Annotation
                 if outside(text.get_window_extent(renderer), ax.get_window_extent(renderer), 0):
@@ -194,9 +198,10 @@ def _wrap_titles(fig: Figure) -> None:
             room = (hi - lo) - 4 * _SLACK_PX
             if not content or width <= room or room <= 0:
                 continue
-            longest = max(len(line) for line in content.splitlines())
-            chars = max(10, int(longest * room / width) - 1)
-            text.set_text(textwrap.fill(" ".join(content.split()), chars))
+            flat = " ".join(content.split()).replace(" %", "\u00a0%")  # keep "95 %" whole
+            lines = math.ceil(width / room) if "\n" not in content else content.count("\n") + 2
+            chars = max(10, math.ceil(len(flat) / lines) + 2)  # balanced lines
+            text.set_text(textwrap.fill(flat, chars))
             changed = True
         if not changed:
             return
@@ -633,7 +638,8 @@ def plot_boundary_grid(
                        False, _feature_names(feature_names))
         ax.set_title(str(titles[i]))
     handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right upper", fontsize="small")
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
+               fontsize="small")
     if title is not None:
         fig.suptitle(title)
     if path is not None:
@@ -1122,7 +1128,12 @@ def plot_sweep_scatter(
             zorder=5,
         )
     if logx:
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_xscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")  # 0.3, 1, 3 rather than 3x10^-1
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
     if diagonal:
         lo = float(np.nanmin([xs.min(), ys.min()]))
         hi = float(np.nanmax([xs.max(), ys.max()]))

@@ -27,16 +27,30 @@ def load_studies() -> tuple[Any, Any]:
     )
 
 
+TABLE_WIDTHS = {"study": 5, "figure": 30, "tutorial": 18, "ours": 30, "verdict": 11}
+"""Column widths of the closing table: with two spaces between columns, 100 characters."""
+
+
 def figure_table(results: list[Any]) -> str:
-    """Every figure of every study as an aligned table: study, figure, tutorial, ours, verdict."""
-    rows = [["study", "figure", "tutorial", "ours", "verdict"]]
+    """Every figure of every study as a table at most 100 characters wide: study, figure,
+    tutorial, ours, verdict; long cells wrap onto further lines of their row."""
+    import textwrap
+
+    rows = [list(TABLE_WIDTHS)]
     for result in results:
         for fig in result.figures:
-            rows.append([str(result.study), str(fig.name), str(fig.tutorial), str(fig.ours),
+            name = str(fig.name).removeprefix(f"{result.study} ")
+            rows.append([str(result.study), name, str(fig.tutorial), str(fig.ours),
                          str(fig.verdict)])  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-                     for row in rows)  # fmt: skip
+    lines = []
+    for row in rows:
+        cells = [textwrap.wrap(text, width, break_long_words=True) or [""]
+                 for text, width in zip(row, TABLE_WIDTHS.values(), strict=True)]  # fmt: skip
+        for i in range(max(len(cell) for cell in cells)):
+            parts = [(cell[i] if i < len(cell) else "").ljust(width)
+                     for cell, width in zip(cells, TABLE_WIDTHS.values(), strict=True)]
+            lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
 
 
 FULL_STUDIES = ("000", "004")

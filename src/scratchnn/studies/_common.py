@@ -43,6 +43,8 @@ class Figure:
         tolerance: the largest ``|value - target|`` that still counts as matched.
         higher_is_better: ``True``/``False`` when beating the target is possible in that
             direction; ``None`` for two-sided figures (a plateau, a derivative).
+        note: how the verdict was reached when the tolerance was measured, e.g. ``"within the
+            split-to-split spread, ±1.1 pt over 10 splits"``; shown beside the verdict.
     """
 
     name: str
@@ -53,6 +55,7 @@ class Figure:
     target: float | None = None
     tolerance: float | None = None
     higher_is_better: bool | None = None
+    note: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
