@@ -31,7 +31,7 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Figure:
-    """One figure of SEEDS.md: the tutorial's value, ours, and whether we matched or beat it.
+    """One figure of a tutorial: the tutorial's value, ours, and whether we matched or beat it.
 
     Attributes:
         name: stable label of the figure (the report's table and the tests key on it).
@@ -72,7 +72,7 @@ class StudyResult:
     Attributes:
         study: the study's number as text, ``"000"`` .. ``"004"``.
         title: a one-line title.
-        figures: its figures, in SEEDS.md order.
+        figures: its figures, in the tutorial's order.
         images: the PNG files it wrote under ``out_dir``.
         notes: Markdown paragraphs: what was done, which reading was used, anything weak.
         seconds: wall-clock time of the study.
