@@ -65,6 +65,19 @@ _TEST_MARKER = "^"
 # --- figures and files ------------------------------------------------------------------------
 
 
+def plain_log_ticks(axis: Any) -> None:
+    """Label a logarithmic axis 0.2, 0.5, 1, 2, 5, 10, ... rather than 2×10⁻¹ (call it after
+    ``set_xscale("log")`` / ``set_yscale("log")``)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.axes.autoscale_view()
+    lo, hi = sorted(axis.get_view_interval())
+    decades = math.log10(hi / lo) if lo > 0 else math.inf
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _check_figsize(figsize: Any) -> tuple[float, float]:
     """``figsize`` as two positive finite floats (inches), or a ValueError naming it."""
     try:
@@ -195,12 +208,14 @@ def _wrap_titles(fig: Figure) -> None:
         for text, (lo, hi) in candidates:
             content = text.get_text()
             width = text.get_window_extent(renderer).width
-            room = (hi - lo) - 4 * _SLACK_PX
+            room = (hi - lo) - _SLACK_PX
             if not content or width <= room or room <= 0:
                 continue
             flat = " ".join(content.split()).replace(" %", "\u00a0%")  # keep "95 %" whole
             lines = math.ceil(width / room) if "\n" not in content else content.count("\n") + 2
-            chars = max(10, math.ceil(len(flat) / lines) + 2)  # balanced lines
+            chars = math.ceil(len(flat) / lines)  # as balanced as the words allow
+            while len(textwrap.wrap(flat, chars)) > lines:
+                chars += 1
             text.set_text(textwrap.fill(flat, chars))
             changed = True
         if not changed:
@@ -770,6 +785,7 @@ def plot_history(
         ax.set_ylabel(base)
         if logy:
             ax.set_yscale("log")
+            plain_log_ticks(ax.yaxis)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
     if title is not None:
@@ -839,6 +855,7 @@ def plot_cost_curve(
     ax.plot(x, y.astype(np.float64), color="C0", linewidth=1.5)
     if logy:
         ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
     ax.set_title("Cost per iteration" if title is None else title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -1128,12 +1145,8 @@ def plot_sweep_scatter(
             zorder=5,
         )
     if logx:
-        from matplotlib.ticker import FuncFormatter
-
         ax.set_xscale("log")
-        plain = FuncFormatter(lambda v, _: f"{v:g}")  # 0.3, 1, 3 rather than 3x10^-1
-        ax.xaxis.set_major_formatter(plain)
-        ax.xaxis.set_minor_formatter(plain)
+        plain_log_ticks(ax.xaxis)
     if diagonal:
         lo = float(np.nanmin([xs.min(), ys.min()]))
         hi = float(np.nanmax([xs.max(), ys.max()]))
@@ -1346,6 +1359,7 @@ __all__ = [
     "PlotLayoutWarning",
     "clipped_texts",
     "new_figure",
+    "plain_log_ticks",
     "plot_boundary_grid",
     "plot_confusion_matrix",
     "plot_cost_curve",

@@ -27,7 +27,7 @@ def load_studies() -> tuple[Any, Any]:
     )
 
 
-TABLE_WIDTHS = {"study": 5, "figure": 30, "tutorial": 18, "ours": 30, "verdict": 11}
+TABLE_WIDTHS = {"study": 5, "figure": 29, "tutorial": 18, "ours": 29, "verdict": 11}
 """Column widths of the closing table: with two spaces between columns, 100 characters."""
 
 

@@ -261,10 +261,14 @@ def plot_curves(
                 linestyle=linestyle)
     for label, x in (markers or {}).items():
         ax.axvline(x, color="0.3", linestyle="--", linewidth=1.0, label=label)
+    from scratchnn.plotting import plain_log_ticks
+
     if logy:
         ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
     if logx:
         ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
