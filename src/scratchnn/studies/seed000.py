@@ -300,14 +300,15 @@ def run(
 ) -> StudyResult:
     """Reproduce study 000: the grid on :data:`SPLITS` splits, the pick, the fresh-draw check.
 
+    The grid trains on one worker process per core: a script that calls this must do so under
+    ``if __name__ == "__main__":`` (the workers import it).
+
     Args:
         out_dir: folder for the PNGs and the grid's run store (``000_sweep/``; finished trials
             found there are reused).
         quick: the grid :data:`GRID_QUICK` (16 configurations per split) instead of
             :data:`GRID_DEFAULT` (108).
-        full: the tutorial's whole :data:`GRID_FULL` (420 per split, on two worker processes; a
-            script calling this must do so under ``if __name__ == "__main__":``). Not with
-            ``quick``.
+        full: the tutorial's whole :data:`GRID_FULL` (420 per split). Not with ``quick``.
         seed: seeds the data draw (``make_moons`` ``random_state=seed``) and the weights; the
             splits are ``seed`` .. ``seed + 9`` (the headline is split ``seed``); the fresh draw
             uses ``seed + 1``.
@@ -331,7 +332,7 @@ def run(
     with say.step(f"grid of {n_configs} configurations on each of {len(splits)} splits "
                   f"({n_configs * len(splits)} trials, sweep engine)"):
         rows = run_grid(grid, splits, seed, out_dir / "000_sweep",
-                        executor="processes" if full else "inline")  # fmt: skip
+                        executor="processes")  # fmt: skip
 
     X, y = datasets.moons(N_TRAIN, NOISE, seed=seed, source="sklearn")
     data = datasets.train_test_split(X, y, test_size=DEV_FRACTION, random_state=seed)
