@@ -445,7 +445,7 @@ def _above_figure(seed: int, best_dev: dict[int, float], n_above: dict[int, int]
         tutorial="several (dev > 95 %)",
         ours=f"split {seed}: {n_above[seed]} of {n_configs} (best dev {best_dev[seed]:.2f} %); "
              f"over {len(best_dev)} splits the best is {lo:.2f}-{hi:.2f} % and 2 or more "
-             f"configs exceed 95 % on {several}",
+             f"configs exceed 95 % on {several} of them",
         verdict=verdict(best_dev[seed], FILTER_ACCURACY, spread),
         value=best_dev[seed],
         target=FILTER_ACCURACY,
@@ -520,7 +520,8 @@ def _notes(seed: int, grid: dict[str, Any], full: bool, quick: bool,
         f"|train − dev| ≤ {FILTER_GAP:g} point, training time < {FILTER_SECONDS:g} s; then "
         "the fastest (ties within timing noise go to the better dev accuracy, then the "
         "smaller gap). Per split, best dev accuracy / configurations passing / the pick: "
-        f"{per_split}. The tutorial's own choice reaches about 95 % on train and dev; whether "
+        f"{per_split.removesuffix('.')}. The tutorial's own choice reaches about 95 % on train "
+        "and dev; whether "
         "it clears the strict 95 % bar on 400 dev points depends on the split.",
         f"Chosen config {CHOSEN.label()}, trained alone on split {seed}: {fresh_acc:.2f} % on "
         f"the fresh draw (tutorial 93.6 %). Over {N_FRESH_REPEATS} further fresh draws of "
