@@ -61,8 +61,8 @@ TUTORIALS: dict[str, Tutorial] = {
         "Concepts, a computational graph worked by hand (g = −12 and its gradients), two "
         "forward-propagation exercises (−3 and 364), a Keras churn model on "
         "Churn_Modelling.csv (85.8 % accuracy, confusion matrix [[1541, 54], [230, 175]], one "
-        "customer's prediction), and dropout, early stopping, data augmentation and transfer "
-        "learning described.",
+        "customer's prediction), and dropout, early stopping, data augmentation, transfer "
+        "learning and recurrent networks (LSTMs) described.",
     ),
 }
 """Study number -> the tutorial it reproduces."""
@@ -104,5 +104,9 @@ FIGURE_SOURCES: dict[str, str] = {
     "004 early stopping": "its description of early stopping (no figure given)",
     "004 data augmentation (shifted images)": "its description of augmentation (no figure)",
     "004 transfer learning": "its description of transfer learning (no figure given)",
+    "004 recurrent network: character LSTM validation loss":
+        "its description of recurrent networks and LSTMs (no figure given)",
+    "004 recurrent network: generated text":
+        "its description of recurrent networks: the next element from what came before",
 }
 """Figure name -> where its tutorial states the value it is compared with."""
