@@ -60,7 +60,7 @@ FULL_STUDIES = ("000", "004")
 @click.command()
 @click.argument("study", default="all")
 @click.option("--quick", is_flag=True,
-              help="Smaller grids and fewer steps: a few minutes for all five on 2 cores.")
+              help="Smaller grids and fewer steps: a minute or two for all five on 2 cores.")
 @click.option("--full", is_flag=True,
               help="Study 000 trains the tutorial's whole 420-run grid on each of its 10 splits "
                    "(the grid alone takes about 100 s on 2 cores: a quarter of an hour); study "
