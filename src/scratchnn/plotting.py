@@ -1241,7 +1241,7 @@ def plot_filters(
     count = min(kernel.shape[3], max_filters)
     cols = math.ceil(math.sqrt(count * figsize[0] / figsize[1]))
     rows = math.ceil(count / cols)
-    fig = _new_figure(figsize, dpi)
+    fig = new_figure(figsize, dpi)
     for f in range(count):
         tile = kernel[:, :, :, f]  # (KH, KW, C)
         if tile.shape[2] != 3:
@@ -1256,7 +1256,7 @@ def plot_filters(
         f"Filters of {label}, kernel {tuple(kernel.shape)}" if title is None else title
     )
     if path is not None:
-        _save_png(fig, path, dpi)
+        save_png(fig, path, dpi)
     return fig
 
 
@@ -1332,7 +1332,7 @@ def plot_feature_maps(
             "no feature maps to show: the model has no 2-D convolution layer (or pass layers=)."
         )
     cols = min(max_maps, max(m.shape[2] for _, m in maps))
-    fig = _new_figure((10.0, 1.3 + 1.3 * len(maps)) if figsize is None else figsize, dpi)
+    fig = new_figure((10.0, 1.3 + 1.3 * len(maps)) if figsize is None else figsize, dpi)
     grid = fig.add_gridspec(len(maps), cols + 1)
     ax = fig.add_subplot(grid[:, 0])  # the input, beside every row
     image = sample if sample.shape[2] == 3 else sample.mean(axis=2)
@@ -1351,7 +1351,7 @@ def plot_feature_maps(
                 ax.set_ylabel(label, fontsize="x-small", rotation=0, ha="right", va="center")
     fig.suptitle("Feature maps of one input" if title is None else title)
     if path is not None:
-        _save_png(fig, path, dpi)
+        save_png(fig, path, dpi)
     return fig
 
 
