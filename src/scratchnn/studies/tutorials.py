@@ -62,7 +62,7 @@ TUTORIALS: dict[str, Tutorial] = {
         "forward-propagation exercises (−3 and 364), a Keras churn model on "
         "Churn_Modelling.csv (85.8 % accuracy, confusion matrix [[1541, 54], [230, 175]], one "
         "customer's prediction), and dropout, early stopping, data augmentation, transfer "
-        "learning and recurrent networks (LSTMs) described.",
+        "learning, convolutional and recurrent networks described.",
     ),
 }
 """Study number -> the tutorial it reproduces."""
@@ -103,6 +103,8 @@ FIGURE_SOURCES: dict[str, str] = {
     "004 dropout": "its description of dropout (no figure given)",
     "004 early stopping": "its description of early stopping (no figure given)",
     "004 data augmentation (shifted images)": "its description of augmentation (no figure)",
+    "004 CNN on shifted images":
+        "its description of convolutional networks (no figure given)",
     "004 transfer learning": "its description of transfer learning (no figure given)",
     "004 recurrent network: character LSTM validation loss":
         "its description of recurrent networks and LSTMs (no figure given)",
