@@ -42,14 +42,20 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 def scratchnn_cli(
     *args: object, cwd: Path, runs: Path | None = None, timeout: float = 120, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``scratchnn ARGS`` in a new process; ``runs`` becomes ``$SCRATCHNN_RUNS``."""
+    """Run ``scratchnn ARGS`` in a new process; ``runs`` becomes ``$SCRATCHNN_RUNS``.
+
+    The output is decoded without newline translation, so a progress bar's ``\r`` redraws
+    stay distinguishable from new lines (``str.splitlines`` still splits on both).
+    """
     environ = {**os.environ, **ONE_THREAD, **env}
     if runs is not None:
         environ["SCRATCHNN_RUNS"] = str(runs)
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "scratchnn.cli", *map(str, args)],
-        cwd=cwd, env=environ, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd, env=environ, capture_output=True, timeout=timeout,
     )  # fmt: skip
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(),
+                                       done.stderr.decode())  # fmt: skip
 
 
 def start_cli(*args: object, cwd: Path, runs: Path) -> subprocess.Popen[str]:
@@ -151,7 +157,9 @@ def test_train_prints_progress_and_the_final_train_and_validation_metrics(moons_
     out = moons_run.result.stdout
     run = moons_run.run()
     assert f"Run {run.id}: moons (binary, 160 train / 40 validation rows), 2-6-4-1" in out
-    assert "Epoch 6/6" in out  # Sequential's progress bars
+    bar = [line for line in out.split("\n") if "Epoch" in line]
+    assert len(bar) == 1 and bar[0].rsplit("\r", 1)[-1].startswith("Epoch 6/6 |")  # one bar
+    assert "accuracy" in bar[0] and "/" in bar[0].rsplit("accuracy", 1)[-1]  # train/val
     train_line = next(line for line in out.splitlines() if line.startswith("train "))
     assert f"accuracy {100 * run.metrics['accuracy']:.2f} %" in train_line
     assert any(line.startswith("validation ") for line in out.splitlines())
@@ -172,6 +180,43 @@ def test_train_writes_the_model_its_preprocessing_and_the_plots(moons_run):
     assert np.all(np.abs(np.asarray(prep["scaler"]["mean"]) - X.mean(axis=0)) < 0.2)
     for name, shape in PNG_SHAPES.items():
         assert_png(folder / name, shape)
+
+
+def test_train_moons_defaults_to_tutorial_000s_data_shown_in_help_and_recorded(tmp_path):
+    runs = tmp_path / "runs"
+    result = scratchnn_cli("train", "moons", "--epochs", "2", "--verbose", cwd=tmp_path,
+                           runs=runs)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [run] = RunStore(runs).list_runs()
+    assert (run.config["n_samples"], run.config["noise"]) == (2000, 0.25)
+    assert (run.config["n_train"], run.config["n_val"]) == (1600, 400)
+    assert run.config["features"] == ["x1", "x2"]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("Epoch")]
+    assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/2", "Epoch 2/2"]  # --verbose
+    help_text = " ".join(scratchnn_cli("train", "--help", cwd=tmp_path).stdout.split())
+    assert "moons 2000" in help_text and "moons 0.25" in help_text
+    assert_one_line_error(scratchnn_cli("train", "moons", "--n-samples", "3", cwd=tmp_path,
+                                        runs=runs), "--n-samples", "x>=20", code=2)  # fmt: skip
+
+
+def test_text_class_labels_train_and_come_back_from_predict(tmp_path):
+    X, y = datasets.get("moons", n_samples=200, noise=0.1, seed=4)
+    data = tmp_path / "answers.csv"
+    with data.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["x1", "x2", "answer"])
+        writer.writerows([[a, b, "yes" if t else "no"] for (a, b), t in zip(X, y, strict=True)])
+    runs = tmp_path / "runs"
+    result = scratchnn_cli("train", data, "--epochs", "40", "--quiet", "--lr", "0.05",
+                           cwd=tmp_path, runs=runs)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [run] = RunStore(runs).list_runs()
+    assert run.config["task"] == "binary" and run.config["classes"] == ["no", "yes"]
+    pred = scratchnn_cli("predict", run.model_path, data, cwd=tmp_path)  # target column ignored
+    assert pred.returncode == 0, pred.stderr
+    got = pred.stdout.split()
+    assert got[0] == "answer" and set(got[1:]) == {"yes", "no"}
+    assert np.mean(np.array(got[1:]) == np.where(y == 1, "yes", "no")) > 0.8
 
 
 def test_train_on_a_regression_set_picks_a_linear_output_and_mse(tmp_path):
@@ -377,18 +422,20 @@ def test_runs_lists_compares_sorts_and_shows_runs(moons_run):
     table = scratchnn_cli("runs", cwd=cwd, runs=runs)
     assert table.returncode == 0, table.stderr
     header, *rows = table.stdout.strip().splitlines()
-    assert header.split() == ["id", "dataset", "layers", "optimizer", "lr", "epochs", "status",
-                              "loss", "val_loss", "acc", "val_acc", "fit_s"]  # fmt: skip
+    assert header.split() == ["id", "dataset", "layers", "act", "optimizer", "lr", "epochs",
+                              "status", "loss", "val_loss", "acc", "val_acc", "fit_s"]  # fmt: skip
     assert [row.split()[0] for row in rows] == [run.id for run in stored]  # newest first
-    assert rows[0].split()[1:7] == ["moons", "none", "adam", "0.05", "8", "finished"]
-    assert rows[1].split()[1:7] == ["moons", "6,4", "adam", "0.01", "6", "finished"]
+    assert rows[0].split()[1:8] == ["moons", "none", "tanh", "adam", "0.05", "8", "finished"]
+    assert rows[1].split()[1:8] == ["moons", "6,4", "tanh", "adam", "0.01", "6", "finished"]
+    acc = stored[0].metrics["accuracy"]
+    assert rows[0].split()[10:12] == [f"{100 * acc:.2f}", "%"]  # as train prints it
 
     best = max(stored, key=lambda run: run.metrics["val_accuracy"])
     top = scratchnn_cli("runs", "list", "--sort", "-val_acc", "--limit", "1",
                         cwd=cwd, runs=runs)  # fmt: skip
     assert [row.split()[0] for row in top.stdout.strip().splitlines()[1:]] == [best.id]
     none = scratchnn_cli("runs", "--status", "failed", cwd=cwd, runs=runs)
-    assert none.returncode == 0 and "No runs in" in none.stdout
+    assert none.returncode == 0 and "No trained runs in" in none.stdout
 
     show = scratchnn_cli("runs", "show", stored[0].id[:12], cwd=cwd, runs=runs)
     assert show.returncode == 0, show.stderr
@@ -399,6 +446,73 @@ def test_runs_lists_compares_sorts_and_shows_runs(moons_run):
         assert part in text, part  # fmt: skip
     as_json = scratchnn_cli("runs", "show", moons_run.run_id, "--json", cwd=cwd, runs=runs)
     assert json.loads(as_json.stdout)["config"]["layers"] == [6, 4]
+
+
+TINY_SWEEP = """\
+[sweep]
+name = "tiny"
+history_points = 4
+[data]
+name = "moons"
+n_samples = 100
+seed = 0
+[model]
+layers = [{ class_name = "Dense", units = 3, activation = "tanh", input_dim = 2 },
+          { class_name = "Dense", units = 1, activation = "sigmoid" }]
+[compile]
+optimizer = { name = "sgd", learning_rate = 0.5 }
+loss = "binary_crossentropy"
+metrics = ["accuracy"]
+[fit]
+batch_size = "full"
+[params]
+activation = { path = "model.layers[0].activation", values = ["tanh", "relu"] }
+epochs = { path = "fit.epochs", values = [5, 40] }
+"""
+
+
+def test_runs_lists_trained_runs_and_groups_sweep_trials_under_their_sweep(tmp_path):
+    runs = tmp_path / "runs"
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY_SWEEP)
+    swept = scratchnn_cli("sweep", "run", spec, "--executor", "inline", "--quiet",
+                          "--runs-dir", runs, cwd=tmp_path)  # fmt: skip
+    assert swept.returncode == 0, swept.stderr
+    trained = scratchnn_cli("train", *MOONS, "--epochs", "2", "--quiet", cwd=tmp_path, runs=runs)
+    assert trained.returncode == 0, trained.stderr
+    with RunStore(runs) as store:
+        [train_run] = store.list_runs(name="train")
+        trials = store.list_runs(sweep_id="tiny")
+
+    default = scratchnn_cli("runs", cwd=tmp_path, runs=runs).stdout.splitlines()
+    assert [line.split()[0] for line in default[1:2]] == [train_run.id]  # trained runs only
+    sweep_line = next(line for line in default if line.startswith("tiny "))
+    best = max(run.metrics["dev_acc"] for run in trials)
+    assert sweep_line.split()[1:4] == ["4", "4", "0"]
+    assert f"dev_acc {100 * best:.2f} %" in sweep_line
+    assert "scratchnn runs --sweep NAME" in default[-1]
+
+    listed = scratchnn_cli("runs", "--sweep", "tiny", "--sort", "epochs", cwd=tmp_path, runs=runs)
+    _, *rows = listed.stdout.strip().splitlines()
+    assert len(rows) == 4 and "-" not in [cell for row in rows for cell in row.split()]
+    cells = [row.split() for row in rows]
+    assert {tuple(c[1:4]) for c in cells} == {("moons", "3", "tanh"), ("moons", "3", "relu")}
+    assert {(c[4], c[5]) for c in cells} == {("sgd", "0.5")}
+    assert [c[6] for c in cells] == ["5", "5", "40", "40"]  # epochs, not history rows
+    for c in cells:
+        run = next(r for r in trials if r.id == c[0])
+        assert c[12] == f"{100 * run.metrics['dev_acc']:.2f}"  # val_acc: the dev set
+    assert scratchnn_cli("runs", "--kind", "trial", cwd=tmp_path, runs=runs
+                         ).stdout.count("\n") == 5  # fmt: skip
+    assert len(scratchnn_cli("runs", "--kind", "all", cwd=tmp_path, runs=runs
+                             ).stdout.strip().splitlines()) == 6  # fmt: skip
+
+    long_trial = next(r for r in trials if r.metrics["epochs_run"] == 40)
+    show = scratchnn_cli("runs", "show", long_trial.id, cwd=tmp_path, runs=runs).stdout
+    assert "History (40 epochs, 5 of them logged)" in show  # epochs 0, 10, 20, 30, 39
+    assert f"dev_acc     {100 * long_trial.metrics['dev_acc']:.2f} %" in show
+    unknown = scratchnn_cli("runs", "--sweep", "nope", cwd=tmp_path, runs=runs)
+    assert_one_line_error(unknown, "no sweep 'nope'", "tiny")
 
 
 def test_runs_on_an_empty_location_says_so_and_creates_nothing(tmp_path):
@@ -423,9 +537,7 @@ def test_a_sigkilled_train_leaves_no_model_file_and_reads_interrupted(tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    folder = runs / run_id
-    assert not (folder / "model.snn").exists()
-    assert not folder.exists() or not any(folder.iterdir())  # nothing half-written
+    assert not (runs / run_id).exists()  # the folder is made when there is something to write
     [run] = RunStore(runs).list_runs()
     assert run.status == "interrupted" and "ended without finishing" in run.error
     assert len(run.epochs) >= 3 and run.model_path is None
@@ -433,10 +545,10 @@ def test_a_sigkilled_train_leaves_no_model_file_and_reads_interrupted(tmp_path):
     assert "interrupted" in table.stdout and "100000" in table.stdout
 
 
-def test_ctrl_c_marks_the_run_interrupted(tmp_path):
+def test_ctrl_c_saves_the_last_completed_epochs_model_and_marks_the_run_interrupted(tmp_path):
     runs = tmp_path / "runs"
-    proc = start_cli("train", "moons", "--n-samples", "2000", "--epochs", "100000", "--quiet",
-                     cwd=tmp_path, runs=runs)  # fmt: skip
+    args = ["moons", "--n-samples", "2000", "--batch-size", "8", "--seed", "5"]
+    proc = start_cli("train", *args, "--epochs", "100000", cwd=tmp_path, runs=runs)
     try:
         wait_for_epochs(runs / "runs.sqlite", 2, proc)
         proc.send_signal(signal.SIGINT)
@@ -446,9 +558,22 @@ def test_ctrl_c_marks_the_run_interrupted(tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, stderr
-    assert stderr.strip() == "Interrupted." and "Traceback" not in stderr
+    stopped, interrupted = [line for line in stderr.splitlines() if line]
+    assert interrupted == "Interrupted." and "Traceback" not in stderr  # nothing printed after
     [run] = RunStore(runs, auto_reap=False).list_runs()  # recorded by the process itself
     assert run.status == "interrupted" and run.error.startswith("KeyboardInterrupt")
+    epoch = int(stopped.split("after epoch ")[1].split(":")[0])
+    assert stopped == f"Stopped after epoch {epoch}: its model is saved in {runs / run.id}."
+    assert epoch <= len(run.epochs) and run.model_path == str(runs / run.id / "model.snn")
+    assert sorted(p.name for p in (runs / run.id).iterdir()) == ["model.snn", "preprocess.json"]
+    # It is the model of that epoch: the same training stopped there gives the same weights.
+    again = scratchnn_cli("train", *args, "--epochs", epoch, "--quiet", "--out", tmp_path / "ref",
+                          cwd=tmp_path, runs=tmp_path / "ref-runs")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    saved = scratchnn.load_model(run.model_path).get_weights()
+    reference = scratchnn.load_model(tmp_path / "ref" / "model.snn").get_weights()
+    for got, want in zip(saved, reference, strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_a_diverging_train_is_recorded_as_failed(tmp_path):
@@ -552,7 +677,8 @@ def test_reproduce_runs_a_real_study_and_writes_its_report(tmp_path):
     assert any(line.startswith("003: ") for line in lines)  # progress, as it comes
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["study", "figure"])
     rows = lines[header + 1 : -1]
-    assert rows and all(row.startswith("003 ") for row in rows)
+    assert rows and all(row.startswith(("003 ", "     ")) for row in rows)  # long cells wrap
+    assert max(len(line) for line in lines[header:]) <= 100
     assert any(v in row for row in rows for v in ("matched", "beaten", "not matched", "shown"))
     assert lines[-1] == f"Report: {out / 'report.html'}"
     assert (out / "report.html").is_file() and list(out.glob("003_*.png"))
@@ -617,6 +743,7 @@ def test_reproduce_runs_each_study_prints_its_figures_and_writes_the_report(
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["study", "figure"])
     assert lines[header + 1].split() == ["000", "accuracy", "000", "93.6", "%", "94.1", "%",
                                          "matched"]  # fmt: skip
+    assert max(len(line) for line in lines) <= 100  # fits a 100-column terminal
     assert lines[-1] == f"Report: {out / 'report.html'}"
     assert (out / "report.html").read_text() == "000\n003"
 
@@ -628,10 +755,12 @@ def test_reproduce_runs_each_study_prints_its_figures_and_writes_the_report(
     assert unknown.stderr.strip() == "Error: unknown study '007'. Known studies: 000, 003, all."
 
 
-def test_demo_still_runs(tmp_path):
+def test_demo_still_runs_and_refuses_meaningless_sizes(tmp_path):
     result = scratchnn_cli("demo", "--samples", "200", "--iterations", "30", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "fresh draw N=500" in result.stdout
+    for option in ("--samples", "--iterations", "--hidden", "--lr"):
+        assert_one_line_error(scratchnn_cli("demo", option, "0", cwd=tmp_path), option, code=2)
 
 
 def test_help_and_version(tmp_path):

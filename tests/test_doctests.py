@@ -22,7 +22,6 @@ PACKAGE = Path(scratchnn.__file__).resolve().parent
 NO_EXAMPLES: dict[str, str] = {
     "scratchnn._version": "one constant, re-exported as scratchnn.__version__",
     "scratchnn.cli": "the command group; its docstring and docs/cli.md show commands",
-    "scratchnn.cli._data": "private helpers of the commands, tested through the CLI",
     "scratchnn.cli.demo": "a command; tests/test_cli.py runs it",
     "scratchnn.cli.export": "a command; tests/test_export_onnx.py runs it",
     "scratchnn.cli.language_model": "two commands; tests/test_cli_language_model.py runs them",

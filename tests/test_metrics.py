@@ -386,3 +386,19 @@ def test_metrics_module_imports_no_tensor() -> None:
     scratchnn_imports = {name for name in imported if name.startswith("scratchnn")}
     assert scratchnn_imports <= {"scratchnn.backend"}, scratchnn_imports
     assert not any("tensor" in name.lower() for name in imported)
+
+
+def test_every_registered_metric_has_a_direction_and_a_display_name():
+    from scratchnn.metrics import METRIC_INFO, METRICS, display_name, higher_is_better
+
+    assert set(METRIC_INFO) == set(METRICS)
+    for name, entry in METRIC_INFO.items():
+        assert entry.fn is METRICS[name] and isinstance(entry.higher_is_better, bool), name
+        assert entry.display, name
+        for prefix in ("", "val_", "dev_", "train_"):
+            assert higher_is_better(prefix + name) is entry.higher_is_better, prefix + name
+    errors = {"mse", "mae", "mean_squared_error", "mean_absolute_error"}
+    assert {n for n, e in METRIC_INFO.items() if not e.higher_is_better} == errors
+    assert not higher_is_better("loss") and not higher_is_better("val_loss")
+    assert higher_is_better("dev_acc") and higher_is_better("val_f1")
+    assert display_name("val_r2") == "val R²"

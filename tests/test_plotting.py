@@ -264,6 +264,12 @@ def test_decision_boundary_marks_train_and_test_points_differently():
     assert ax.get_title() == "moons"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["class 0 (train)", "class 1 (train)", "class 0 (test)", "class 1 (test)"]
+    named = plotting.plot_decision_boundary(
+        right_half, X, y, Xt, yt, resolution=20, feature_names=["age", "income"],
+        split_names=["train", "validation"],
+    ).axes[0]
+    assert (named.get_xlabel(), named.get_ylabel()) == ("age", "income")
+    assert named.get_legend().get_texts()[-1].get_text() == "class 1 (validation)"
     # The points are all there: the scatter offsets hold X then X_test.
     offsets = np.concatenate([c.get_offsets() for c in ax.collections if c.get_label() in labels])
     assert offsets.shape == (len(X) + len(Xt), 2)
@@ -275,7 +281,7 @@ def test_decision_boundary_marks_train_and_test_points_differently():
 def test_decision_boundary_draws_into_a_given_axes(tmp_path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig = Figure(figsize=(6.0, 3.0), dpi=DPI)
+    fig = Figure(figsize=(6.0, 3.0), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2)
     X, y = moons_like()
@@ -293,8 +299,10 @@ def test_boundary_grid_has_one_titled_panel_per_model():
     fns = [lambda Z, s=s: Z[:, 0] > 0.1 * s for s in sizes]
     fig = plotting.plot_boundary_grid(fns, X, y, [f"hidden size {s}" for s in sizes], resolution=15)
     assert [ax.get_title() for ax in fig.axes] == [f"hidden size {s}" for s in sizes]
-    assert fig.axes[0].get_legend() is not None
-    assert all(ax.get_legend() is None for ax in fig.axes[1:])
+    assert all(ax.get_legend() is None for ax in fig.axes)  # one legend, beside the panels
+    [legend] = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["class 0 (train)", "class 1 (train)"]
+    assert [fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()] == ["x1", "x2"]
     fig3 = plotting.plot_boundary_grid(fns[:5], X, y, list("abcde"), ncols=2, resolution=10)
     assert len(fig3.axes) == 5
 
@@ -547,3 +555,48 @@ def test_conv_picture_validation():
         plotting.plot_feature_maps(_small_convnet(), np.ones((2, 8, 8, 1)))
     with pytest.raises(ValueError, match="unknown layer names"):
         plotting.plot_feature_maps(_small_convnet(), np.ones((8, 8, 1)), layers=["nope"])
+
+
+# --- layout: nothing cut, nothing spilling -----------------------------------------------------
+
+LONG = "Chosen config (n_h=3, tanh, lr 0.6, 10000 it.); triangles: fresh draw, 93.4 % accuracy"
+
+
+def test_long_titles_are_wrapped_so_nothing_is_cut(tmp_path, recwarn):
+    X, y = moons_like()
+    for fig in (
+        plotting.plot_decision_boundary(right_half, X, y, resolution=20, title=LONG),
+        plotting.plot_confusion_matrix([[1543, 62], [226, 169]], ["stayed", "exited"],
+                                       title="Churn, 2000 test customers: accuracy 85.6 %"),
+        plotting.plot_boundary_grid([right_half] * 3, X, y, ["a", "b", "c"], resolution=10,
+                                    title=LONG + LONG),
+    ):
+        assert plotting.clipped_texts(fig), "the check must see the long title first"
+        plotting.save_png(fig, tmp_path / "long.png")
+        assert plotting.clipped_texts(fig) == []
+    assert not [w for w in recwarn if issubclass(w.category, plotting.PlotLayoutWarning)]
+
+
+def test_the_layout_check_reports_what_leaves_the_figure_or_its_axes(tmp_path):
+    fig = plotting.new_figure((4, 3))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1])
+    ax.annotate("a note past the edge", (0.9, 0.5))
+    problems = plotting.clipped_texts(fig)
+    assert any(p.startswith("annotation 'a note") for p in problems), problems
+    with pytest.warns(plotting.PlotLayoutWarning, match="spills over"):
+        plotting.save_png(fig, tmp_path / "note.png")
+
+
+def test_sweep_scatter_keeps_its_note_inside_and_can_draw_the_diagonal():
+    rows = [{"train": 0.80 + 0.01 * i, "dev": 0.79 + 0.012 * i, "act": "tanh" if i % 2 else "relu"}
+            for i in range(12)]  # fmt: skip
+    for pick in (0, 11):  # bottom left, top right
+        fig = plotting.plot_sweep_scatter(rows, x="train", y="dev", color="act", highlight=pick,
+                                          highlight_label="picked (relaxed filter)",
+                                          diagonal=True)  # fmt: skip
+        assert plotting.clipped_texts(fig) == []
+        ax = fig.axes[0]
+        [line] = [ln for ln in ax.lines if ln.get_label() == "dev = train"]
+        np.testing.assert_allclose(line.get_xdata(), line.get_ydata())
+        assert ax.get_position().width > 0.7  # the plot uses the figure's width

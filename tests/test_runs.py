@@ -236,6 +236,13 @@ def test_run_context_marks_keyboard_interrupt_as_interrupted(store: RunStore) ->
         raise KeyboardInterrupt
     assert store.get_run(run.id).status == "interrupted"
     assert store.get_run(run.id).error == "KeyboardInterrupt"
+    # What the block set before the interrupt (the model saved on Ctrl-C) is kept.
+    with pytest.raises(KeyboardInterrupt), store.run({}) as run:
+        run.set_result(timings={"fit_seconds": 1.5}, model_path="m.snn")
+        raise KeyboardInterrupt
+    kept = store.get_run(run.id)
+    assert (kept.status, kept.model_path, kept.timings) == ("interrupted", "m.snn",
+                                                            {"fit_seconds": 1.5})
 
 
 def test_run_context_keeps_the_original_error_if_recording_fails(store: RunStore) -> None:
@@ -267,11 +274,17 @@ def test_get_run_by_unique_prefix_and_ambiguous_prefix(store: RunStore) -> None:
     while not all(run_id.startswith(common) for run_id in ids):
         common = common[:-1]
     assert common  # ids made within a second share their leading time digits
-    with pytest.raises(AmbiguousRunIdError, match="matches 3 runs") as info:
+    with pytest.raises(AmbiguousRunIdError, match=r"3 runs .* start with") as info:
         store.get_run(common)
     assert sorted(info.value.candidates) == sorted(ids)
     assert all(run_id in str(info.value) for run_id in ids)
-    assert str(store.path) in str(info.value)
+    assert str(store.path) in str(info.value) and "\n" not in str(info.value)
+
+    # The random end of an id finds it too, when no id starts with those characters.
+    suffix = next(ids[1][-k:] for k in range(1, 14)
+                  if sum(i.endswith(ids[1][-k:]) for i in ids) == 1
+                  and not any(i.startswith(ids[1][-k:]) for i in ids))
+    assert store.get_run(suffix).id == ids[1]
 
     with pytest.raises(RunNotFoundError, match=re.escape(str(store.path))):
         store.get_run("zzzz")

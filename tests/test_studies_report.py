@@ -108,7 +108,7 @@ def test_plot_curves_writes_a_png(tmp_path):
 
 def test_000_grid_configs_and_filter():
     configs = seed000.grid_configs(seed000.GRID_QUICK)
-    assert len(configs) == 12 and seed000.CHOSEN in configs
+    assert len(configs) == 16 and seed000.CHOSEN in configs
     row = {"train_acc": 95.6, "dev_acc": 95.2, "fit_time": 1.0}
     assert seed000.passes_filter(row)
     assert not seed000.passes_filter({**row, "train_acc": 96.5})  # gap 1.3 points
@@ -125,15 +125,36 @@ def test_000_full_grid_is_the_tutorials_420_runs():
     assert sorted({c.iterations for c in configs}) == [100, 1000, 10_000, 100_000]
 
 
-def test_000_full_runs_the_full_grid(tmp_path, monkeypatch):
+def test_000_full_spec_on_split_4_is_the_example_sweep():
+    """The study's grid and examples/sweeps/tutorial000.toml cannot drift apart."""
+    from pathlib import Path
+
+    from scratchnn.sweep import load_spec
+
+    example = load_spec(Path(__file__).parents[1] / "examples" / "sweeps" / "tutorial000.toml")
+    study = load_spec(seed000.spec_text(seed000.GRID_FULL, [4, 5]))
+    on_split_4 = [t.config for t in study.trials if t.params["split"] == 4]
+    assert len(study.trials) == 840 and len(on_split_4) == 420
+    assert sorted(map(repr, on_split_4)) == sorted(repr(t.config) for t in example.trials)
+
+
+def test_000_runs_its_grid_through_the_sweep_engine_on_every_split(tmp_path, monkeypatch):
     tiny = {"n_h": (2, 3), "activation": ("tanh",), "learning_rate": (0.6,), "iterations": (50,)}
-    monkeypatch.setattr(seed000, "GRID_FULL", tiny)  # the wiring, not 20 minutes of training
+    monkeypatch.setattr(seed000, "GRID_DEFAULT", tiny)  # the wiring, not minutes of training
+    monkeypatch.setattr(seed000, "SPLITS", 3)
     lines: list[str] = []
-    result = seed000.run(tmp_path, full=True, progress=lines.append)
-    assert any("grid of 2 configurations" in line for line in lines)
+    result = seed000.run(tmp_path, progress=lines.append)
+    assert any("grid of 2 configurations on each of 3 splits (6 trials" in line for line in lines)
+    from scratchnn.runs import RunStore
+
+    with RunStore(tmp_path / "000_sweep") as store:  # recorded by the sweep engine
+        trials = store.list_runs("finished", sweep_id="study000")
+    assert sorted((r.config["params"]["split"], r.config["params"]["n_h"]) for r in trials) == [
+        (s, n) for s in range(3) for n in (2, 3)]
     above = next(f for f in result.figures if f.name == "000 grid configs above 95 %")
-    assert " of 2 " in above.ours
-    assert "full 420-run grid" in result.notes
+    assert above.ours.startswith("split 0: 0 of 2") and "over 3 splits" in above.ours
+    assert "split-to-split spread" in above.note
+    assert "reduced default grid" in result.notes
     with pytest.raises(ValueError, match="quick or full"):
         seed000.run(tmp_path, quick=True, full=True)
 

@@ -141,6 +141,10 @@ def test_running_again_skips_finished_trials_and_new_values_run_alone(tmp_path, 
 def test_the_command_line_runs_and_reports(tmp_path, spec_file):
     runner = CliRunner()
     runs_dir = str(tmp_path / "runs")
+    check = runner.invoke(sweep_command, ["run", str(spec_file), "--check", "--workers", "2"])
+    assert check.exit_code == 0, check.output
+    assert "16 trials" in check.output and "on 2 workers" in check.output
+    assert "about < 0.1 s" in check.output  # tiny: never "estimated 0 s"
     result = runner.invoke(sweep_command, ["run", str(spec_file), "--runs-dir", runs_dir,
                                        "--executor", "inline"])
     assert result.exit_code == 0, result.output
@@ -348,3 +352,63 @@ def test_pick_ties_go_to_the_better_dev_metric_then_the_smaller_gap():
     assert _pick(rows, "-fit_time", columns, "dev_acc")["n"] == 1
     assert _pick(rows, "-dev_acc", columns, "dev_acc")["n"] == 5
     assert _pick(rows, "fit_time * 10 + n", columns)["n"] == 2  # 3.0 < 4.0 < 5.0 < 6.0
+
+
+def test_an_error_metric_sweep_calls_the_lowest_value_best(tmp_path, capsys):
+    """With metrics = ["mae"] the progress bar's "best" and the report's order are the lowest."""
+    spec = load_spec(
+        SPEC.replace('name = "moons"\nn_samples = 120', 'name = "plane"\nn_samples = 120', 1)
+        .replace('seed = 0\nsource = "sklearn"', 'seed = 0\nscale = true', 1)
+        .replace("values = [0.5, 1.0]", "values = [0.01, 0.1]")
+        .replace('"binary_crossentropy"', '"mse"').replace('["accuracy"]', '["mae"]')
+        .replace('activation = "sigmoid"', 'activation = "linear"')
+        .replace("[report]", "[unused]").split("[unused]")[0]
+    )
+    run_sweep(spec, tmp_path / "runs", executor="inline", progress=True)
+    with RunStore(tmp_path / "runs") as store:
+        maes = [r.metrics["dev_mae"] for r in store.list_runs(sweep_id="tiny")]
+    assert len(set(maes)) > 1
+    err = capsys.readouterr().err
+    shown = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert f"best dev_mae={min(maes):.4f}" in shown, shown
+    assert " 100%|" in shown and "<00:00" in shown and "Warning" not in err  # ends at 100 %
+    report = sweep_report("tiny", tmp_path / "runs")
+    assert [row["dev_mae"] for row in report.rows] == sorted(maes)  # best first
+
+
+def test_a_script_without_a_main_guard_fails_once_with_the_fix_in_the_message(tmp_path, spec_file):
+    """Spawned workers import the script; unguarded, they die at start-up. The sweep raises at
+    once (no retries), naming the guard, instead of returning a quiet count of failures."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from scratchnn.sweep import SweepFailedError, run_sweep\n"
+        "try:\n"
+        f"    run_sweep({str(spec_file)!r}, {str(tmp_path / 'runs')!r}, workers=2,\n"
+        "              progress=False)\n"
+        "except SweepFailedError as exc:\n"
+        "    print('RAISED:', exc)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    out = done.stdout.strip().splitlines()
+    assert out and out[0].startswith("RAISED: every trial of sweep 'tiny' failed (16 of 16)"), (
+        done.stdout, done.stderr[-2000:])
+    assert 'if __name__ == "__main__":' in out[0]
+    assert done.stderr.count("Traceback") <= 2  # one per worker, no retry storm
+    with RunStore(tmp_path / "runs") as store:
+        assert {r.status for r in store.list_runs(sweep_id="tiny")} == {"failed"}
+
+
+def test_a_sweep_whose_every_trial_fails_raises_with_the_first_failure(tmp_path, spec_file):
+    from scratchnn.sweep import SweepFailedError
+
+    class Failing:
+        workers = 1
+
+        def run(self, units, on_event):
+            for i, unit in enumerate(units):
+                on_event(unit, "error", f"ValueError: broken unit {i}.")
+
+    with pytest.raises(SweepFailedError, match=r"failed \(16 of 16\).*broken unit 0\.") as info:
+        run_sweep(spec_file, tmp_path / "runs", executor=Failing(), progress=False)
+    assert info.value.failed == 16 and info.value.first_error == "ValueError: broken unit 0."

@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from scratchnn import metrics
+
 Logs = dict[str, Any] | None
 
 BATCH_HOOKS = (
@@ -65,18 +67,6 @@ HOOKS = (
     *BATCH_HOOKS,
 )
 
-# Monitored quantities where larger is better (mode="auto"); everything else is minimised.
-_HIGHER_IS_BETTER = (
-    "acc",
-    "accuracy",
-    "auc",
-    "precision",
-    "recall",
-    "f1",
-    "f1_score",
-    "r2",
-    "r2_score",
-)
 
 
 class Callback:
@@ -221,12 +211,11 @@ class History(Callback):
 
 
 def _monitor_op(monitor: str, mode: str, label: str) -> Callable[[float, float], bool]:
-    """``better(a, b)`` for ``mode`` in min/max/auto (auto: max for accuracy-like names)."""
+    """``better(a, b)`` for ``mode`` in min/max/auto (auto: the metric registry's direction)."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{label}: mode must be 'auto', 'min' or 'max'; received mode={mode!r}.")
     if mode == "auto":
-        base = monitor[4:] if monitor.startswith("val_") else monitor
-        mode = "max" if base in _HIGHER_IS_BETTER or base.endswith("accuracy") else "min"
+        mode = "max" if metrics.higher_is_better(monitor) else "min"
     return (lambda a, b: a > b) if mode == "max" else (lambda a, b: a < b)
 
 
@@ -252,8 +241,9 @@ class EarlyStopping(Callback):
         monitor: logged quantity to watch, e.g. ``"val_loss"`` or ``"val_accuracy"``.
         min_delta: smallest change that counts as an improvement (>= 0).
         patience: epochs without improvement after which training stops.
-        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy/AUC/precision/recall/F1/R²
-            names, min otherwise).
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (the direction of
+            :data:`scratchnn.metrics.METRIC_INFO`: max for accuracy, AUC, precision, recall, F1,
+            R²; min for losses and errors).
         baseline: a value the quantity must beat; until it does, ``patience`` keeps counting.
         restore_best_weights: at the end of training set the weights of the best epoch. Unlike
             Keras, this happens whether or not patience ran out.
@@ -758,11 +748,86 @@ class ProgbarLogger(Callback):
             self._bar = None
 
 
+class FitProgressBar(Callback):
+    """One live progress bar for a whole ``fit``: epochs done, time left, the latest metrics.
+
+    Unlike ``verbose=1`` (a bar per epoch, as Keras), the line is rewritten in place, so a fit
+    of 200 epochs leaves one line, not 200. The metrics are shown as ``train/validation``
+    pairs, accuracies as percentages: ``loss 0.2321/0.2512  accuracy 91.25/90.00 %``. The bar
+    keeps a fixed width, so a narrow terminal cuts the end of the line rather than the bar.
+    :meth:`close` ends the line (``fit`` interrupted by Ctrl-C never reaches ``on_train_end``;
+    call it in a ``finally``).
+
+    Args:
+        file: the stream (default ``sys.stdout`` at the start of training).
+
+    Example:
+        >>> import io, numpy as np
+        >>> from scratchnn import Sequential
+        >>> from scratchnn.layers import Dense
+        >>> model = Sequential([Dense(1, activation="sigmoid", input_dim=2)], seed=0)
+        >>> model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+        >>> out = io.StringIO()
+        >>> _ = model.fit(np.zeros((8, 2)), np.ones(8), epochs=3, verbose=0,
+        ...               callbacks=[FitProgressBar(file=out)])
+        >>> "Epoch 3/3" in out.getvalue() and "accuracy 100.00 %" in out.getvalue()
+        True
+    """
+
+    def __init__(self, file: Any = None) -> None:
+        super().__init__()
+        self.file = file
+        self._bar: Any = None
+
+    def on_train_begin(self, logs: Logs = None) -> None:
+        """Open the bar, sized to the number of epochs."""
+        from tqdm import tqdm
+
+        self.close()
+        self._bar = tqdm(
+            total=self.params.get("epochs"), file=self.file or sys.stdout, leave=True,
+            bar_format="Epoch {n_fmt}/{total_fmt} |{bar:20}| {elapsed}<{remaining}  {desc}",
+            mininterval=0.1,
+        )  # fmt: skip
+
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
+        """Advance one epoch and show its metrics."""
+        if self._bar is None:
+            return
+        self._bar.set_description_str(self.describe(dict(logs or {})), refresh=False)
+        self._bar.update(1)
+
+    @staticmethod
+    def describe(logs: dict[str, Any]) -> str:
+        """``"loss 0.2321/0.2512  accuracy 91.25/90.00 %"``: train/validation pairs."""
+        parts = []
+        for key, value in logs.items():
+            if key.startswith("val_"):
+                continue
+            pair = [value] + ([logs[f"val_{key}"]] if f"val_{key}" in logs else [])
+            shown = [metrics.format_value(key, v) for v in pair]
+            if all(text.endswith(" %") for text in shown):
+                shown = [text[:-2] for text in shown[:-1]] + shown[-1:]
+            parts.append(f"{key} {'/'.join(shown)}")
+        return "  ".join(parts)
+
+    def on_train_end(self, logs: Logs = None) -> None:
+        """End the line."""
+        self.close()
+
+    def close(self) -> None:
+        """Close the bar (idempotent): its last state stays on screen."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
 __all__ = [
     "CSVLogger",
     "Callback",
     "CallbackList",
     "EarlyStopping",
+    "FitProgressBar",
     "History",
     "LambdaCallback",
     "LearningRateScheduler",

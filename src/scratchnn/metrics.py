@@ -30,6 +30,7 @@ ValueError with both shapes or the offending argument named.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -464,28 +465,129 @@ def r2_score(y_true: Any, y_pred: Any) -> float:
 # ---------------------------------------------------------------------------------------------
 # Registry
 
-METRICS: dict[str, Metric] = {
-    "accuracy": accuracy,
-    "acc": accuracy,
-    "binary_accuracy": binary_accuracy,
-    "categorical_accuracy": categorical_accuracy,
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "precision": precision,
-    "recall": recall,
-    "f1": f1_score,
-    "f1_score": f1_score,
-    "auc": auc,
-    "mse": mean_squared_error,
-    "mean_squared_error": mean_squared_error,
-    "mae": mean_absolute_error,
-    "mean_absolute_error": mean_absolute_error,
-    "r2": r2_score,
-    "r2_score": r2_score,
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What the rest of the library needs to know about a registered metric.
+
+    Attributes:
+        name: the canonical name (``"accuracy"``); aliases share its entry.
+        fn: the metric function ``(y_true, y_pred) -> float``.
+        display: how tables and plots name it (``"accuracy"``, ``"R²"``).
+        higher_is_better: ``True`` for scores (accuracy, AUC, R²), ``False`` for errors (MSE).
+        percent: a fraction in [0, 1] best shown as a percentage (``0.9125`` -> ``91.25 %``).
+        aliases: other names that mean this metric (``"acc"``).
+    """
+
+    name: str
+    fn: Metric
+    display: str
+    higher_is_better: bool
+    percent: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+_REGISTRY = (
+    MetricInfo("accuracy", accuracy, "accuracy", True, percent=True, aliases=("acc",)),
+    MetricInfo("binary_accuracy", binary_accuracy, "binary accuracy", True, percent=True),
+    MetricInfo("categorical_accuracy", categorical_accuracy, "categorical accuracy", True,
+               percent=True),
+    MetricInfo("sparse_categorical_accuracy", sparse_categorical_accuracy,
+               "sparse categorical accuracy", True, percent=True),
+    MetricInfo("precision", precision, "precision", True, percent=True),
+    MetricInfo("recall", recall, "recall", True, percent=True),
+    MetricInfo("f1", f1_score, "F1", True, aliases=("f1_score",)),
+    MetricInfo("auc", auc, "AUC", True),
+    MetricInfo("mse", mean_squared_error, "MSE", False, aliases=("mean_squared_error",)),
+    MetricInfo("mae", mean_absolute_error, "MAE", False, aliases=("mean_absolute_error",)),
+    MetricInfo("r2", r2_score, "R²", True, aliases=("r2_score",)),
+)
+
+METRIC_INFO: dict[str, MetricInfo] = {
+    key: info for info in _REGISTRY for key in (info.name, *info.aliases)
 }
+"""Every accepted name (aliases included) -> its :class:`MetricInfo`: the one place that says
+which way a metric is better and how it is shown."""
+
+METRICS: dict[str, Metric] = {key: info.fn for key, info in METRIC_INFO.items()}
 """Name (Keras names and aliases) -> metric function."""
 
 KNOWN_METRICS: list[str] = sorted(METRICS)
 """Every name :func:`get` accepts, sorted."""
+
+SPLIT_PREFIXES = ("val_", "train_", "dev_", "test_", "holdout_")
+"""Prefixes that name the data a logged value was measured on (``val_accuracy``, ``dev_acc``)."""
+
+
+def info(key: str) -> MetricInfo | None:
+    """The :class:`MetricInfo` of a logged key such as ``"val_accuracy"`` or ``"dev_acc"``.
+
+    One split prefix (:data:`SPLIT_PREFIXES`) is removed first; ``None`` for a loss or a name
+    that is not registered.
+
+    Example:
+        >>> info("dev_acc").name, info("val_mae").higher_is_better, info("loss")
+        ('accuracy', False, None)
+    """
+    base = key.lower()
+    for prefix in SPLIT_PREFIXES:
+        if base.startswith(prefix):
+            base = base[len(prefix):]
+            break
+    return METRIC_INFO.get(base)
+
+
+def higher_is_better(key: str) -> bool:
+    """Whether larger values of a logged key are better: ``"val_accuracy"`` yes, ``"loss"`` no.
+
+    Registered metrics answer from :data:`METRIC_INFO`; anything else (losses, custom metrics)
+    is an error to minimise unless its name ends in ``accuracy`` or ``acc`` (as Keras reads
+    ``mode="auto"``).
+
+    Example:
+        >>> higher_is_better("dev_acc"), higher_is_better("mae"), higher_is_better("val_loss")
+        (True, False, False)
+    """
+    found = info(key)
+    if found is not None:
+        return found.higher_is_better
+    return key.lower().endswith(("accuracy", "acc"))
+
+
+def display_name(key: str) -> str:
+    """How tables name a logged key: ``"val_r2"`` -> ``"val R²"``, ``"dev_acc"`` -> ``"dev
+    accuracy"``; unregistered keys (losses, custom metrics) as they are.
+
+    Example:
+        >>> display_name("dev_acc"), display_name("mae"), display_name("loss")
+        ('dev accuracy', 'MAE', 'loss')
+    """
+    found = info(key)
+    if found is None:
+        return key
+    split = next((p for p in SPLIT_PREFIXES if key.lower().startswith(p)), "")
+    return f"{split[:-1]} {found.display}" if split else found.display
+
+
+def format_value(key: str, value: Any, digits: int = 4) -> str:
+    """A logged value as text: percentages for accuracy-like metrics (``"91.25 %"``), else
+    ``digits`` significant digits; ``"-"`` for no value.
+
+    Example:
+        >>> format_value("val_accuracy", 0.9125), format_value("loss", 0.23456)
+        ('91.25 %', '0.2346')
+    """
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value)
+    value = float(value)
+    if value != value:
+        return "nan"
+    found = info(key)
+    if found is not None and found.percent:
+        return f"{100.0 * value:.2f} %"
+    return f"{value:.{digits}g}"
 
 
 def get(identifier: str | Metric) -> tuple[str, Metric]:
@@ -521,13 +623,19 @@ def get(identifier: str | Metric) -> tuple[str, Metric]:
 __all__ = [
     "KNOWN_METRICS",
     "METRICS",
+    "METRIC_INFO",
+    "MetricInfo",
     "accuracy",
     "auc",
     "binary_accuracy",
     "categorical_accuracy",
     "confusion_matrix",
+    "display_name",
     "f1_score",
+    "format_value",
     "get",
+    "higher_is_better",
+    "info",
     "mean_absolute_error",
     "mean_squared_error",
     "precision",

@@ -65,6 +65,20 @@ _TEST_MARKER = "^"
 # --- figures and files ------------------------------------------------------------------------
 
 
+def plain_log_ticks(axis: Any) -> None:
+    """Label a logarithmic axis 0.2, 0.5, 1, 2, 5, 10, ... rather than 2×10⁻¹ (call it after
+    ``set_xscale("log")`` / ``set_yscale("log")``)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.axes.autoscale_view()
+    lo, hi = sorted(axis.get_view_interval())
+    decades = math.log10(hi / lo) if lo > 0 else math.inf
+    subs = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0) if decades <= 1.5 else (1.0, 2.0, 5.0)
+    axis.set_major_locator(LogLocator(subs=subs if decades <= 2.5 else (1.0,)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _check_figsize(figsize: Any) -> tuple[float, float]:
     """``figsize`` as two positive finite floats (inches), or a ValueError naming it."""
     try:
@@ -87,8 +101,13 @@ def _check_dpi(dpi: Any) -> float:
     return float(dpi)
 
 
-def _new_figure(figsize: Any, dpi: Any) -> Figure:
-    """A Figure on the Agg canvas, with constrained layout (the pixel size stays fixed)."""
+def new_figure(figsize: Any, dpi: Any = DEFAULT_DPI) -> Figure:
+    """A Figure on the Agg canvas, with constrained layout (the pixel size stays fixed).
+
+    Args:
+        figsize: ``(width, height)`` in inches.
+        dpi: dots per inch; the PNG is ``figsize * dpi`` pixels.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -105,12 +124,120 @@ def _root_figure(ax: Axes) -> Figure:
         return ax.figure
 
 
-def _save_png(fig: Figure, path: PathLike, dpi: float) -> Path:
+class PlotLayoutWarning(UserWarning):
+    """A title, label, legend or annotation of a saved plot lies partly outside its place."""
+
+
+_SLACK_PX = 2.0  # rounding of text extents, in pixels
+
+
+def _title_room(fig: Figure, ax: Axes, renderer: Any) -> tuple[float, float]:
+    """The horizontal span, in pixels, an axes title may use: centred on its axes, as wide as
+    the space up to the nearest neighbour (a colour bar, another panel) or figure edge."""
+    box = ax.get_window_extent(renderer)
+    others = [a.get_window_extent(renderer) for a in fig.axes if a is not ax]
+    beside = [o for o in others if o.y1 > box.y0 and o.y0 < box.y1]
+    lo = max([o.x1 for o in beside if o.x1 <= box.x0 + _SLACK_PX] or [fig.bbox.x0])
+    hi = min([o.x0 for o in beside if o.x0 >= box.x1 - _SLACK_PX] or [fig.bbox.x1])
+    middle = (box.x0 + box.x1) / 2
+    half = min(middle - lo, hi - middle)
+    return middle - half, middle + half
+
+
+def clipped_texts(fig: Figure) -> list[str]:
+    """What of ``fig`` would be cut or would run over something else when saved, as text.
+
+    Checked after a layout pass: every axes with its ticks, labels, title and legend lies inside
+    the figure, and so do the figure's own title, texts and legends; an axes title does not run
+    over a neighbouring axes or colour bar; an annotation stays inside its axes. An empty list
+    means the figure is clean.
+
+    Example:
+        >>> fig = new_figure((3, 2))
+        >>> ax = fig.add_subplot()
+        >>> _ = ax.set_title("a title far too long to fit a figure three inches wide, surely")
+        >>> clipped_texts(fig)[0].startswith("title")
+        True
+    """
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+
+    def outside(box: Any, frame: Any = page, slack: float = _SLACK_PX) -> bool:
+        return (box.x0 < frame.x0 - slack or box.x1 > frame.x1 + slack
+                or box.y0 < frame.y0 - slack or box.y1 > frame.y1 + slack)
+
+    problems = []
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    legend_boxes = [legend.get_window_extent(renderer) for legend in legends]
+    for ax in fig.axes:
+        name = repr(ax.get_title()[:40]) if ax.get_title() else f"axes {fig.axes.index(ax)}"
+        title = ax.title
+        if title.get_visible() and title.get_text():
+            box = title.get_window_extent(renderer)
+            lo, hi = _title_room(fig, ax, renderer)
+            if outside(box):
+                problems.append(f"title {name} leaves the figure")
+            elif box.x0 < lo - _SLACK_PX or box.x1 > hi + _SLACK_PX:
+                problems.append(f"title {name} runs over its neighbour")
+            elif any(box.overlaps(legend) for legend in legend_boxes):
+                problems.append(f"title {name} is covered by a legend")
+        for text in ax.texts:
+            if text.get_visible() and hasattr(text, "xyann"):  # an Annotation
+                if outside(text.get_window_extent(renderer), ax.get_window_extent(renderer), 0):
+                    problems.append(f"annotation {text.get_text()[:40]!r} spills over {name}")
+        if outside(ax.get_tightbbox(renderer)):
+            problems.append(f"the labels, ticks or legend of {name} leave the figure")
+    extras = [*fig.texts, *fig.legends, *([fig._suptitle] if fig._suptitle else [])]
+    for artist in extras:
+        if artist.get_visible() and outside(artist.get_window_extent(renderer)):
+            problems.append(f"{type(artist).__name__.lower()} of the figure leaves it")
+    return problems
+
+
+def _wrap_titles(fig: Figure) -> None:
+    """Break titles that are wider than the room they have onto several lines."""
+    import textwrap
+
+    for _ in range(3):  # wrapping moves the layout a little: check again
+        fig.draw_without_rendering()
+        renderer = fig.canvas.get_renderer()
+        candidates = [(ax.title, _title_room(fig, ax, renderer)) for ax in fig.axes]
+        if fig._suptitle is not None:
+            candidates.append((fig._suptitle, (fig.bbox.x0, fig.bbox.x1)))
+        changed = False
+        for text, (lo, hi) in candidates:
+            content = text.get_text()
+            width = text.get_window_extent(renderer).width
+            room = (hi - lo) - _SLACK_PX
+            if not content or width <= room or room <= 0:
+                continue
+            flat = " ".join(content.split()).replace(" %", "\u00a0%")  # keep "95 %" whole
+            lines = math.ceil(width / room) if "\n" not in content else content.count("\n") + 2
+            chars = math.ceil(len(flat) / lines)  # as balanced as the words allow
+            while len(textwrap.wrap(flat, chars)) > lines:
+                chars += 1
+            text.set_text(textwrap.fill(flat, chars))
+            changed = True
+        if not changed:
+            return
+
+
+def save_png(fig: Figure, path: PathLike, dpi: float | None = None) -> Path:
     """Write ``fig`` to ``path`` as a PNG, atomically (temporary file, then ``os.replace``).
 
-    The parent folder is created when missing. On any error the temporary file is removed and an
-    existing file at ``path`` is left as it was.
+    Titles too wide for their room are wrapped first; anything still cut or spilling (see
+    :func:`clipped_texts`) is reported with a :class:`PlotLayoutWarning`. The parent folder is
+    created when missing. On any error the temporary file is removed and an existing file at
+    ``path`` is left as it was.
+
+    Args:
+        fig: the figure (its size in pixels is ``figsize * dpi``).
+        path: a ``.png`` path.
+        dpi: dots per inch of the PNG (default: the figure's).
     """
+    import warnings
+
     import matplotlib
 
     target = Path(path)
@@ -118,12 +245,16 @@ def _save_png(fig: Figure, path: PathLike, dpi: float) -> Path:
         raise ValueError(
             f"path must name a .png file (plots are written as PNG); received {str(path)!r}."
         )
+    _wrap_titles(fig)
+    problems = clipped_texts(fig)
+    if problems:
+        warnings.warn(f"{target.name}: {'; '.join(problems)}.", PlotLayoutWarning, stacklevel=2)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh, matplotlib.rc_context({"savefig.bbox": "standard"}):
             # bbox "standard" (not a user's "tight") keeps the size at figsize * dpi pixels.
-            fig.savefig(fh, format="png", dpi=dpi)
+            fig.savefig(fh, format="png", dpi=fig.dpi if dpi is None else dpi)
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
         os.chmod(tmp, mode)  # mkstemp makes 0600 files
         os.replace(tmp, target)
@@ -236,6 +367,18 @@ def _class_colors(n: int) -> list[Any]:
     return [cmap(v) for v in np.linspace(0.0, 1.0, n)]
 
 
+def _pair_of(names: Any, label: str) -> tuple[str, str]:
+    """Two display names, or a ValueError naming ``label``."""
+    if isinstance(names, str) or len(names) != 2:
+        raise ValueError(f"{label} must hold two names; received {names!r}.")
+    return str(names[0]), str(names[1])
+
+
+def _feature_names(names: Sequence[str] | None) -> tuple[str, str]:
+    """The two axis labels: ``names`` or ``("x1", "x2")``, the CLI's names for unnamed columns."""
+    return ("x1", "x2") if names is None else _pair_of(names, "feature_names")
+
+
 def _class_name(names: Sequence[str] | None, index: int, label: Any) -> str:
     return str(names[index]) if names is not None else f"class {label}"
 
@@ -254,8 +397,13 @@ def _draw_boundary(
     padding: float,
     class_names: Sequence[str] | None,
     legend: bool,
+    feature_names: Sequence[str] = ("x1", "x2"),
+    split_names: Sequence[str] = ("train", "test"),
 ) -> None:
-    """Draw the predicted-class regions of ``model`` and the points onto ``ax``."""
+    """Draw the predicted-class regions of ``model`` and the points onto ``ax``.
+
+    With ``legend``, the legend goes outside the axes on the right, where it covers no point.
+    """
     from matplotlib.colors import ListedColormap
 
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)):
@@ -311,9 +459,9 @@ def _draw_boundary(
             alpha=0.35,
         )
 
-    splits = [("train", X, y, _TRAIN_MARKER)]
+    splits = [(split_names[0], X, y, _TRAIN_MARKER)]
     if X_test is not None and y_test is not None:
-        splits.append(("test", X_test, y_test, _TEST_MARKER))
+        splits.append((split_names[1], X_test, y_test, _TEST_MARKER))
     for split, pts, labels, marker in splits:
         for i, label in enumerate(classes):
             mask = labels == label
@@ -331,10 +479,11 @@ def _draw_boundary(
             )
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
-    ax.set_xlabel("feature 0")
-    ax.set_ylabel("feature 1")
+    ax.set_xlabel(feature_names[0])
+    ax.set_ylabel(feature_names[1])
     if legend:
-        ax.legend(loc="best", fontsize="small", framealpha=0.8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                  fontsize="small")
 
 
 def plot_decision_boundary(
@@ -351,6 +500,8 @@ def plot_decision_boundary(
     *,
     class_names: Sequence[str] | None = None,
     legend: bool = True,
+    feature_names: Sequence[str] | None = None,
+    split_names: Sequence[str] = ("train", "test"),
     figsize: tuple[float, float] = (6.0, 4.5),
     dpi: float = DEFAULT_DPI,
 ) -> Figure:
@@ -375,7 +526,11 @@ def plot_decision_boundary(
         ax: draw into these axes instead of a new figure; ``figsize`` is then ignored and the
             PNG is written at the figure's own dpi.
         class_names: one display name per class, in sorted label order.
-        legend: draw the legend.
+        legend: draw the legend (outside the axes, on the right).
+        feature_names: the two axis labels (default ``("x1", "x2")``, the names ``scratchnn
+            train`` gives a data set's columns).
+        split_names: how the legend names the two sets of points (default ``("train",
+            "test")``; ``scratchnn train`` says ``"validation"``).
         figsize: ``(width, height)`` in inches of a new figure.
         dpi: dots per inch of a new figure and of the PNG.
 
@@ -403,15 +558,16 @@ def plot_decision_boundary(
         X_test = _points(X_test, "X_test")
         y_test = _labels(y_test, X_test.shape[0], "y_test", "X_test")
     if ax is None:
-        fig = _new_figure(figsize, dpi)
+        fig = new_figure(figsize, dpi)
         ax = fig.add_subplot()
     else:
         fig = _root_figure(ax)
         dpi = fig.dpi
-    _draw_boundary(ax, model, X, y, X_test, y_test, resolution, padding, class_names, legend)
+    _draw_boundary(ax, model, X, y, X_test, y_test, resolution, padding, class_names, legend,
+                   _feature_names(feature_names), _pair_of(split_names, "split_names"))
     ax.set_title("Decision boundary" if title is None else title)
     if path is not None:
-        _save_png(fig, path, dpi)
+        save_png(fig, path, dpi)
     return fig
 
 
@@ -427,13 +583,15 @@ def plot_boundary_grid(
     padding: float = 0.5,
     title: str | None = None,
     class_names: Sequence[str] | None = None,
+    feature_names: Sequence[str] | None = None,
     figsize: tuple[float, float] | None = None,
     dpi: float = DEFAULT_DPI,
 ) -> Figure:
     """Plot the decision boundaries of several models side by side, on the same data.
 
     Seed 001's figure: one network per hidden size 1, 2, 3, 4, 5, 20, 50, to show small networks
-    generalising and large ones overfitting. Only the first panel carries a legend.
+    generalising and large ones overfitting. One legend serves every panel, on the figure's
+    right, where it covers no point.
 
     Args:
         models_or_fns: the models (``.predict`` or callables, as in
@@ -447,6 +605,7 @@ def plot_boundary_grid(
         padding: margin around the points, in data units.
         title: a title over the whole grid.
         class_names: one display name per class, in sorted label order.
+        feature_names: the two axis labels (default ``("x1", "x2")``).
         figsize: ``(width, height)`` in inches (default 4 x 3.2 per panel).
         dpi: dots per inch of the figure and of the PNG.
 
@@ -485,20 +644,22 @@ def plot_boundary_grid(
     X = _points(X, "X")
     y = _labels(y, X.shape[0], "y", "X")
 
-    fig = _new_figure((4.0 * ncols, 3.2 * nrows) if figsize is None else figsize, dpi)
+    fig = new_figure((4.0 * ncols, 3.2 * nrows) if figsize is None else figsize, dpi)
     axes = fig.subplots(nrows, ncols, squeeze=False)  # (nrows, ncols)
     for i, ax in enumerate(axes.ravel()):
         if i >= n:
             ax.remove()
             continue
-        _draw_boundary(
-            ax, models[i], X, y, None, None, resolution, padding, class_names, legend=i == 0
-        )
+        _draw_boundary(ax, models[i], X, y, None, None, resolution, padding, class_names,
+                       False, _feature_names(feature_names))
         ax.set_title(str(titles[i]))
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
+               fontsize="small")
     if title is not None:
         fig.suptitle(title)
     if path is not None:
-        _save_png(fig, path, dpi)
+        save_png(fig, path, dpi)
     return fig
 
 
@@ -603,7 +764,7 @@ def plot_history(
     ncols = min(int(ncols), n)
     nrows = math.ceil(n / ncols)
 
-    fig = _new_figure((4.5 * ncols, 3.5 * nrows) if figsize is None else figsize, dpi)
+    fig = new_figure((4.5 * ncols, 3.5 * nrows) if figsize is None else figsize, dpi)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[n:]:
         ax.remove()
@@ -625,12 +786,13 @@ def plot_history(
         ax.set_ylabel(base)
         if logy:
             ax.set_yscale("log")
+            plain_log_ticks(ax.yaxis)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
     if title is not None:
         fig.suptitle(title)
     if path is not None:
-        _save_png(fig, path, dpi)
+        save_png(fig, path, dpi)
     return fig
 
 
@@ -689,17 +851,18 @@ def plot_cost_curve(
             )
     if logy and not np.all(y[np.isfinite(y)] > 0):
         raise ValueError("logy=True needs positive costs; some are <= 0. Use logy=False.")
-    fig = _new_figure(figsize, dpi)
+    fig = new_figure(figsize, dpi)
     ax = fig.add_subplot()
     ax.plot(x, y.astype(np.float64), color="C0", linewidth=1.5)
     if logy:
         ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
     ax.set_title("Cost per iteration" if title is None else title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     if path is not None:
-        _save_png(fig, path, dpi)
+        save_png(fig, path, dpi)
     return fig
 
 
@@ -767,7 +930,7 @@ def plot_confusion_matrix(
         totals = shown.sum(axis=1, keepdims=True)  # (K, 1)
         shown = np.divide(shown, totals, out=np.zeros_like(shown), where=totals > 0)
 
-    fig = _new_figure(figsize, dpi)
+    fig = new_figure(figsize, dpi)
     ax = fig.add_subplot()
     vmax = 1.0 if normalize else max(float(shown.max()), 1.0)
     im = ax.imshow(shown, cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest")
@@ -798,7 +961,7 @@ def plot_confusion_matrix(
     default_title = "Confusion matrix (normalized by row)" if normalize else "Confusion matrix"
     ax.set_title(default_title if title is None else title)
     if path is not None:
-        _save_png(fig, path, dpi)
+        save_png(fig, path, dpi)
     return fig
 
 
@@ -853,6 +1016,25 @@ def _column(cols: dict[str, list[Any]], name: str, role: str) -> np.ndarray:
         ) from None
 
 
+def _annotate_inside(ax: Axes, text: str, xy: tuple[float, float]) -> None:
+    """Write ``text`` beside the point ``xy`` on whichever side keeps it inside the axes."""
+    fig = _root_figure(ax)
+    ax.autoscale_view()
+    fy = ax.transAxes.inverted().transform(ax.transData.transform(xy))[1]
+    dy, va = (-16, "top") if fy > 0.5 else (16, "bottom")  # towards the middle
+    note = None
+    for dx, ha in ((12, "left"), (-12, "right"), (0, "center")):
+        if note is not None:
+            note.remove()
+        note = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=ha,
+                           va=va, color="crimson", fontsize="small")  # fmt: skip
+        fig.draw_without_rendering()
+        box = note.get_window_extent(fig.canvas.get_renderer())
+        frame = ax.get_window_extent(fig.canvas.get_renderer())
+        if frame.x0 <= box.x0 and box.x1 <= frame.x1:
+            return
+
+
 def plot_sweep_scatter(
     rows: Any,
     x: str = "fit_time",
@@ -866,6 +1048,7 @@ def plot_sweep_scatter(
     highlight_label: str = "picked",
     xlabel: str | None = None,
     ylabel: str | None = None,
+    diagonal: bool = False,
     figsize: tuple[float, float] = (7.0, 4.5),
     dpi: float = DEFAULT_DPI,
 ) -> Figure:
@@ -888,6 +1071,7 @@ def plot_sweep_scatter(
         highlight_label: the legend label of the highlighted point.
         xlabel: the x axis label (default the column name).
         ylabel: the y axis label (default the column name).
+        diagonal: draw the line ``y = x`` (train against dev: points below it over-fit).
         figsize: ``(width, height)`` in inches.
         dpi: dots per inch of the figure and of the PNG.
 
@@ -912,9 +1096,10 @@ def plot_sweep_scatter(
     if logx and not np.all(xs[np.isfinite(xs)] > 0):
         raise ValueError(f"logx=True needs positive values of {x!r}; some are <= 0.")
 
-    fig = _new_figure(figsize, dpi)
+    fig = new_figure(figsize, dpi)
     ax = fig.add_subplot()
     style = {"s": 28, "edgecolors": "k", "linewidths": 0.3, "alpha": 0.85}
+    numeric = False
     if color is None:
         ax.scatter(xs, ys, color="C0", **style)
     else:
@@ -939,7 +1124,6 @@ def plot_sweep_scatter(
             for g, group in enumerate(groups):
                 mask = np.array([name == group for name in names])
                 ax.scatter(xs[mask], ys[mask], color=palette[g], label=group, **style)
-            ax.legend(title=color, fontsize="small")
     if highlight is not None:
         if isinstance(highlight, Mapping):
             hx, hy = float(highlight[x]), float(highlight[y])
@@ -961,23 +1145,25 @@ def plot_sweep_scatter(
             label=highlight_label,
             zorder=5,
         )
-        ax.annotate(
-            f"{highlight_label}: {y}={hy:.4g}, {x}={hx:.3g}",
-            (hx, hy),
-            xytext=(10, -18),
-            textcoords="offset points",
-            color="crimson",
-            fontsize="small",
-        )
-        ax.legend(title=color, fontsize="small")
     if logx:
         ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis)
+    if diagonal:
+        lo = float(np.nanmin([xs.min(), ys.min()]))
+        hi = float(np.nanmax([xs.max(), ys.max()]))
+        ax.plot([lo, hi], [lo, hi], color="0.4", linestyle="--", linewidth=1.0,
+                label=f"{y} = {x}", zorder=1)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(title=None if color is None or numeric else color, fontsize="small",
+                  loc="best")
     ax.set_xlabel(x if xlabel is None else xlabel)
     ax.set_ylabel(y if ylabel is None else ylabel)
     ax.set_title(f"{y} vs {x}" if title is None else title)
     ax.grid(True, alpha=0.3)
+    if highlight is not None:  # last: the layout around the axes is settled
+        _annotate_inside(ax, f"{highlight_label}: {y}={hy:.4g}, {x}={hx:.3g}", (hx, hy))
     if path is not None:
-        _save_png(fig, path, dpi)
+        save_png(fig, path, dpi)
     return fig
 
 
@@ -1055,7 +1241,7 @@ def plot_filters(
     count = min(kernel.shape[3], max_filters)
     cols = math.ceil(math.sqrt(count * figsize[0] / figsize[1]))
     rows = math.ceil(count / cols)
-    fig = _new_figure(figsize, dpi)
+    fig = new_figure(figsize, dpi)
     for f in range(count):
         tile = kernel[:, :, :, f]  # (KH, KW, C)
         if tile.shape[2] != 3:
@@ -1070,7 +1256,7 @@ def plot_filters(
         f"Filters of {label}, kernel {tuple(kernel.shape)}" if title is None else title
     )
     if path is not None:
-        _save_png(fig, path, dpi)
+        save_png(fig, path, dpi)
     return fig
 
 
@@ -1146,7 +1332,7 @@ def plot_feature_maps(
             "no feature maps to show: the model has no 2-D convolution layer (or pass layers=)."
         )
     cols = min(max_maps, max(m.shape[2] for _, m in maps))
-    fig = _new_figure((10.0, 1.3 + 1.3 * len(maps)) if figsize is None else figsize, dpi)
+    fig = new_figure((10.0, 1.3 + 1.3 * len(maps)) if figsize is None else figsize, dpi)
     grid = fig.add_gridspec(len(maps), cols + 1)
     ax = fig.add_subplot(grid[:, 0])  # the input, beside every row
     image = sample if sample.shape[2] == 3 else sample.mean(axis=2)
@@ -1165,12 +1351,16 @@ def plot_feature_maps(
                 ax.set_ylabel(label, fontsize="x-small", rotation=0, ha="right", va="center")
     fig.suptitle("Feature maps of one input" if title is None else title)
     if path is not None:
-        _save_png(fig, path, dpi)
+        save_png(fig, path, dpi)
     return fig
 
 
 __all__ = [
     "DEFAULT_DPI",
+    "PlotLayoutWarning",
+    "clipped_texts",
+    "new_figure",
+    "plain_log_ticks",
     "plot_boundary_grid",
     "plot_confusion_matrix",
     "plot_cost_curve",
@@ -1179,4 +1369,5 @@ __all__ = [
     "plot_filters",
     "plot_history",
     "plot_sweep_scatter",
+    "save_png",
 ]

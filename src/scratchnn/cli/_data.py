@@ -34,6 +34,29 @@ MAX_PREPROCESS_BYTES = 16 * 2**20
 """Largest ``preprocess.json`` read (one mean and scale per feature: a few KB is usual)."""
 MAX_AUTO_CLASSES = 20
 """A whole-number target with at most this many distinct values is read as class labels."""
+MIN_ROWS = 20
+"""Fewer rows than this make a training run meaningless (a handful of points per split)."""
+SYNTHETIC_DEFAULTS: dict[str, dict[str, Any]] = {"moons": {"n_samples": 2000, "noise": 0.25}}
+"""Data sets the command line draws differently from their loader's defaults: moons as tutorial
+000 draws them (the loader's default, 100 noise-free points, is too easy to show anything)."""
+
+
+def synthetic_defaults(name: str) -> dict[str, Any]:
+    """``{"n_samples": ..., "noise": ...}`` a synthetic data set is drawn with by default:
+    :data:`SYNTHETIC_DEFAULTS`, else its loader's own; ``{}`` for a fixed data set.
+
+        >>> synthetic_defaults("moons"), synthetic_defaults("circles"), synthetic_defaults("digits")
+        ({'n_samples': 2000, 'noise': 0.25}, {'n_samples': 500, 'noise': 0.0}, {})
+    """
+    from scratchnn import datasets
+
+    if name not in datasets.DATASETS:
+        return {}
+    takes = inspect.signature(datasets.DATASETS[name]).parameters
+    if "noise" not in takes or "n_samples" not in takes:
+        return {}
+    own = {key: takes[key].default for key in ("n_samples", "noise")}
+    return {**own, **SYNTHETIC_DEFAULTS.get(name, {})}
 
 
 # --- CSV ----------------------------------------------------------------------------------------
@@ -42,7 +65,8 @@ MAX_AUTO_CLASSES = 20
 def read_csv(
     path: str | os.PathLike[str], *, max_memory: int | None = None
 ) -> tuple[list[str], np.ndarray]:
-    """Read a CSV file of numbers with a header row, streaming.
+    """Read a CSV file of numbers with a header row, streaming (:func:`read_labelled_csv`
+    without a text column).
 
     Rows are turned into numbers as they are read, so memory holds 8 bytes per cell, never the
     text: a file of any size is read within ``max_memory`` or refused when its numbers outgrow it.
@@ -63,6 +87,30 @@ def read_csv(
             field over the csv module's size limit, e.g. an unclosed quote), or more numbers
             than ``max_memory`` holds.
     """
+    header, data, _ = read_labelled_csv(path, None, max_memory=max_memory)
+    return header, data
+
+
+def read_labelled_csv(
+    path: str | os.PathLike[str], text_column: str | int | None, *,
+    max_memory: int | None = None,
+) -> tuple[list[str], np.ndarray, np.ndarray | None]:  # fmt: skip
+    """:func:`read_csv`, where one column may hold text: class labels such as ``yes`` / ``no``.
+
+    Args:
+        path: the file, as for :func:`read_csv`.
+        text_column: the column that may hold text, by name or position (``-1``: the last);
+            ``None``: none.
+        max_memory: as for :func:`read_csv`.
+
+    Returns:
+        ``(column names, (N, C) float64 array, labels)``. When the text column holds anything
+        that is not a number, ``labels`` is its ``(N,)`` array of stripped strings and its
+        column in the array is NaN; otherwise ``labels`` is ``None``.
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`read_csv` (an empty label is a missing value).
+    """
     source = Path(path)
     if not source.is_file():
         raise FileNotFoundError(errno.ENOENT, "No such CSV file", str(path))
@@ -76,7 +124,10 @@ def read_csv(
             reader = csv.reader(fh)
             try:
                 header = _csv_header(next(reader, []), path)
-                values, lines = _csv_rows(reader, header, path, max_memory, budget)
+                if isinstance(text_column, int) and -len(header) <= text_column < len(header):
+                    text_column = header[text_column]
+                text = header.index(text_column) if text_column in header else None
+                values, lines, cells = _csv_rows(reader, header, path, max_memory, budget, text)
             except csv.Error as exc:
                 raise ValueError(
                     f"{path}: line {reader.line_num} is not valid CSV ({exc}); check for an "
@@ -87,7 +138,14 @@ def read_csv(
     if not lines:
         raise ValueError(f"{path} has a header but no data rows.")
     data = np.frombuffer(values, dtype=np.float64).reshape(len(lines), len(header))  # (N, C)
-    bad = np.argwhere(~np.isfinite(data))
+    labels = None
+    finite = np.isfinite(data)
+    if cells is not None and not all(_is_number(cell) for cell in cells):
+        labels = np.array(cells, dtype=str)
+        data = data.copy()
+        data[:, text] = np.nan
+        finite[:, text] = True
+    bad = np.argwhere(~finite)
     if len(bad):
         r, c = (int(i) for i in bad[0])
         raise ValueError(
@@ -95,7 +153,15 @@ def read_csv(
             f"{float(data[r, c])}, not a finite number; every cell must be a number (fill or "
             "drop that row)."
         )
-    return header, data
+    return header, data, labels
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def _csv_header(row: list[str], path: Any) -> list[str]:
@@ -114,11 +180,14 @@ def _csv_header(row: list[str], path: Any) -> list[str]:
 
 
 def _csv_rows(
-    reader: Any, header: list[str], path: Any, max_memory: int | None, budget: str
-) -> tuple[array.array, array.array]:
-    """The cells of every data row as float64 (row-major), and each row's line number."""
+    reader: Any, header: list[str], path: Any, max_memory: int | None, budget: str,
+    text: int | None = None,
+) -> tuple[array.array, array.array, list[str] | None]:  # fmt: skip
+    """The cells of every data row as float64 (row-major), each row's line number, and the
+    stripped cells of column ``text`` (which may hold words: NaN among the numbers)."""
     values = array.array("d")
     lines = array.array("q")
+    cells: list[str] | None = None if text is None else []
     width = len(header)
     for row in reader:
         if not any(cell.strip() for cell in row):
@@ -130,12 +199,16 @@ def _csv_rows(
                 f"{path}: row {number} (line {reader.line_num}) has {len(row)} cells; the header "
                 f"has {width} columns."
             )
+        if cells is not None and row[text].strip():
+            cells.append(row[text].strip())
+            if not _is_number(row[text]):
+                row = [*row[:text], "nan", *row[text + 1:]]
         for c, cell in enumerate(row):
             try:
                 values.append(float(cell))
             except ValueError:
-                text = cell.strip()
-                problem = f"holds {text[:40]!r}, not a number" if text else (
+                shown = cell.strip()
+                problem = f"holds {shown[:40]!r}, not a number" if shown else (
                     "is empty (a missing value)")
                 raise ValueError(
                     f"{path}: row {number} (line {reader.line_num}), column {header[c]!r} "
@@ -149,7 +222,7 @@ def _csv_rows(
                 f"allowed for a CSV table here ({budget}). Use a sample of the rows, or a "
                 "machine with more memory."
             )
-    return values, lines
+    return values, lines, cells
 
 
 def _refuse_binary(row: list[str], number: int, line: int, path: Any) -> None:
@@ -222,8 +295,9 @@ def load_table(
     Args:
         spec: a name of :data:`scratchnn.datasets.DATASETS` or a CSV file (header row; the last
             column is the target unless ``target`` names another).
-        n_samples: rows to draw (synthetic sets) or to keep, picked at random (other sets).
-        noise: noise of a synthetic set.
+        n_samples: rows to draw (synthetic sets; default :func:`synthetic_defaults`) or to
+            keep, picked at random (other sets; default all).
+        noise: noise of a synthetic set (default :func:`synthetic_defaults`).
         seed: seed of the draw and of the subsample.
         target: the target column of a CSV file.
 
@@ -239,6 +313,10 @@ def load_table(
             raise ValueError(
                 f"--target applies to CSV files; data set {spec!r} has its target already."
             )
+        defaults = synthetic_defaults(spec)
+        if defaults:
+            n_samples = defaults["n_samples"] if n_samples is None else n_samples
+            noise = defaults["noise"] if noise is None else noise
         table = _registry_table(spec, n_samples, noise, seed)
         drawn = "n_samples" in inspect.signature(datasets.DATASETS[spec]).parameters
     elif spec.lower().endswith(".csv") or Path(spec).is_file():
@@ -290,7 +368,7 @@ def _registry_table(name: str, n_samples: int | None, noise: float | None, seed:
 
 def _csv_table(path: str, target: str | None) -> Table:
     """A CSV file as a :class:`Table`: ``target`` (default: the last column) is the target."""
-    header, data = read_csv(path)
+    header, data, labels = read_labelled_csv(path, -1 if target is None else target)
     if len(header) < 2:
         raise ValueError(
             f"{path} has one column ({header[0]!r}); training needs at least one feature column "
@@ -304,9 +382,8 @@ def _csv_table(path: str, target: str | None) -> Table:
         )
     t = header.index(target)
     features = [i for i in range(len(header)) if i != t]
-    return Table(
-        str(path), data[:, features], data[:, t], tuple(header[i] for i in features), target
-    )
+    y = data[:, t] if labels is None else labels
+    return Table(str(path), data[:, features], y, tuple(header[i] for i in features), target)
 
 
 # --- preprocessing saved beside the model -------------------------------------------------------

@@ -8,12 +8,18 @@ import click
 
 
 @click.command()
-@click.option("--samples", default=2000, show_default=True, help="Training points (make_moons).")
-@click.option("--noise", default=0.25, show_default=True, help="Noise of the moons.")
-@click.option("--hidden", default=3, show_default=True, help="Hidden tanh units.")
-@click.option("--lr", default=0.6, show_default=True, help="Learning rate of gradient descent.")
-@click.option("--iterations", default=10_000, show_default=True, help="Full-batch steps.")
-@click.option("--seed", default=0, show_default=True, help="Seed of data, weights and split.")
+@click.option("--samples", type=click.IntRange(min=20), default=2000, show_default=True,
+              help="Points of make_moons, split 80/20 into train and dev.")
+@click.option("--noise", type=click.FloatRange(min=0), default=0.25, show_default=True,
+              help="Noise of the moons.")
+@click.option("--hidden", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Hidden tanh units.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.6,
+              show_default=True, help="Learning rate of gradient descent.")
+@click.option("--iterations", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Full-batch steps.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of data, weights and split.")
 def demo(samples: int, noise: float, hidden: int, lr: float, iterations: int, seed: int) -> None:
     """Train tutorial 000's chosen network (2-3-1, tanh, lr 0.6, 10 000 full-batch steps).
 

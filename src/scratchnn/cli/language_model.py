@@ -83,10 +83,12 @@ def build_model(vocab_size: int, seq_length: int, embedding_dim: int, layers: tu
 
 
 def train_language_model(
-    source: str, options: dict[str, Any], store: Any, out: Path | None, verbose: bool
+    source: str, options: dict[str, Any], store: Any, out: Path | None, verbose: bool,
+    quiet: bool = False,
 ) -> None:
-    """Train, save and record a character-level model (see the module docstring)."""
-    from scratchnn import datasets, optimizers, plotting, text
+    """Train, save and record a character-level model (see the module docstring); progress
+    as for ``train``: one live bar, a line per epoch (``verbose``) or nothing (``quiet``)."""
+    from scratchnn import callbacks, datasets, optimizers, plotting, text
     from scratchnn.cli.train import _fit
 
     if source == PACKAGED:
@@ -134,8 +136,9 @@ def train_language_model(
         )
         start = time.perf_counter()
         fit_args = {"batch_size": options["batch_size"], "epochs": options["epochs"],
-                    "seed": options["seed"], "verbose": 1 if verbose else 0}  # fmt: skip
-        history = _fit(model, data, fit_args, run)
+                    "seed": options["seed"], "verbose": 2 if verbose else 0}  # fmt: skip
+        progress = [] if quiet or verbose else [callbacks.FitProgressBar()]
+        history = _fit(model, data, fit_args, run, progress)
         timings = {"fit_seconds": time.perf_counter() - start}
         results = {k: v[-1] for k, v in history.history.items()}
         start = time.perf_counter()

@@ -15,7 +15,7 @@ from typing import Any
 import click
 import numpy as np
 
-from scratchnn.cli._data import PREPROCESS_FILE, Preprocess, plain_label, read_csv
+from scratchnn.cli._data import PREPROCESS_FILE, Preprocess, plain_label, read_labelled_csv
 
 
 def select_features(
@@ -114,7 +114,7 @@ def predict(model_path: Path, input_csv: Path, output: Path | None, proba: bool)
     model = load_model(model_path)
     prep_file = model_path.parent / PREPROCESS_FILE
     prep = Preprocess.load(prep_file) if prep_file.is_file() else None
-    header, data = read_csv(input_csv)
+    header, data, _ = read_labelled_csv(input_csv, None if prep is None else prep.target)
     shape = tuple(model.input_shape or ())
     n_inputs = math.prod(shape) if shape else data.shape[1]
     X = select_features(header, data, n_inputs, prep, input_csv)  # (N, D)

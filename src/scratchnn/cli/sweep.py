@@ -77,7 +77,7 @@ def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int |
     more memory than --max-memory, is refused before anything runs.
     """
     from scratchnn.sweep.plan import plan
-    from scratchnn.sweep.runner import run_sweep
+    from scratchnn.sweep.runner import SweepFailedError, run_sweep
     from scratchnn.sweep.spec import MAX_TRIALS, SpecError, load_spec
 
     if executor == "dask" and not scheduler:
@@ -88,18 +88,26 @@ def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int |
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
     if check:
-        units = plan(parsed.trials, parsed.history_points, workers or 1, engine=engine)
+        import os
+
+        from scratchnn.sweep.plan import makespan
+
+        n = workers or (os.cpu_count() or 1 if executor == "processes" else 1)
+        units = plan(parsed.trials, parsed.history_points, n, engine=engine)
+        span = makespan([u.seconds for u in units], n)
         click.echo(f"{spec}: sweep {parsed.name!r}, {len(parsed.trials)} trials, "
-                   f"{len(units)} work units (estimated {sum(u.seconds for u in units):.0f} "
-                   "s of compute):")
+                   f"{len(units)} work units; training about {_seconds(span)} on {n} "
+                   f"worker{'s' if n > 1 else ''} when the cores are free "
+                   f"({_seconds(sum(u.seconds for u in units))} of compute). Starting the "
+                   "workers, evaluating and recording the trials add a few seconds.")
         for unit in units:
             click.echo(f"  {unit.id}  {unit.engine:<10}  {len(unit.members):3d} networks  "
-                       f"{len(unit.trial_keys):4d} trials  ~{unit.seconds:.1f} s")
+                       f"{len(unit.trial_keys):4d} trials  ~{_seconds(unit.seconds)}")
         return
     try:
         result = run_sweep(parsed, runs_dir, executor=executor, workers=workers,
                            scheduler=scheduler, engine=engine, progress=not quiet)
-    except ValueError as exc:
+    except (ValueError, SweepFailedError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
         f"sweep {result.sweep_id}: {result.recorded} trials recorded, {result.skipped} already "
@@ -108,6 +116,13 @@ def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int |
     )
     if result.failed:
         sys.exit(1)
+
+
+def _seconds(value: float) -> str:
+    """``"12 s"``, ``"1.5 s"``, ``"< 0.1 s"``: an estimate, without false precision."""
+    if value < 0.1:
+        return "< 0.1 s"
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
 
 
 @sweep.command("report")
@@ -121,8 +136,9 @@ def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int |
               help="Pick the passing trial with the least COLUMN (-COLUMN: the largest).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the report and its PNG plots into this directory.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown",
-              show_default=True, help="Format of the written report.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md",
+              show_default=True,
+              help="Format of the written report: report.md or report.html (as 'reproduce').")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Rows of the table printed here.")
 @click.option("--no-plots", is_flag=True, help="Skip the plots.")

@@ -14,6 +14,7 @@ import dataclasses
 import math
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,16 @@ import click
 import numpy as np
 
 from scratchnn import activations, callbacks, optimizers
-from scratchnn.cli._common import LAYERS, TrainingError, fmt_number, open_store, store_options
+from scratchnn.cli._common import LAYERS, TrainingError, open_store, store_options
 from scratchnn.cli._data import (
     MAX_AUTO_CLASSES,
+    MIN_ROWS,
     PREPROCESS_FILE,
     Preprocess,
     Table,
     load_table,
     plain_label,
+    synthetic_defaults,
 )
 from scratchnn.cli._spec import model_from_spec
 
@@ -40,6 +43,8 @@ CONFUSION_PNG = "confusion.png"
 PNG_SIZES = {HISTORY_PNG: (10.0, 4.0), BOUNDARY_PNG: (6.0, 4.5), CONFUSION_PNG: (5.0, 4.5)}
 """Figure size of each plot in inches; at 100 dpi, 1000 x 400, 600 x 450 and 500 x 450 pixels."""
 
+_SYNTHETIC = {name: synthetic_defaults(name) for name in ("moons", "circles", "xor", "blobs",
+                                                         "spiral", "plane")}  # fmt: skip
 HIDDEN_ACTIVATIONS = [n for n in activations.ACTIVATIONS if n not in ("softmax", "log_softmax")]
 LOSS_CHOICES = ["auto", "binary_crossentropy", "sparse_categorical_crossentropy", "mse", "mae",
                 "huber"]  # fmt: skip
@@ -64,15 +69,24 @@ _OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression"
 def infer_task(y: np.ndarray, loss: str = "auto") -> str:
     """``"binary"``, ``"multiclass"`` or ``"regression"``, from the loss or else the target.
 
-    With ``loss="auto"``: a target of whole numbers with 2 distinct values is binary, with 3 to
-    :data:`MAX_AUTO_CLASSES` values multi-class; anything else is regression.
+    With ``loss="auto"``: a target of text labels, or of whole numbers with 2 distinct values
+    (text: any number) is binary, with 3 to :data:`MAX_AUTO_CLASSES` values multi-class;
+    anything else is regression.
 
         >>> infer_task(np.array([0, 1, 1])), infer_task(np.array([0.5, 1.5, 2.0]))
         ('binary', 'regression')
     """
+    text = y.dtype.kind in "USO"  # labels such as "yes" / "no"
     if loss != "auto":
+        if text and _LOSS_TASK[loss] == "regression":
+            raise ValueError(
+                f"--loss {loss} needs a numeric target; this target holds text labels such as "
+                f"{str(y[0])!r}. Use a classification loss (or --loss auto)."
+            )
         return _LOSS_TASK[loss]
     values = np.unique(y)
+    if text:
+        return "binary" if len(values) == 2 else "multiclass"
     whole = bool(np.all(values == np.round(values)))
     if whole and len(values) == 2:
         return "binary"
@@ -111,6 +125,12 @@ def prepare(table: Table, task: str, val_split: float, seed: int) -> Split:
     from sklearn.preprocessing import LabelEncoder, StandardScaler
 
     y = table.y
+    if len(y) < MIN_ROWS:
+        raise ValueError(
+            f"{table.name} has {len(y)} rows; training needs at least {MIN_ROWS} (with "
+            f"--val-split {val_split:g}, {math.ceil(val_split * len(y))} of them for validation)."
+            " Draw more (--n-samples) or use a larger file."
+        )
     classes: tuple[Any, ...] = ()
     if task != "regression":
         encoder = LabelEncoder().fit(y)
@@ -226,7 +246,23 @@ class RunLogger(callbacks.Callback):
         self.run.log_epoch(epoch, dict(logs or {}))
 
 
-def _fit(model: Any, split: Split, fit_args: dict[str, Any], run: Any) -> Any:
+class LastEpoch(callbacks.Callback):
+    """Keep a copy of the weights at the end of each epoch (what Ctrl-C saves)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.epoch: int | None = None
+        self.weights: list[np.ndarray] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: callbacks.Logs = None) -> None:
+        """Copy the weights of the epoch just completed."""
+        self.weights = self.model.get_weights()
+        self.epoch = epoch
+
+
+def _fit(
+    model: Any, split: Split, fit_args: dict[str, Any], run: Any, extra: Sequence[Any] = ()
+) -> Any:
     """Fit, logging epochs to ``run``; other warnings are echoed as one line each.
 
     Raises:
@@ -235,10 +271,14 @@ def _fit(model: Any, split: Split, fit_args: dict[str, Any], run: Any) -> Any:
     val = None if split.x_val is None else (split.x_val, split.y_val)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        history = model.fit(
-            split.x_train, split.y_train, validation_data=val, callbacks=[RunLogger(run)],
-            **fit_args,
-        )  # fmt: skip
+        try:
+            history = model.fit(
+                split.x_train, split.y_train, validation_data=val,
+                callbacks=[RunLogger(run), *extra], **fit_args,
+            )  # fmt: skip
+        finally:
+            for callback in extra:  # a bar interrupted by Ctrl-C ends its line now
+                getattr(callback, "close", lambda: None)()
     messages = [str(w.message) for w in caught]
     if model.stop_training and any(issubclass(w.category, RuntimeWarning) for w in caught):
         raise TrainingError(" ".join(messages))
@@ -267,6 +307,7 @@ def _plots(model: Any, split: Split, history: Any, run_dir: Path, title: str) ->
             lambda X: model.predict(prep.transform(X)),
             split.raw_train, split.y_train, split.raw_val, split.y_val,
             title=f"Decision boundary: {title}", path=written[-1], class_names=names,
+            feature_names=prep.feature_names, split_names=("train", "validation"),
             figsize=PNG_SIZES[BOUNDARY_PNG],
         )  # fmt: skip
     on_val = split.x_val is not None
@@ -282,12 +323,11 @@ def _plots(model: Any, split: Split, history: Any, run_dir: Path, title: str) ->
 
 def _describe(logs: dict[str, float], prefix: str) -> str:
     """``loss 0.2345   accuracy 91.25 %`` from evaluate's logs."""
-    parts = []
-    for name, value in logs.items():
-        key = name[len(prefix):]
-        shown = f"{100 * value:.2f} %" if key == "accuracy" else fmt_number(value)
-        parts.append(f"{key} {shown}")
-    return "   ".join(parts)
+    from scratchnn import metrics
+
+    return "   ".join(
+        f"{name[len(prefix):]} {metrics.format_value(name, value)}" for name, value in logs.items()
+    )
 
 
 # --- the command --------------------------------------------------------------------------------
@@ -318,10 +358,14 @@ def _describe(logs: dict[str, float], prefix: str) -> str:
               show_default=True, help="Fraction of the rows held out for validation.")
 @click.option("--loss", type=click.Choice(LOSS_CHOICES), default="auto", show_default=True,
               help="Loss; auto picks it (and the output layer) from the target.")
-@click.option("--n-samples", type=click.IntRange(min=2), default=None,
-              help="Rows to draw (synthetic sets) or to keep at random (others).")
+@click.option("--n-samples", type=click.IntRange(min=MIN_ROWS), default=None,
+              help="Rows to draw (synthetic sets) or to keep at random (others). Default: "
+                   + ", ".join(f"{name} {d['n_samples']}" for name, d in _SYNTHETIC.items())
+                   + "; all rows of the others.")
 @click.option("--noise", type=click.FloatRange(min=0), default=None,
-              help="Noise of a synthetic data set.")
+              help="Noise of a synthetic data set. Default: "
+                   + ", ".join(f"{name} {d['noise']:g}" for name, d in _SYNTHETIC.items())
+                   + " (moons as tutorial 000 draws them).")
 @click.option("--target", default=None, help="Target column of a CSV file (default: the last).")
 @click.option("--task", type=click.Choice(["table", "language-model"]), default="table",
               show_default=True, help="language-model: DATASET is a text (or tinyshakespeare); "
@@ -333,8 +377,9 @@ def _describe(logs: dict[str, float], prefix: str) -> str:
 @store_options
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the model and plots (default: <runs-dir>/<run-id>).")
-@click.option("--verbose/--quiet", default=True, show_default=True,
-              help="Show a progress bar per epoch.")
+@click.option("--verbose", is_flag=True,
+              help="One line per epoch instead of the progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress output during training.")
 def train(
     dataset: str,
     layers: tuple[int, ...],
@@ -357,6 +402,7 @@ def train(
     lock_timeout: float,
     out: Path | None,
     verbose: bool,
+    quiet: bool,
 ) -> None:
     """Train a network on DATASET and record the run.
 
@@ -371,11 +417,15 @@ def train(
 
     Writes model.snn, preprocess.json and PNG plots into the run folder, and records config,
     per-epoch history, final metrics and timings in the run store (see 'scratchnn runs').
+    Ctrl-C stops training, saves the model of the last completed epoch and records the run as
+    interrupted.
 
     With --task language-model, DATASET is a UTF-8 text file (or tinyshakespeare, shipped with
     scratchnn): an Embedding -> LSTM (--layers, default 256) -> softmax network learns to predict
     the next character; see 'scratchnn generate' to sample from it.
     """
+    if verbose and quiet:
+        raise click.UsageError("--verbose and --quiet exclude each other.")
     if model_spec is not None:
         ctx = click.get_current_context()
         given = [
@@ -393,7 +443,7 @@ def train(
 
         options = language_model.resolve_options(click.get_current_context(), locals())
         with open_store(runs_dir, lock_timeout) as store:
-            language_model.train_language_model(dataset, options, store, out, verbose)
+            language_model.train_language_model(dataset, options, store, out, verbose, quiet)
         return
     store = open_store(runs_dir, lock_timeout)
     with store:
@@ -422,8 +472,11 @@ def train(
             "dataset": table.name, "task": task, "layers": list(layers),
             "activation": activation, "output_activation": _OUTPUT_ACTIVATION[task],
             "optimizer": optimizer, "lr": lr, "epochs": epochs, "batch_size": batch_size,
-            "seed": seed, "val_split": val_split, "loss": loss_name, "n_samples": n_samples,
-            "noise": noise, "target": table.target, "n_rows": len(table.y),
+            "seed": seed, "val_split": val_split, "loss": loss_name,
+            **synthetic_defaults(table.name),  # what the data was drawn with, defaults included
+            **({"n_samples": n_samples} if n_samples is not None else {}),
+            **({"noise": noise} if noise is not None else {}),
+            "target": table.target, "n_rows": len(table.y), "features": list(prep.feature_names),
             "n_features": table.X.shape[1], "classes": list(prep.classes),
             "n_train": len(split.y_train), "n_val": n_val,
         }  # fmt: skip
@@ -438,9 +491,12 @@ def train(
                 f"{optimizer} lr {lr:g}, {epochs} epochs, batch {batch_size}"
             )
             fit_args = {"batch_size": batch_size, "epochs": epochs, "seed": seed,
-                        "verbose": 1 if verbose else 0}  # fmt: skip
+                        "verbose": 2 if verbose else 0}  # fmt: skip
+            progress = [] if quiet or verbose else [callbacks.FitProgressBar()]
             title = f"{table.name} {arch} {activation}"
-            results, timings, files = _train_and_save(model, split, fit_args, run, run_dir, title)
+            results, timings, files = _train_and_save(
+                model, split, fit_args, run, run_dir, title, progress
+            )
             run.set_result(results, timings=timings, model_path=str(run_dir / MODEL_FILE))
     for label, prefix in (("train", ""), ("validation", "val_")):
         logs = {k: v for k, v in results.items() if k.startswith("val_") == (prefix == "val_")}
@@ -451,28 +507,51 @@ def train(
 
 
 def _train_and_save(
-    model: Any, split: Split, fit_args: dict[str, Any], run: Any, run_dir: Path, title: str
+    model: Any, split: Split, fit_args: dict[str, Any], run: Any, run_dir: Path, title: str,
+    progress: list[Any],
 ) -> tuple[dict[str, float], dict[str, float], list[Path]]:
     """Fit, evaluate, save model and preprocessing, draw the plots.
+
+    The run folder is made only when there is something to write. On Ctrl-C the model of the
+    last completed epoch is saved (with its preprocessing, without optimizer state) and set as
+    the run's result before the interrupt goes on: the run store records it ``interrupted``.
 
     Returns:
         ``(final metrics, timings, files written)``; metrics of the validation rows carry a
         ``val_`` prefix.
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
+    last = LastEpoch()
     start = time.perf_counter()
-    history = _fit(model, split, fit_args, run)
+    try:
+        history = _fit(model, split, fit_args, run, [last, *progress])
+    except KeyboardInterrupt:
+        if last.weights is not None:
+            model.set_weights(last.weights)
+            _save(model, split, run_dir, include_optimizer=False)
+            run.set_result(timings={"fit_seconds": time.perf_counter() - start},
+                           model_path=str(run_dir / MODEL_FILE))  # fmt: skip
+            click.echo(f"Stopped after epoch {last.epoch + 1}: its model is saved in {run_dir}.",
+                       err=True)  # fmt: skip
+        raise
     timings = {"fit_seconds": time.perf_counter() - start}
     results = model.evaluate(split.x_train, split.y_train, return_dict=True)
     if split.x_val is not None:
         val_logs = model.evaluate(split.x_val, split.y_val, return_dict=True)
         results.update({f"val_{k}": v for k, v in val_logs.items()})
     start = time.perf_counter()
-    files = [run_dir / MODEL_FILE, run_dir / PREPROCESS_FILE]
-    split.prep.save(files[1])  # before the model: a model file never lacks its preprocessing
-    model.save(files[0])
+    files = _save(model, split, run_dir)
     timings["save_seconds"] = time.perf_counter() - start
     start = time.perf_counter()
     files += _plots(model, split, history, run_dir, title)
     timings["plot_seconds"] = time.perf_counter() - start
     return results, timings, files
+
+
+def _save(model: Any, split: Split, run_dir: Path, include_optimizer: bool = True) -> list[Path]:
+    """Write ``preprocess.json``, then ``model.snn`` (a model file never lacks its
+    preprocessing); returns both paths."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    files = [run_dir / MODEL_FILE, run_dir / PREPROCESS_FILE]
+    split.prep.save(files[1])
+    model.save(files[0], include_optimizer=include_optimizer)
+    return files

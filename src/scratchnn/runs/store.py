@@ -632,15 +632,23 @@ class RunStore:
         Raises:
             RunNotFoundError, RunStateError: no such run, or it has ended.
         """
+        self._end_with(run_id, FINISHED, None, metrics, timings, model_path, "finish")
+
+    def _end_with(
+        self, run_id: str, status: str, error: str | None, metrics: Mapping[str, Any] | None,
+        timings: Mapping[str, Any] | None, model_path: str | os.PathLike[str] | None,
+        action: str,
+    ) -> None:  # fmt: skip
+        """End a running run with ``status``, its results and model file (one transaction)."""
         metrics_json = _to_json(_as_dict(metrics, "metrics"), "metrics")
         timings_json = _to_json(_as_dict(timings, "timings"), "timings")
         path = None if model_path is None else os.fspath(model_path)
         with self._transaction(write=True) as conn:
-            self._require_running(conn, run_id, "finish")
+            self._require_running(conn, run_id, action)
             conn.execute(
-                "UPDATE runs SET status = ?, finished_at = ?, metrics = ?, timings = ?, "
-                "model_path = ? WHERE id = ?",
-                (FINISHED, _now(), metrics_json, timings_json, path, run_id),
+                "UPDATE runs SET status = ?, finished_at = ?, error = ?, metrics = ?, "
+                "timings = ?, model_path = ? WHERE id = ?",
+                (status, _now(), error, metrics_json, timings_json, path, run_id),
             )
 
     def fail_run(self, run_id: str, error: BaseException | str) -> None:
@@ -651,13 +659,25 @@ class RunStore:
         """
         self._set_end(run_id, FAILED, _describe_error(error), "fail")
 
-    def mark_interrupted(self, run_id: str, reason: str | None = None) -> None:
-        """Mark a running run ``interrupted`` (Ctrl-C, a killed worker), with an optional reason.
+    def mark_interrupted(
+        self,
+        run_id: str,
+        reason: str | None = None,
+        *,
+        metrics: Mapping[str, Any] | None = None,
+        timings: Mapping[str, Any] | None = None,
+        model_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """Mark a running run ``interrupted`` (Ctrl-C, a killed worker), with an optional reason
+        and what it left: metrics and timings so far, and the model saved when it stopped.
 
         Raises:
             RunNotFoundError, RunStateError: no such run, or it has ended.
         """
-        self._set_end(run_id, INTERRUPTED, reason, "interrupt")
+        if metrics is None and timings is None and model_path is None:
+            self._set_end(run_id, INTERRUPTED, reason, "interrupt")
+        else:
+            self._end_with(run_id, INTERRUPTED, reason, metrics, timings, model_path, "interrupt")
 
     def _set_end(self, run_id: str, status: str, error: str | None, action: str) -> None:
         with self._transaction(write=True) as conn:
@@ -725,7 +745,9 @@ class RunStore:
 
         A clean exit finishes it (with :meth:`RunHandle.set_result`'s values); an exception
         marks it ``failed`` with the error; ``KeyboardInterrupt`` (and ``SystemExit``) mark it
-        ``interrupted``. The exception always propagates. Arguments as for :meth:`start_run`.
+        ``interrupted``, keeping what :meth:`RunHandle.set_result` recorded before (say, the
+        model saved when Ctrl-C came). The exception always propagates. Arguments as for
+        :meth:`start_run`.
 
             >>> import tempfile
             >>> store = RunStore(tempfile.mkdtemp())
@@ -747,8 +769,13 @@ class RunStore:
         except Exception as exc:
             self._record_end(exc, self.fail_run, run_id, exc)
             raise
-        except BaseException as exc:  # KeyboardInterrupt, SystemExit
-            self._record_end(exc, self.mark_interrupted, run_id, _describe_error(exc))
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit: keep what was set
+            def interrupted(run_id: str, reason: str) -> None:
+                self.mark_interrupted(run_id, reason, metrics=handle.metrics or None,
+                                      timings=handle.timings or None,
+                                      model_path=handle.model_path)  # fmt: skip
+
+            self._record_end(exc, interrupted, run_id, _describe_error(exc))
             raise
         timings = dict(handle.timings)
         timings.setdefault("wall_seconds", time.perf_counter() - started)
@@ -767,11 +794,15 @@ class RunStore:
     # --- reading -----------------------------------------------------------------------------
 
     def get_run(self, run_id: str) -> Run:
-        """The run with this id, or with this unique id prefix (as ``runs show ID`` takes).
+        """The run with this id, or with this unique id prefix, or else this unique id suffix.
+
+        Ids begin with their creation time, so runs made close together share a long prefix;
+        their last four characters are random, so a short *suffix* (``runs show 7qp``) is often
+        the quicker handle. A prefix is tried first; the suffix only when no id starts with it.
 
         Raises:
             RunNotFoundError: nothing matches.
-            AmbiguousRunIdError: the prefix matches several runs; ``.candidates`` lists them.
+            AmbiguousRunIdError: several runs match; ``.candidates`` lists some of them.
         """
         if not isinstance(run_id, str) or not run_id.strip():
             raise ValueError(f"run_id must be a non-empty string; received {run_id!r}.")
@@ -781,12 +812,15 @@ class RunStore:
         with self._transaction(write=False) as conn:
             row = conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
-                pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                matches = conn.execute(
-                    f"SELECT {_COLUMNS} FROM runs WHERE id LIKE ? ESCAPE '\\' "
-                    "ORDER BY created_at, id LIMIT 11",
-                    (pattern,),
-                ).fetchall()
+                escaped = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                for pattern in (escaped + "%", "%" + escaped):
+                    matches = conn.execute(
+                        f"SELECT {_COLUMNS} FROM runs WHERE id LIKE ? ESCAPE '\\' "
+                        "ORDER BY created_at, id LIMIT 6",
+                        (pattern,),
+                    ).fetchall()
+                    if matches:
+                        break
                 if not matches:
                     raise self._not_found(run_id)
                 if len(matches) > 1:
@@ -796,19 +830,23 @@ class RunStore:
         return _make_run(row, epochs)
 
     def _ambiguous(
-        self, conn: sqlite3.Connection, prefix: str, pattern: str, matches: list[Any]
+        self, conn: sqlite3.Connection, given: str, pattern: str, matches: list[Any]
     ) -> AmbiguousRunIdError:
-        """The error for a prefix that matches several runs, listing up to ten of them."""
+        """The error for an id part that matches several runs, naming up to five of them."""
         total = conn.execute(
             "SELECT COUNT(*) FROM runs WHERE id LIKE ? ESCAPE '\\'", (pattern,)
         ).fetchone()[0]
-        shown = matches[:10]
-        lines = [f"  {row[0]}  {row[2]:<11}  {row[3][:19]}  {row[1] or ''}" for row in shown]
-        if total > len(shown):
-            lines.append(f"  ... and {total - len(shown)} more")
+        shown = matches[:5]
+        listed = "; ".join(
+            f"{row[0]} ({', '.join(filter(None, [row[1], row[2], row[3][:16]]))})"
+            for row in shown
+        )
+        more = f"; and {total - len(shown)} more" if total > len(shown) else ""
+        where = "start" if pattern.endswith("%") else "end"
         return AmbiguousRunIdError(
-            f"run id prefix {prefix!r} matches {total} runs in {self.path}; give more "
-            "characters:\n" + "\n".join(lines),
+            f"{total} runs in {self.path} have ids that {where} with {given!r}: {listed}{more}. "
+            "Give more characters (an id's last four characters are random, so its end is "
+            "often the shortest handle).",
             candidates=[row[0] for row in shown],
         )
 

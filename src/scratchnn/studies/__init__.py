@@ -1,4 +1,4 @@
-"""The five studies of SEEDS.md, reproduced: one module each, one ``run`` each, and a report.
+"""The five tutorials' figures, reproduced: one module each, one ``run`` each, and a report.
 
 Each ``scratchnn.studies.seedNNN`` module has
 

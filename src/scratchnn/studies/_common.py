@@ -6,7 +6,7 @@ beside ours and a verdict), the PNGs it wrote and notes in Markdown. Verdicts co
 
 The two plot helpers here (:func:`plot_curves`, :func:`plot_bars`) cover the comparisons that
 :mod:`scratchnn.plotting` has no function for (several runs' curves on one axes, a bar chart); they
-follow its conventions: the Agg canvas, no pyplot, PNG written atomically.
+use its figures and its writer (the Agg canvas, no pyplot, titles fitted, PNG written atomically).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Figure:
-    """One figure of SEEDS.md: the tutorial's value, ours, and whether we matched or beat it.
+    """One figure of a tutorial: the tutorial's value, ours, and whether we matched or beat it.
 
     Attributes:
         name: stable label of the figure (the report's table and the tests key on it).
@@ -45,6 +43,8 @@ class Figure:
         tolerance: the largest ``|value - target|`` that still counts as matched.
         higher_is_better: ``True``/``False`` when beating the target is possible in that
             direction; ``None`` for two-sided figures (a plateau, a derivative).
+        note: how the verdict was reached when the tolerance was measured, e.g. ``"within the
+            split-to-split spread, ±1.1 pt over 10 splits"``; shown beside the verdict.
     """
 
     name: str
@@ -55,6 +55,7 @@ class Figure:
     target: float | None = None
     tolerance: float | None = None
     higher_is_better: bool | None = None
+    note: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -71,7 +72,7 @@ class StudyResult:
     Attributes:
         study: the study's number as text, ``"000"`` .. ``"004"``.
         title: a one-line title.
-        figures: its figures, in SEEDS.md order.
+        figures: its figures, in the tutorial's order.
         images: the PNG files it wrote under ``out_dir``.
         notes: Markdown paragraphs: what was done, which reading was used, anything weak.
         seconds: wall-clock time of the study.
@@ -213,30 +214,18 @@ def image_path(out_dir: Path, study: str, name: str) -> Path:
     return Path(out_dir) / f"{study}_{name}.png"
 
 
-def _new_figure(figsize: tuple[float, float], dpi: float = 100.0) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure as MplFigure
-
-    fig = MplFigure(figsize=figsize, dpi=dpi, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def save_png(fig: Any, path: Path) -> Path:
-    """Write a matplotlib figure to ``path`` atomically (temporary file, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=fig.dpi)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write a matplotlib figure to ``path`` atomically, titles fitted
+    (:func:`scratchnn.plotting.save_png`)."""
+    from scratchnn.plotting import save_png as save
+
+    return save(fig, path)
+
+
+def _new_figure(figsize: tuple[float, float]) -> Any:
+    from scratchnn.plotting import new_figure
+
+    return new_figure(figsize)
 
 
 def plot_curves(
@@ -272,10 +261,14 @@ def plot_curves(
                 linestyle=linestyle)
     for label, x in (markers or {}).items():
         ax.axvline(x, color="0.3", linestyle="--", linewidth=1.0, label=label)
+    from scratchnn.plotting import plain_log_ticks
+
     if logy:
         ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
     if logx:
         ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)

@@ -2,8 +2,10 @@
 
 :func:`write_report` writes ``report.md`` (Markdown) or ``report.html`` (one self-contained page,
 styles inline, the PNGs linked by relative paths) into ``out_dir``. The table has one row per
-figure: study, figure, the tutorial's value, ours and the verdict. Each study's section shows its
-PNGs and its notes. Files are written atomically (temporary file, then ``os.replace``).
+figure: study, figure, the tutorial's value, ours and the verdict. Each study's section says
+which tutorial it reproduces, gives each figure in full (where the tutorial states its value, and
+how a measured tolerance was found), then its PNGs and its notes. Files are written atomically
+(temporary file, then ``os.replace``).
 
     >>> import tempfile
     >>> from pathlib import Path
@@ -27,7 +29,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from scratchnn.studies._common import VERDICTS, StudyResult
+from scratchnn.studies._common import VERDICTS, Figure, StudyResult
+from scratchnn.studies.tutorials import FIGURE_SOURCES, TUTORIALS
 
 FORMATS = ("md", "html")
 """The report formats :func:`write_report` writes."""
@@ -96,9 +99,27 @@ def _header_lines(results: Sequence[StudyResult]) -> list[str]:
         f"scratchnn {__version__}, {when}; studies {', '.join(r.study for r in results)} in "
         f"{total:.0f} s.",
         f"Figures: {_counts(results)}. *matched*: within the stated tolerance of the "
-        "tutorial's value; *beaten*: better than it beyond the tolerance; *not matched*: "
-        "neither; *shown*: a qualitative figure (a plot, a table, a prediction).",
+        "tutorial's value (where a figure moves with the data split or the draw, the "
+        "tolerance is the spread we measured over splits or draws); *beaten*: better than it "
+        "beyond the tolerance; *not matched*: neither; *shown*: a qualitative figure (a plot, "
+        "a table, a prediction, an exercise the tutorial gives no number for).",
     ]
+
+
+def _tutorial_line(study: str) -> str:
+    """``Tutorial: *title* (language; origin). summary`` for a study, or ``""``."""
+    found = TUTORIALS.get(study)
+    if found is None:
+        return ""
+    return (f"Tutorial: *{found.title}* ({found.language}; {found.origin}). {found.summary}")
+
+
+def _figure_line(f: Figure) -> str:
+    """One figure in full: the tutorial's value and where it says so, ours, the verdict."""
+    source = FIGURE_SOURCES.get(f.name)
+    tutorial = f"{f.tutorial} ({source})" if source else f.tutorial
+    why = f": {f.note}" if f.note else ""
+    return f"**{f.name}**: tutorial {tutorial}; ours {f.ours} (*{f.verdict}*{why})"
 
 
 # --- Markdown ---------------------------------------------------------------------------------
@@ -121,10 +142,10 @@ def _markdown(results: Sequence[StudyResult], out_dir: Path) -> str:
             )
     for r in results:
         lines += ["", f"## {r.study}: {r.title}", "", f"*{r.seconds:.1f} s.*", ""]
+        if _tutorial_line(r.study):
+            lines += [_tutorial_line(r.study), ""]
         for f in r.figures:
-            mark = _VERDICT_MARK[f.verdict]
-            lines.append(f"- {mark} **{f.name}**: tutorial {f.tutorial}; ours {f.ours} "
-                         f"(*{f.verdict}*)")
+            lines.append(f"- {_VERDICT_MARK[f.verdict]} {_figure_line(f)}")
         lines.append("")
         for image in r.images:
             lines += [f"![{Path(image).stem}]({_relative(image, out_dir)})", ""]
@@ -227,10 +248,10 @@ def _html(results: Sequence[StudyResult], out_dir: Path) -> str:
         parts += [
             f'<h2 id="study-{esc(r.study)}">{esc(r.study)}: {esc(r.title)}</h2>',
             f"<p><em>{r.seconds:.1f} s.</em></p>",
+            *([f"<p>{_inline(_tutorial_line(r.study))}</p>"] if _tutorial_line(r.study) else []),
             "<ul>",
             *(f'<li><span style="color:{_VERDICT_COLOR[f.verdict]}">{_VERDICT_MARK[f.verdict]}'
-              f"</span> <strong>{esc(f.name)}</strong>: tutorial {esc(f.tutorial)}; ours "
-              f"{esc(f.ours)} (<em>{esc(f.verdict)}</em>)</li>" for f in r.figures),
+              f"</span> {_inline(_figure_line(f))}</li>" for f in r.figures),
             "</ul>",
         ]
         for image in r.images:

@@ -231,7 +231,8 @@ def run(
         costs = history.history["loss"]
         img = image_path(out_dir, STUDY, "cost_tutorial_recipe")
         plotting.plot_cost_curve(
-            costs, path=img, ylabel="average cost ½‖y − h‖²",
+            costs, path=img, ylabel="training cost, average ½‖y − h‖²",
+            iterations=np.arange(1, len(costs) + 1),
             title=f"Tutorial recipe (64-30-10 sigmoid, batch GD α={ALPHA}): test {pct(acc)}",
         )
         images.append(img)
@@ -250,8 +251,10 @@ def run(
                                verbose=0, seed=seed)
         acc_b = float(np.mean(better.predict(X_test).argmax(axis=1) == y_test))
         img = image_path(out_dir, STUDY, "cost_better_recipe")
+        losses_b = history_b.history["loss"]
         plotting.plot_cost_curve(
-            history_b.history["loss"], path=img, xlabel="epoch", ylabel="cross-entropy",
+            losses_b, path=img, xlabel="epoch", iterations=np.arange(1, len(losses_b) + 1),
+            ylabel="training cross-entropy (epoch mean)",
             title=f"Better recipe (64-128-10 relu/softmax, Adam): test {pct(acc_b)}",
             logy=True,
         )

@@ -27,7 +27,7 @@ from scratchnn.sweep.expr import ExpressionError, compile_expression
 from scratchnn.sweep.plan import WorkUnit, plan
 from scratchnn.sweep.population import PopulationRun, population_key, unsupported_reason
 from scratchnn.sweep.report import SweepReport, sweep_report
-from scratchnn.sweep.runner import SweepRun, run_sweep
+from scratchnn.sweep.runner import SweepFailedError, SweepRun, run_sweep
 from scratchnn.sweep.spec import Param, SpecError, SweepSpec, Trial, load_spec
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "PopulationRun",
     "ProcessExecutor",
     "SpecError",
+    "SweepFailedError",
     "SweepReport",
     "SweepRun",
     "SweepSpec",

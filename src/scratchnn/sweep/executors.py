@@ -83,6 +83,7 @@ def _init_worker(events: Any, parent: int) -> None:
     or busy)."""
     global _EVENTS, _PARENT
     _EVENTS, _PARENT = events, parent
+    events.put(("", "started", os.getpid()))  # the parent now knows workers can start
     _single_threaded_blas()
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
@@ -105,6 +106,13 @@ def _process_task(unit: WorkUnit) -> list[tuple[str, Any]]:
 
     run_unit(unit, emit, parent_watch(_PARENT) if _PARENT is not None else None)
     return results
+
+
+NO_WORKER_STARTED = (
+    "the worker processes died before they started any work. A script that calls run_sweep "
+    'must call it under `if __name__ == "__main__":`, because each worker process imports the '
+    "script (the workers' own error is printed above)."
+)
 
 
 class ProcessExecutor:
@@ -134,25 +142,33 @@ class ProcessExecutor:
             )
             broken: list[WorkUnit] = []
             clean = False
+            heard = [False]  # did any worker of this pool get through its start-up?
+
+            def relay(unit: WorkUnit | None, kind: str, payload: Any,
+                      heard: list[bool] = heard) -> None:
+                heard[0] = True
+                if unit is not None:
+                    on_event(unit, kind, payload)
+
             try:
                 futures = {pool.submit(_process_task, u): u for u in todo}
                 todo = []
                 pending = set(futures)
                 while pending:
-                    self._drain(events, by_id, on_event, timeout=0.2)
+                    self._drain(events, by_id, relay, timeout=0.2)
                     finished = {f for f in pending if f.done()}
                     for future in finished:
                         unit = futures[future]
                         pending.discard(future)
-                        self._drain(events, by_id, on_event, timeout=0.0)
+                        self._drain(events, by_id, relay, timeout=0.0)
                         try:
                             for kind, payload in future.result():
-                                on_event(unit, kind, payload)
+                                relay(unit, kind, payload)
                         except concurrent.futures.process.BrokenProcessPool:
                             broken.append(unit)
                         except Exception as exc:
-                            on_event(unit, "error", f"{type(exc).__name__}: {exc}")
-                self._drain(events, by_id, on_event, timeout=0.0)
+                            relay(unit, "error", f"{type(exc).__name__}: {exc}")
+                self._drain(events, by_id, relay, timeout=0.0)
                 clean = not broken
             finally:
                 if clean:  # every unit done: let the workers exit and reap them
@@ -161,6 +177,10 @@ class ProcessExecutor:
                     _terminate(pool)
                     pool.shutdown(wait=False, cancel_futures=True)
                 events.close()
+            if broken and not heard[0]:
+                for unit in broken:  # no worker ever started: retrying would fail the same way
+                    on_event(unit, "error", NO_WORKER_STARTED)
+                return
             for unit in broken:
                 attempts[unit.id] += 1
                 if attempts[unit.id] > MAX_RETRIES:
@@ -184,7 +204,7 @@ class ProcessExecutor:
                 return
             except Exception:  # pragma: no cover - a worker died while writing to the queue
                 return  # its unit is submitted again; what it sent so far is recorded
-            on_event(by_id[unit_id], kind, payload)
+            on_event(by_id.get(unit_id), kind, payload)  # "started" names no unit
             deadline = time.monotonic()
 
 

@@ -209,7 +209,7 @@ def plan(trials: Sequence[Trial], history_points: int, workers: int = 1,
     return units
 
 
-def _makespan(costs: Sequence[float], workers: int) -> float:
+def makespan(costs: Sequence[float], workers: int) -> float:
     """Finishing time of ``costs`` run longest first, each on the first free worker."""
     loads = [0.0] * max(1, workers)
     for cost in sorted(costs, reverse=True):
@@ -225,7 +225,7 @@ def _balance(parts: list[tuple[str, list[Member]]], workers: int
     members are dealt alternately (they are sorted by width), so both halves pad alike.
     """
     costs = [estimate_seconds(engine, ms) for engine, ms in parts]
-    best = _makespan(costs, workers)
+    best = makespan(costs, workers)
     while True:
         order = sorted(range(len(parts)), key=lambda i: -costs[i])
         candidates = [i for i in order if len(parts[i][1]) > 1]
@@ -235,7 +235,7 @@ def _balance(parts: list[tuple[str, list[Member]]], workers: int
         engine, ms = parts[i]
         halves = [(engine, ms[0::2]), (engine, ms[1::2])]
         new_costs = [*costs[:i], *costs[i + 1:], *(estimate_seconds(e, h) for e, h in halves)]
-        span = _makespan(new_costs, workers)
+        span = makespan(new_costs, workers)
         if span >= best * 0.99:
             return parts
         parts = [*parts[:i], *parts[i + 1:], *halves]
@@ -278,6 +278,7 @@ __all__ = [
     "StopTraining",
     "WorkUnit",
     "estimate_seconds",
+    "makespan",
     "members_of",
     "plan",
     "run_unit",

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from scratchnn.metrics import higher_is_better
 from scratchnn.sweep.engine import base_columns, metric_column
 from scratchnn.sweep.expr import compile_expression
 
@@ -160,7 +161,7 @@ class SweepReport:
                 f"Sweep {html.escape(self.sweep_id)}</title><style>{style}</style></head>"
                 "<body>\n" + "\n".join(out) + "\n</body></html>\n")
 
-    def write(self, out_dir: str | Path, fmt: str = "markdown", top: int | None = None) -> Path:
+    def write(self, out_dir: str | Path, fmt: str = "md", top: int | None = None) -> Path:
         """Write ``report.md`` (or ``report.html``) into ``out_dir``, beside the plots."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -308,7 +309,7 @@ def sweep_report(
     reference: Mapping[str, Any] | None = None,
     holdout: Mapping[str, Any] | None = None,
     out: str | Path | None = None,
-    fmt: str = "markdown",
+    fmt: str = "md",
     plots: bool | None = None,
     include_stale: bool = False,
 ) -> SweepReport:
@@ -325,7 +326,7 @@ def sweep_report(
         holdout: a data set (``{"name": "moons", "n_samples": 500, ...}``) to evaluate the pick
             and the reference on.
         out: a directory to write ``report.md``/``report.html`` and the PNG plots into.
-        fmt: ``"markdown"`` or ``"html"``.
+        fmt: ``"md"`` (also ``"markdown"``) or ``"html"``.
         plots: draw the plots (default: when ``out`` is given).
         include_stale: also show finished trials that the current spec no longer has.
 
@@ -379,7 +380,7 @@ def sweep_report(
         raise LookupError(f"sweep {sweep_id!r} has no finished trial in this run store; run "
                           "`scratchnn sweep run SPEC` first (or pass --runs-dir).")
     dev_metric = metric_column("dev", metric_names[0]) if metric_names else "dev_loss"
-    higher = bool(metric_names)
+    higher = higher_is_better(dev_metric)
     filter = filter if filter is not None else defaults.get("filter")
     sort = sort if sort is not None else defaults.get("sort")
     sort = [sort] if isinstance(sort, str) else list(sort or
@@ -463,6 +464,7 @@ def draw_plots(report: SweepReport, out: Path, dev_metric: str) -> list[Path]:
     fig = plot_sweep_scatter(
         finite, x=train_metric, y=dev_metric, color=color, highlight=pick,
         path=out / "train_vs_dev.png", title=f"{report.sweep_id}: train vs dev",
+        diagonal=True,
     )
     written.append(out / "train_vs_dev.png")
     _close(fig)

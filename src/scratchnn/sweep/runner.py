@@ -58,17 +58,39 @@ class SweepRun:
     units: list[WorkUnit]
 
 
+class SweepFailedError(RuntimeError):
+    """Every trial a sweep ran failed; the message carries the first failure's.
+
+    Attributes:
+        sweep_id: the sweep.
+        failed: how many trials failed (each is recorded as ``failed`` and retried next time).
+        first_error: the first failure's message.
+    """
+
+    def __init__(self, sweep_id: str, failed: int, first_error: str) -> None:
+        super().__init__(
+            f"every trial of sweep {sweep_id!r} failed ({failed} of {failed}); the first "
+            f"failure: {first_error} The trials are recorded as failed; fix the cause and run "
+            "the sweep again."
+        )
+        self.sweep_id = sweep_id
+        self.failed = failed
+        self.first_error = first_error
+
+
 def artifacts_dir(store_path: Path, sweep_id: str) -> Path:
     """``<dir of the database>/sweeps/<sweep id>``: the sweep's spec copy and model files."""
     return Path(store_path).parent / "sweeps" / sweep_id
 
 
 def _best_metric(spec: SweepSpec) -> tuple[str, bool]:
-    """The column shown as "best so far": dev accuracy (higher) or else dev loss (lower)."""
+    """The column shown as "best so far" and whether higher is better: the first compiled
+    metric on the dev set (its direction from the metric registry), else the dev loss."""
+    from scratchnn.metrics import higher_is_better
+
     names = spec.metric_names()
-    if names:
-        return metric_column("dev", names[0]), True
-    return "dev_loss", False
+    column = metric_column("dev", names[0]) if names else "dev_loss"
+    return column, higher_is_better(column)
 
 
 class _Recorder:
@@ -82,6 +104,7 @@ class _Recorder:
         self.trials = trials
         self.recorded: set[str] = set()
         self.failed: set[str] = set()
+        self.first_error: str | None = None
         self.done_fraction = {u.id: 0.0 for u in units}
         self.unit_seconds = {u.id: max(u.seconds, 1e-6) for u in units}
         self.total = total
@@ -93,7 +116,7 @@ class _Recorder:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=round(sum(self.unit_seconds.values()), 3), file=sys.stderr,
+                total=sum(self.unit_seconds.values()), file=sys.stderr,
                 bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}",
                 dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 5.0,
             )
@@ -111,11 +134,18 @@ class _Recorder:
                                      refresh=False)
 
     def _advance(self, unit: WorkUnit, fraction: float) -> None:
+        """Move a unit's share of the bar to ``fraction`` (never back, never past 100 %).
+
+        The bar's position is recomputed from every unit's fraction rather than accumulated, so
+        it ends at exactly its total: no 99 %, no 104 % with a negative ETA.
+        """
         fraction = min(1.0, max(fraction, self.done_fraction[unit.id]))
-        delta = (fraction - self.done_fraction[unit.id]) * self.unit_seconds[unit.id]
+        if fraction == self.done_fraction[unit.id]:
+            return
         self.done_fraction[unit.id] = fraction
-        if self.bar is not None and delta > 0:
-            self.bar.update(round(delta, 3))
+        if self.bar is not None:
+            self.bar.n = sum(self.done_fraction[u] * s for u, s in self.unit_seconds.items())
+            self.bar.update(0)  # redraw, at most every mininterval
 
     def on_event(self, unit: WorkUnit, kind: str, payload: Any) -> None:
         """Handle one event of an executor."""
@@ -126,6 +156,8 @@ class _Recorder:
             done = sum(1 for k in unit.trial_keys if k in self.recorded or k in self.failed)
             self._advance(unit, done / max(1, len(unit.trial_keys)))
         elif kind == "error":
+            if self.first_error is None:
+                self.first_error = str(payload)
             for key in unit.trial_keys:
                 if key not in self.recorded and key not in self.failed:
                     self.fail(key, str(payload))
@@ -239,6 +271,7 @@ def run_sweep(
 
     Raises:
         SpecError: the spec is invalid (nothing has run).
+        SweepFailedError: every trial that ran failed (the message holds the first failure's).
 
     Example:
         >>> run = run_sweep("examples/sweeps/tutorial000_small.toml")  # doctest: +SKIP
@@ -248,6 +281,12 @@ def run_sweep(
     from scratchnn.runs import RunStore
     from scratchnn.sweep.executors import get_executor
 
+    if getattr(sys.modules.get("__main__"), "__name__", None) == "__mp_main__":
+        raise RuntimeError(
+            "run_sweep was called while a sweep worker process imported the script that calls "
+            'it; put that call under `if __name__ == "__main__":` (worker processes import the '
+            "script)."
+        )
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec, max_trials=max_trials, max_memory=max_memory)
     started = time.perf_counter()
@@ -269,6 +308,9 @@ def run_sweep(
             runner.run(units, recorder.on_event)
         finally:
             recorder.close()
+        if pending and recorder.failed and not recorder.recorded:
+            raise SweepFailedError(spec.name, len(recorder.failed),
+                                   recorder.first_error or "(no message)")
         return SweepRun(
             sweep_id=spec.name,
             total=len(spec.trials),
