@@ -41,6 +41,8 @@ ELEMENT_SECONDS = {"population": 0.58e-9, "sequential": 3.0e-9}
 """Estimated seconds per activation entry per step (units x rows, fan-in weighted). The
 constants were fitted on tutorial 000's populations on a two-core x86 machine; they only guide
 grouping, ordering and the progress bar's ETA."""
+SPLIT_CANDIDATES = 4
+"""How many of the longest units :func:`_balance` considers splitting together, per round."""
 MAX_MEMBERS = 64
 """Largest population; bigger groups are split (memory grows with members x units x rows)."""
 
@@ -219,27 +221,38 @@ def makespan(costs: Sequence[float], workers: int) -> float:
 
 def _balance(parts: list[tuple[str, list[Member]]], workers: int
              ) -> list[tuple[str, list[Member]]]:
-    """Split the longest units in two while that shortens the estimated finishing time.
+    """Split long units in two while that shortens the estimated finishing time.
 
     A population split in two pays its per-step overhead twice but lets two workers share it;
-    members are dealt alternately (they are sorted by width), so both halves pad alike.
+    members are dealt alternately (they are sorted by width), so both halves pad alike. Each
+    round tries splitting every combination of the few longest units (splitting one alone may
+    not help until another is split too) and keeps the best, while it gains at least 1 %.
     """
     costs = [estimate_seconds(engine, ms) for engine, ms in parts]
     best = makespan(costs, workers)
     while True:
         order = sorted(range(len(parts)), key=lambda i: -costs[i])
-        candidates = [i for i in order if len(parts[i][1]) > 1]
-        if not candidates:
+        candidates = [i for i in order if len(parts[i][1]) > 1][:SPLIT_CANDIDATES]
+        halves = {
+            i: [(parts[i][0], parts[i][1][0::2]), (parts[i][0], parts[i][1][1::2])]
+            for i in candidates
+        }
+        half_costs = {i: [estimate_seconds(e, h) for e, h in halves[i]] for i in candidates}
+        chosen, chosen_span = None, best * 0.99
+        for mask in range(1, 1 << len(candidates)):
+            split = {candidates[b] for b in range(len(candidates)) if mask >> b & 1}
+            trial = [c for i, c in enumerate(costs) if i not in split]
+            trial += [c for i in split for c in half_costs[i]]
+            span = makespan(trial, workers)
+            if span < chosen_span:
+                chosen, chosen_span = split, span
+        if chosen is None:
             return parts
-        i = candidates[0]
-        engine, ms = parts[i]
-        halves = [(engine, ms[0::2]), (engine, ms[1::2])]
-        new_costs = [*costs[:i], *costs[i + 1:], *(estimate_seconds(e, h) for e, h in halves)]
-        span = makespan(new_costs, workers)
-        if span >= best * 0.99:
-            return parts
-        parts = [*parts[:i], *parts[i + 1:], *halves]
-        costs, best = new_costs, span
+        parts = [p for i, p in enumerate(parts) if i not in chosen] + [
+            h for i in sorted(chosen) for h in halves[i]]
+        costs = [c for i, c in enumerate(costs) if i not in chosen] + [
+            c for i in sorted(chosen) for c in half_costs[i]]
+        best = chosen_span
 
 
 def run_unit(unit: WorkUnit, emit: Emit, should_stop: Callable[[], bool] | None = None) -> None:
