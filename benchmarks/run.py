@@ -11,6 +11,12 @@ measured with each competitor alone in its own process.
     python benchmarks/run.py --threads 1     # one BLAS/PyTorch thread: steadier on a busy machine
     python benchmarks/run.py --cases g --threads 1   # the character LSTM (about 10 minutes)
     python benchmarks/run.py --cases f       # the MNIST convnet at 1 and default threads (8 min)
+    python benchmarks/run.py --baseline /tmp/base/src --rounds 3   # against another checkout
+
+With ``--baseline SRC`` (the ``src`` folder of another checkout, e.g. a git worktree of the
+previous commit), each case's worker runs ``--rounds`` times with this code and with that one,
+alternating, and the table compares scratchnn's medians (and its ratio to the hand-written NumPy
+timed in the same process, which cancels a slow round).
 
 Where OPENBLAS_CORETYPE is set (older OpenBLAS builds need it on some processors), it pins a
 slower kernel; unset it for this command only, as above. The table says which kernel ran.
@@ -23,6 +29,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +47,8 @@ BEGIN = "<!-- engine benchmarks: begin (written by benchmarks/run.py) -->"
 END = "<!-- engine benchmarks: end -->"
 CONV_BEGIN = "<!-- convnet benchmark: begin (written by benchmarks/run.py) -->"
 CONV_END = "<!-- convnet benchmark: end -->"
+BASELINE_BEGIN = "<!-- baseline comparison: begin (written by benchmarks/run.py --baseline) -->"
+BASELINE_END = "<!-- baseline comparison: end -->"
 TIMED = {"a": cases.case_a, "b": cases.case_b, "c": cases.case_c, "d": cases.case_d}
 TIMED["g"] = cases.case_g
 TIMED["f"] = cases.case_f
@@ -65,11 +74,16 @@ def _worker(argv: list[str]) -> None:
 
 def _child(kind: str, name: str, repeats: int, steps: int, threads: int | None,
            lm_batches: int = 0, images: int = cases.CONVNET_IMAGES,
-           test_images: int = cases.CONVNET_TEST) -> Any:
+           test_images: int = cases.CONVNET_TEST, source: Path | None = None) -> Any:
+    """Run one worker process; ``source``: import scratchnn from that ``src`` folder instead."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, name, str(repeats),
            str(steps), "default" if threads is None else str(threads), str(lm_batches),
            str(images), str(test_images)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, check=False)
+    env = None
+    if source is not None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(source), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE, check=False, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark worker {name} failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -130,6 +144,48 @@ def _convnet_memory_table(per: dict[str, dict[str, float]]) -> list[str]:
             f"{'MET' if ratio <= 2 else 'NOT MET'}", ""]
 
 
+def _row_median(results: list[dict[str, Any]], name: str) -> float:
+    """The median over worker runs of row ``name``'s median."""
+    return statistics.median(_row(result, name) for result in results)
+
+
+def _to_first_row(results: list[dict[str, Any]], name: str) -> float:
+    """The median over worker runs of row ``name`` / the first row (NumPy) of the same run."""
+    return statistics.median(_row(result, name) / result["rows"][0]["median"]
+                             for result in results)
+
+
+def _row(result: dict[str, Any], name: str) -> float:
+    return next(r["median"] for r in result["rows"] if r["name"] == name)
+
+
+def _against_baseline(args: argparse.Namespace, chosen: list[str]) -> list[str]:
+    """Each timed case with this code and with ``args.baseline``'s, alternating, in rounds."""
+    lines = [f"**scratchnn against {args.baseline}** ({args.rounds} rounds of {args.repeats} "
+             "repetitions each, the two alternating; seconds are medians over the rounds)", "",
+             "| case | row | this code | baseline | this / baseline | this / numpy | "
+             "baseline / numpy |", "|---|---|---:|---:|---:|---:|---:|"]
+    for key in chosen:
+        if key not in TIMED:
+            continue
+        runs: dict[str, list[dict[str, Any]]] = {"this": [], "baseline": []}
+        for _ in range(args.rounds):
+            for side, source in (("this", None), ("baseline", args.baseline)):
+                runs[side].append(_child("--case", key, args.repeats, args.steps, args.threads,
+                                         args.lm_batches, args.images, args.test_images, source))
+        names = [row["name"] for row in runs["this"][0]["rows"]
+                 if row["name"].startswith("scratchnn")]
+        unit = runs["this"][0]["rows"][0]["unit"]
+        for name in names:
+            this, base = _row_median(runs["this"], name), _row_median(runs["baseline"], name)
+            lines.append(f"| ({key}) | {name} | {_fmt(this)} {unit} | {_fmt(base)} {unit} | "
+                         f"{this / base:.3f} | {_to_first_row(runs['this'], name):.3f} | "
+                         f"{_to_first_row(runs['baseline'], name):.3f} |")
+        print(lines[-1], flush=True)
+    return [*lines, "", "The ratios to NumPy divide by the first row of each case (hand-written "
+            "NumPy, timed in the same worker process).", ""]
+
+
 def _header(peak: float, command: str) -> list[str]:
     import scratchnn
 
@@ -185,6 +241,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS and PyTorch threads (default: the libraries' own choice)")
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="the src folder of another checkout: compare scratchnn with it")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --baseline: worker runs per side, alternating")
     args = parser.parse_args(argv)
     chosen = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(chosen) - set(CASES))
@@ -203,6 +263,13 @@ def main(argv: list[str] | None = None) -> None:
     header = _header(peak, command.strip())
     print("\n".join(header), flush=True)
     lines, conv_lines = list(header), []
+    if args.baseline is not None:
+        part = _against_baseline(args, chosen)
+        print("\n".join(part), flush=True)
+        if not args.no_readme:
+            _write_readme([*header, *part], BASELINE_BEGIN, BASELINE_END,
+                          "## Against the previous engine (issue 9)")
+        return
     for key in chosen:
         if key == "e":
             memory = {

@@ -71,10 +71,30 @@ def test_dense_fuses_its_activation_and_matches_a_separate_activation_layer():
 
 # --------------------------------------------------------------------------------- layout
 @pytest.mark.parametrize("rows, units", [(10, 3), (500, 64), (300, 1), (300, 3)])
-def test_linear_returns_row_major_arrays(rows, units):
+def test_a_narrow_layer_is_units_first_and_its_input_gradient_keeps_the_input_layout(rows,
+                                                                                    units):
     rng = np.random.default_rng(3)
-    out = ops.linear(*tensors(rng.normal(size=(rows, 5)), rng.normal(size=(5, units))))
-    assert out.data.flags.c_contiguous
+    x, w, b = tensors(rng.normal(size=(rows, 5)), rng.normal(size=(5, units)),
+                      rng.normal(size=units))
+    hidden = ops.linear(x, w, b, "tanh")
+    narrow = units < ops.core.NARROW_UNITS and rows >= ops.core.NARROW_MIN_ROWS
+    assert hidden.data.flags.f_contiguous == narrow or units == 1
+    # the next layer hands back a gradient in its input's layout, and the values are the maths
+    v = Tensor(rng.normal(size=(units, 2)), requires_grad=True)
+    out = ops.linear(hidden, v)
+    g = rng.normal(size=out.shape)
+    gx = out._backward(g)[0]
+    assert gx.flags.f_contiguous == hidden.data.flags.f_contiguous
+    assert gx.flags.c_contiguous == hidden.data.flags.c_contiguous
+    np.testing.assert_allclose(gx, g @ v.data.T, rtol=1e-12)
+    np.testing.assert_allclose(hidden.data, np.tanh(x.data @ w.data + b.data), rtol=1e-12)
+
+
+def test_predict_hands_out_row_major_arrays_of_narrow_layers():
+    model = Sequential([Input((4,)), Dense(3, activation="tanh")], seed=0)
+    x = np.random.default_rng(0).normal(size=(600, 4))
+    assert model.predict(x).flags.c_contiguous  # one batch
+    assert model.predict(x, batch_size=256).flags.c_contiguous  # several
 
 
 # ---------------------------------------------------------------------- fused loss + mean
@@ -103,6 +123,26 @@ def test_mean_reduction_in_the_op_equals_the_loss_object_bit_for_bit(dtype, name
     value_fast.backward()
     value_plain.backward()
     np.testing.assert_array_equal(fast.grad, plain.grad)
+
+
+@pytest.mark.parametrize("name, k", [("sparse_categorical_crossentropy", 5),
+                                     ("categorical_crossentropy", 4), ("binary_crossentropy", 3)])
+def test_a_mean_loss_value_is_computed_when_read_and_the_gradient_does_not_need_it(name, k):
+    x, y, op = _loss_case(name, k, "float64", np.random.default_rng(5))
+    unread, read = tensors(x, x)
+    lazy = op(unread, y, reduction="mean")
+    assert lazy._compute is not None  # nothing computed yet ...
+    assert (lazy.shape, lazy.ndim, lazy.size, lazy.dtype) == ((), 0, 1, np.dtype("float64"))
+    lazy.backward(np.asarray(1.0))  # ... not even by a backward pass given its seed
+    assert lazy._compute is not None
+    eager = op(read, y, reduction="mean")
+    value = float(eager.data)  # read: computed now, once
+    eager.backward()
+    np.testing.assert_array_equal(unread.grad, read.grad)
+    assert eager._compute is None and float(eager.data) == value
+    expected = float(np.mean(op(Tensor(x, dtype="float64"), y).data))  # element-wise, meaned
+    assert value == pytest.approx(expected, rel=1e-12)
+    assert float(lazy.data) == value
 
 
 def test_fused_loss_refuses_an_unknown_reduction():

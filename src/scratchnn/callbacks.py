@@ -143,7 +143,7 @@ def _overrides(callback: Callback, hook: str) -> bool:
 
 
 class CallbackList:
-    """Calls a hook on every callback in order; batch hooks only on those that override them.
+    """Calls a hook on every callback in order that overrides it (found once per hook).
 
     Args:
         callbacks: the callbacks, called in this order.
@@ -165,20 +165,22 @@ class CallbackList:
                 cb.set_model(model)
             if params is not None:
                 cb.set_params(params)
-        self._batch = {
+        self._handlers = {
             hook: [getattr(cb, hook) for cb in self.callbacks if _overrides(cb, hook)]
             for hook in BATCH_HOOKS
         }
 
     def has(self, hook: str) -> bool:
         """Whether any callback acts on batch hook ``hook`` (lets the loop skip building logs)."""
-        return bool(self._batch[hook])
+        return bool(self._handlers[hook])
 
     def call(self, hook: str, *args: Any) -> None:
         """Call ``hook(*args)`` on every callback that has it."""
-        handlers = self._batch.get(hook)
-        if handlers is None:
-            handlers = [getattr(cb, hook) for cb in self.callbacks]
+        handlers = self._handlers.get(hook)
+        if handlers is None:  # another hook: its handlers, found once
+            handlers = self._handlers[hook] = [
+                getattr(cb, hook) for cb in self.callbacks if _overrides(cb, hook)
+            ]
         for handler in handlers:
             handler(*args)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -173,6 +174,17 @@ class Tensor:
                     out._parents = parents
                     out._backward = backward
                     break
+        return out
+
+    @classmethod
+    def _from_deferred_op(
+        cls, compute: Callable[[], Any], shape: tuple[int, ...], dtype: Any,
+        parents: tuple[Tensor, ...], backward: BackwardFn, op: str,
+    ) -> Tensor:
+        """An op's output whose value ``compute()`` gives when ``data`` is first read (see
+        :class:`_Deferred`); its shape and dtype are known without it."""
+        out = _Deferred._from_op(None, parents, backward, op)
+        out._compute, out._meta = compute, (tuple(shape), backend.xp.dtype(dtype))
         return out
 
     # ----------------------------------------------------------------------------- properties
@@ -342,27 +354,33 @@ class Tensor:
             RuntimeError: when this tensor does not require gradients.
             ValueError: for a non-scalar tensor without ``grad``, or a ``grad`` of the wrong shape.
         """
-        grads: dict[int, Any] = {id(self): self._seed(grad)}
+        seed = self._seed(grad)
+        grads: dict[int, Any] = {id(self): seed}
         handed: dict[int, Any] = {}  # arrays given out, kept alive so that ids stay unique
-        shared: set[int] = {id(grads[id(self)])}  # arrays that more than one tensor received
+        shared: set[int] = {id(seed)}  # arrays that more than one tensor received
         pending: list[tuple[int, int, Tensor]] = [(-self._stamp, id(self), self)]
+        pop, push = heapq.heappop, heapq.heappush
         while pending:
-            node = heapq.heappop(pending)[2]
-            g = grads.pop(id(node))
+            _, key, node = pop(pending)
+            g = grads.pop(key)
             if node._backward is None:
                 node._accumulate(g, id(g) in shared)
                 continue
             for parent, pg in zip(node._parents, node._backward(g), strict=True):
                 if pg is None or not parent.requires_grad:
                     continue
-                if id(pg) in handed:
-                    shared.add(id(pg))
-                handed[id(pg)] = pg
-                if id(parent) in grads:
-                    grads[id(parent)] = grads[id(parent)] + pg
+                handed_id = id(pg)
+                if handed_id in handed:
+                    shared.add(handed_id)
                 else:
-                    grads[id(parent)] = pg
-                    heapq.heappush(pending, (-parent._stamp, id(parent), parent))
+                    handed[handed_id] = pg
+                parent_id = id(parent)
+                previous = grads.get(parent_id)
+                if previous is None:
+                    grads[parent_id] = pg
+                    push(pending, (-parent._stamp, parent_id, parent))
+                else:
+                    grads[parent_id] = previous + pg
 
     def _seed(self, grad: Any) -> Any:
         """The gradient ``backward`` starts from (checked), as an array of this tensor's dtype."""
@@ -408,6 +426,53 @@ class Tensor:
     # ------------------------------------------------------------------------------- operators
     # Defined in scratchnn.ops and attached below, so that each op's forward sits beside its
     # backward in one place.
+
+
+class _Deferred(Tensor):
+    """A node whose value is computed when ``data`` is first read, once.
+
+    For the mean of a fused loss (``ops.sigmoid_binary_crossentropy(..., reduction="mean")``
+    and the softmax ones): its backward needs only what the forward pass computed on the way,
+    and a step that does not read the value (a population's, which watches its logits for
+    divergence) skips the element-wise loss and its sum. Everything else sees a Tensor.
+    """
+
+    __slots__ = ("_compute", "_meta")
+    _value = Tensor.data  # the slot the value lives in, once computed
+
+    @property  # type: ignore[override]
+    def data(self) -> Any:
+        """The value (computed now if it was not yet)."""
+        compute = self._compute
+        if compute is not None:
+            self._compute = None
+            _Deferred._value.__set__(self, compute())
+        return _Deferred._value.__get__(self, _Deferred)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._compute = None
+        _Deferred._value.__set__(self, value)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the value (known before it is computed)."""
+        return self._meta[0]
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions of the value."""
+        return len(self._meta[0])
+
+    @property
+    def size(self) -> int:
+        """Number of elements of the value."""
+        return math.prod(self._meta[0])
+
+    @property
+    def dtype(self) -> Any:
+        """dtype of the value."""
+        return self._meta[1]
 
 
 def _no_backward(g: Any) -> tuple[()]:

@@ -188,6 +188,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
     def _structure_changed(self) -> None:
         """Forget what depends on the layers (the parameter list, the divergence snapshot)."""
         self._params_cache = None
+        self._leaf_cache = None
         self._snapshot = None
 
     @property
@@ -323,6 +324,9 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
 
     def _leaf_layers(self) -> list[Layer]:
         """Every non-model layer, nested models opened, each once."""
+        cached = self.__dict__.get("_leaf_cache")
+        if cached is not None:
+            return cached
         out: list[Layer] = []
         seen: set[int] = set()
         for layer in self._child_layers():
@@ -331,6 +335,8 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
                 if id(leaf) not in seen:
                     seen.add(id(leaf))
                     out.append(leaf)
+        if self.built:  # fixed until the structure changes (_structure_changed)
+            self._leaf_cache = out
         return out
 
     # ------------------------------------------------------------------------------ the steps

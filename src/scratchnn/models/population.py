@@ -275,9 +275,10 @@ class Population(Model):
     # ---------------------------------------------------------------------------- forward
     @staticmethod
     def _units_first(x: Any) -> Any:
-        """A batch of rows, ``(B, D)`` or per member ``(P, B, D)``, as ``(D, B)``/``(P, D, B)``."""
+        """A batch of rows, ``(B, D)`` or per member ``(P, B, D)``, as ``(D, B)``/``(P, D, B)``
+        (a contiguous copy: the products of wide populations read a strided view slowly)."""
         data = x.data if isinstance(x, Tensor) else np.asarray(x)
-        return np.ascontiguousarray(np.swapaxes(data, -1, -2))
+        return np.ascontiguousarray(data.swapaxes(-1, -2))
 
     def call(self, x: Any, training: bool = False) -> Tensor:
         """Every member's outputs: rows ``(B, D)`` or ``(P, B, D)`` -> ``(P, B, K)``."""
@@ -312,7 +313,18 @@ class Population(Model):
         return ops.transpose(out, (0, 2, 1))
 
     def _targets_like(self, x: Any, y: Any, pred: Tensor, loss: Any) -> np.ndarray:
-        """The targets shaped for ``pred`` ``(P, B, K)`` (labels ``(P, B)``), as views."""
+        """The targets shaped for ``pred`` ``(P, B, K)`` (labels ``(P, B)``), as views (kept
+        from step to step while the batch's target array is the same: a view follows it)."""
+        key = (pred.shape, np.ndim(x), loss.name)
+        cached = self.__dict__.get("_targets_cache")
+        if cached is not None and cached[0] is y and cached[1] == key:
+            return cached[2]
+        targets = self._shaped_targets(x, y, pred, loss)
+        if isinstance(y, np.ndarray):
+            self._targets_cache = (y, key, targets)
+        return targets
+
+    def _shaped_targets(self, x: Any, y: Any, pred: Tensor, loss: Any) -> np.ndarray:
         y = self._per_member_targets(x, y)
         if loss.name.startswith("sparse"):
             return y
@@ -326,18 +338,17 @@ class Population(Model):
         return fused or self.compiled_loss.losses[0], fused is not None
 
     def _objective(self, x: Any, y: Any, training: bool) -> tuple[Tensor, Tensor, np.ndarray]:
-        """``(objective, predictions (P, B, K), targets)`` of a batch.
+        """``(loss, predictions (P, B, K), targets)`` of a batch.
 
-        The objective is the sum of the members' losses, computed as the loss of all members'
-        rows together (one fused node where the loss has one, as ``Sequential`` computes it)
-        times P: each member's gradient is its own loss's.
+        The loss is that of all members' rows together (one fused node where the loss has
+        one, as ``Sequential`` computes it); the objective is P times it, the sum of the
+        members' losses, so that each member's gradient is its own loss's: ``train_step``
+        seeds the backward pass with P instead of recording that product.
         """
         pred = self._forward_for_loss([x], training)[0]
         loss, from_logits = self._loss()
         targets = self._targets_like(x, y, pred, loss)
         value = compiled.loss_value(loss, targets, pred, None, from_logits)
-        if loss.reduction != "sum":
-            value = ops.mul(value, pred.shape[0])
         return value, pred, targets
 
     def _member_values(self, pred: Tensor, targets: np.ndarray) -> np.ndarray:
@@ -361,15 +372,19 @@ class Population(Model):
         params = self.params
         for p in params:
             p.grad = None
-        objective, pred, targets = self._objective(x, y, training=True)
+        loss, pred, targets = self._objective(x, y, training=True)
         logs: dict[str, Any] = {}
-        finite = math.isfinite(float(objective.data))
+        # A loss of logits is finite where the logits are: one sum of them, and the loss value
+        # (computed when read, see Tensor._from_deferred_op) is never computed in this step.
+        watched = pred.data if self._loss()[1] else loss.data
+        finite = math.isfinite(float(watched.sum()))
         if self.track_metrics or not finite:
             values = self._member_values(pred, targets)
             logs["loss"] = values
             if not finite:
                 self._diverged(logs)
-        objective.backward()
+        scale = 1 if self._loss()[0].reduction == "sum" else pred.shape[0]
+        loss.backward(np.asarray(scale, dtype=loss.dtype))  # the objective: P x the mean
         self.optimizer.step(params)
         if self._remask:
             self._zero_padding()

@@ -64,12 +64,21 @@ def _through_activations(g: Any, out: Any, runs: Runs, members: int) -> Any:
     return grad
 
 
-def _affine(x: Any, kernel: Any, bias: Any) -> tuple[Any, Any]:
+def _affine(x: Any, kernel: Any, bias: Any, halved: Sequence[tuple[int, int]] = ()
+            ) -> tuple[Any, Any]:
     """``kernel @ x + bias`` ``(P, H, B)``, and the input as the product used it: with a shared
     ``x`` ``(D, B)`` and a bias, ``[x; 1]`` ``(D+1, B)`` (the bias rides along as one more input
-    row of one product for the whole population), else ``x`` itself."""
+    row of one product for the whole population), else ``x`` itself. The members of the
+    ``halved`` slices get half of it (their kernel and bias halved, not the output)."""
     xp = backend.xp
     members, units, _ = kernel.shape
+    if halved:
+        kernel = kernel.copy()
+        bias = None if bias is None else bias.copy()
+        for lo, hi in halved:
+            kernel[lo:hi] *= 0.5
+            if bias is not None:
+                bias[lo:hi] *= 0.5
     if x.ndim == 2:
         if bias is not None:
             x = xp.concatenate([x, xp.ones((1, x.shape[-1]), x.dtype)], axis=0)
@@ -165,22 +174,47 @@ def stacked_linear(
     return Tensor._from_op(out, parents, backward, "stacked_linear")
 
 
-# A derivative from the output, as c0 + c1 * S with S one array (None: the constant c0).
+# A derivative from the stored hidden value, as c0 + c1 * S with S one new array (None: the
+# constant c0). Sigmoid units store t = tanh(z / 2) (see stacked_perceptron): s' = (1 - t**2) / 4.
 def _derivative_term(name: str, a: Any) -> tuple[float, float, Any]:
     xp = backend.xp
     if name == "relu":
-        return 0.0, 1.0, (a > 0).astype(a.dtype)
+        return 0.0, 1.0, xp.greater(a, 0, out=xp.empty_like(a))
     if name == "tanh":  # 1 - a**2
         return 1.0, -1.0, xp.multiply(a, a)
-    if name == "sigmoid":  # a - a**2
-        s = xp.multiply(a, a)
-        return 0.0, 1.0, xp.subtract(a, s, out=s)
+    if name == "sigmoid":  # a = tanh(z / 2): (1 - a**2) / 4
+        return 0.25, -0.25, xp.multiply(a, a)
     return 1.0, 0.0, None  # linear
+
+
+def _times_derivative(g: Any, a: Any, runs: Runs) -> Any:
+    """``g`` times the hidden activations' derivative (from the stored values ``a``), in place;
+    members without a run are linear."""
+    for name, lo, hi in runs:
+        c0, c1, s = _derivative_term(name, a[lo:hi])
+        part = g[lo:hi]
+        if c0 == 0.0:  # relu: g * mask
+            part *= s
+        else:  # g * (c0 + c1 * S) = c0 * g + c1 * (g * S)
+            s *= part
+            part *= c0
+            s *= c1
+            part += s
+    return g
 
 
 FUSED_PERCEPTRON_WIDTH = 16
 """:func:`stacked_perceptron` forms no ``(P, H, B)`` gradient when (inputs + 1) x outputs is at
 most this; wider layers take the layer-by-layer formula inside the same op."""
+
+SMALL_WIDTH = 6
+"""Up to this many hidden units (one output, shared inputs), the fused backward forms
+``S * g`` and multiplies it by each input row for all members in one product (fewer, larger
+calls than one product per member)."""
+
+
+def _halved(runs: Runs) -> list[tuple[int, int]]:
+    return [(lo, hi) for name, lo, hi in runs if name == "sigmoid"]
 
 
 def stacked_perceptron(
@@ -204,6 +238,11 @@ def stacked_perceptron(
 
     a few matrix-vector products of ``S`` with the small ``(P, (D+1) K, B)`` array ``X * G``.
 
+    Sigmoid hidden units are kept as ``t = tanh(z / 2)`` (``sigmoid(z) = (1 + t) / 2``): one
+    transcendental pass, with the halving folded into the first layer's weights and the affine
+    map back to ``sigmoid(z)`` into the output layer's (``W2 s + b2 = (W2 / 2) t + b2 +
+    sum(W2) / 2``), so the hidden array sees one pass instead of four.
+
     Args:
         x: ``(D, B)`` shared inputs, or ``(P, D, B)``.
         w1: ``(P, H, D)`` hidden kernels; b1: ``(P, H)`` or ``None``.
@@ -223,28 +262,39 @@ def stacked_perceptron(
             f"received {w2.shape}."
         )
     runs = _runs(activation, members)
-    a, xa = _affine(x.data, w1.data, None if b1 is None else b1.data)  # the hidden layer
+    halved = _halved(runs)
+    a, xa = _affine(x.data, w1.data, None if b1 is None else b1.data, halved)  # the hidden layer
     for name, lo, hi in runs:
-        _FUSED_FORMS[name][0](a[lo:hi])
+        _FUSED_FORMS["tanh" if name == "sigmoid" else name][0](a[lo:hi])
     kernel2 = w2.data if hidden_mask is None else xp.where(hidden_mask, w2.data, 0)
-    out = xp.matmul(kernel2, a)  # (P, K, H) @ (P, H, B) -> (P, K, B)
-    if b2 is not None:
-        out += b2.data[:, :, None]
+    forward2, bias2 = kernel2, None if b2 is None else b2.data
+    if halved:  # s = (1 + t) / 2 folded into the output layer
+        forward2 = kernel2.copy()
+        bias2 = xp.zeros((members, k), kernel2.dtype) if bias2 is None else bias2.copy()
+        for lo, hi in halved:
+            forward2[lo:hi] *= 0.5
+            bias2[lo:hi] += forward2[lo:hi].sum(axis=2)
+    out = xp.matmul(forward2, a)  # (P, K, H) @ (P, H, B) -> (P, K, B)
+    if bias2 is not None:
+        out += bias2[:, :, None]
     shared = x.ndim == 2
     fused = shared and (d + 1) * k <= FUSED_PERCEPTRON_WIDTH
 
     def backward(g):  # g: (P, K, B)
         gw2 = xp.matmul(g, xp.swapaxes(a, 1, 2))  # (P, K, B) @ (P, B, H) -> (P, K, H)
+        gb2 = g.sum(axis=2) if b2 is not None or halved else None
+        for lo, hi in halved:  # s = (1 + t) / 2: g s^T = (g t^T + sum_b g) / 2
+            gw2[lo:hi] += gb2[lo:hi, :, None]
+            gw2[lo:hi] *= 0.5
         if hidden_mask is not None:
             gw2 = xp.where(hidden_mask, gw2, 0)
-        gb2 = None if b2 is None else g.sum(axis=2)
         if fused and not x.requires_grad:
             gw1b = _first_layer_gradient(g, a, xa, kernel2, runs, members)
             gx = None
         else:  # the layer-by-layer formula: the hidden layer's gradient, then its product
             gh = (xp.swapaxes(kernel2, 1, 2) * g if k == 1
                   else xp.matmul(xp.swapaxes(kernel2, 1, 2), g))  # (P, H, B)
-            gh = _through_activations(gh, a, runs, members)
+            gh = _times_derivative(gh, a, runs)
             gx = None
             if x.requires_grad:
                 gx = unbroadcast(xp.matmul(xp.swapaxes(w1.data, 1, 2), gh), x.shape)
@@ -274,17 +324,26 @@ def _first_layer_gradient(g: Any, a: Any, xa: Any, kernel2: Any, runs: Runs,
     xp = backend.xp
     p, k, b = g.shape
     units = a.shape[1]
-    # q[p, (d, k), b] = x[d, b] * g[p, k, b]: (P, W, B), W = (D + 1) K
-    q = (xa[None, :, None, :] * g[:, None, :, :]).reshape(p, -1, b)
-    width = q.shape[1]
-    total = q.sum(axis=2)  # (P, W): the c0 part, sum_b x[d, b] g[p, k, b]
+    small = k == 1 and units <= SMALL_WIDTH
+    width = xa.shape[0] * k
+    q = None  # q[p, (d, k), b] = x[d, b] * g[p, k, b]: (P, W, B), when products need it
+    if not small:
+        q = xa * g if k == 1 else (xa[None, :, None, :] * g[:, None, :, :]).reshape(p, -1, b)
+    # (P, W): the c0 part, sum_b x[d, b] g[p, k, b]
+    total = g[:, 0, :] @ xa.T if k == 1 else q.sum(axis=2)
     m = xp.empty((p, units, width), dtype=g.dtype)  # sum_b F[p, h, b] q[p, (d, k), b]
     covered = [False] * members
-    qt = xp.swapaxes(q, 1, 2)  # (P, B, W)
     for name, lo, hi in runs:
         c0, c1, s = _derivative_term(name, a[lo:hi])
         part = m[lo:hi]
-        xp.matmul(s, qt[lo:hi], out=part)  # (P, H, B) @ (P, B, W), one product per member
+        if small:  # (S * g) @ x^T: one product per input row, all members' rows at once
+            s *= g[lo:hi]
+            flat = s.reshape(-1, b)
+            for col in range(width):
+                xp.matmul(flat, xa[col], out=part[:, :, col].reshape(-1))
+        else:  # one matrix-vector product per column: BLAS is slow on (H, B) @ (B, W)
+            for col in range(width):
+                xp.matmul(s, q[lo:hi, col, :, None], out=part[:, :, col:col + 1])
         if c1 != 1.0:
             part *= c1
         if c0 != 0.0:

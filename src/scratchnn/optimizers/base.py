@@ -144,10 +144,11 @@ class Optimizer:
     def current_learning_rate(self) -> Any:
         """The learning rate the next step will use (a schedule evaluated at ``iterations``);
         a ``(P,)`` array for a population whose members' rates differ."""
+        if self._member_lr_array is not None:  # constant rates: made once
+            return self._member_lr_array
         if self._member_lrs is not None:
             if not any(callable(lr) for lr in self._member_lrs):
-                if self._member_lr_array is None:  # constant: made once
-                    self._member_lr_array = numpy.array(self._member_lrs, dtype=numpy.float64)
+                self._member_lr_array = numpy.array(self._member_lrs, dtype=numpy.float64)
                 return self._member_lr_array
             return numpy.array([self._rate(lr) for lr in self._member_lrs])
         return self._rate(self._learning_rate)
@@ -236,8 +237,9 @@ class Optimizer:
                 self._update(p.data, grad, slot, lr, hyper)
         else:
             grads = self._clip_members(grads, hyper)
+            numbers = tuple(v for v in hyper.values() if not isinstance(v, numpy.ndarray))
             for (i, p), grad in zip(active, grads, strict=True):
-                h = self._shaped(hyper, lr, p.data)
+                h = self._shaped(hyper, lr, p.data, numbers)
                 if h["weight_decay"] is not None:
                     updates.apply_weight_decay(p.data, lr=h["lr"], weight_decay=h["weight_decay"])
                 slot = self._slots[i]
@@ -259,12 +261,13 @@ class Optimizer:
             values.update(self._per_member)
         return values
 
-    def _shaped(self, hyper: dict[str, Any], lr: Any, data: Any) -> dict[str, Any]:
+    def _shaped(self, hyper: dict[str, Any], lr: Any, data: Any, numbers: tuple[Any, ...]
+                ) -> dict[str, Any]:
         """``hyper`` and ``lr`` with each ``(P,)`` array reshaped to ``(P, 1, ...)`` for a
         parameter like ``data`` (and cast to its dtype, so nothing is computed in another).
 
-        Kept from step to step while the values are the same (a constant learning rate)."""
-        numbers = tuple(v for v in hyper.values() if not isinstance(v, numpy.ndarray))
+        Kept from step to step while the values are the same (a constant learning rate and the
+        same plain ``numbers`` of ``hyper``)."""
         key = (data.ndim, data.dtype)
         cached = self._shaped_cache.get(key)
         if cached is not None and cached[0] is lr and cached[1] == numbers:
