@@ -204,7 +204,7 @@ class RBM(Model):
         self.weight_decay = _check_rate(weight_decay, "weight_decay", 0.0, float("inf"))
         self._sampling = self._rng
         self._chain: list[np.ndarray] = []  # [(C, H) hidden samples of the persistent chain]
-        self.rbm = RBMLayer(self.n_hidden, name="rbm")
+        self.rbm = RBMLayer(self.n_hidden, name="rbm", dtype=self.dtype)
         self.compile(optimizer=optimizers.SGD(self.learning_rate, momentum=self.momentum))
         if n_visible is not None:
             self.build((check_int(n_visible, "n_visible", 1),))
@@ -399,6 +399,34 @@ class RBM(Model):
         }
 
 
+class PseudoLikelihood(callbacks_module.Callback):
+    """Log the mean pseudo-likelihood of ``x`` after every epoch of an RBM's ``fit``.
+
+    Adds ``logs["pseudo_likelihood"]`` (what scikit-learn's ``BernoulliRBM`` prints per
+    iteration with ``verbose=True``), so it lands in the History.
+
+    Args:
+        x: rows to score (usually the training rows).
+
+    Example:
+        >>> import numpy as np
+        >>> x = (np.random.default_rng(0).random((40, 5)) < 0.5).astype("float32")
+        >>> rbm = RBM(3, seed=0)
+        >>> h = rbm.fit(x, batch_size=10, epochs=2, verbose=0, callbacks=[PseudoLikelihood(x)])
+        >>> len(h.history["pseudo_likelihood"])
+        2
+    """
+
+    def __init__(self, x: Any) -> None:
+        super().__init__()
+        self.x = x
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Score ``x`` with the RBM being trained."""
+        if logs is not None:
+            logs["pseudo_likelihood"] = float(np.mean(self.model.score_samples(self.x)))
+
+
 @register
 class DBN(Model):
     """A deep belief net: RBMs stacked, pretrained greedily, then fine-tuned as a network.
@@ -454,11 +482,11 @@ class DBN(Model):
         self._rbm_args = {"k": k, "persistent": persistent, "learning_rate": learning_rate,
                           "momentum": momentum, "weight_decay": weight_decay}
         sizes = (n_visible, *self.hidden[:-1])
+        seeds = derived_seeds(seed, len(self.hidden))
         self.rbms = [
             RBM(h, v, visible=visible if i == 0 else "bernoulli", name=f"rbm_{i}", dtype=dtype,
                 seed=s, **self._rbm_args)
-            for i, (h, v, s) in enumerate(zip(self.hidden, sizes, derived_seeds(seed, len(self.hidden)),
-                                              strict=True))
+            for i, (h, v, s) in enumerate(zip(self.hidden, sizes, seeds, strict=True))
         ]
         self.visible = visible
 
