@@ -48,7 +48,7 @@ ALLOWED: dict[str, set[str]] = {
     "text": set(),
     "callbacks": {"metrics"},  # hooks of the loop; monitored metrics' directions
     "runs": {"_version"},
-    "plotting": {"backend", "metrics"},
+    "plotting": {"backend", "callbacks", "metrics"},  # SampleGrids is a training callback
     # model files: checks before building (layer classes, shapes), then the format itself
     "io_checks": {"backend", "layers"},
     "io": {"backend", "io_checks", "_version"},
