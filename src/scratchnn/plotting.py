@@ -1395,6 +1395,15 @@ def _scaled(tiles: np.ndarray, scale: str) -> np.ndarray:
     return (tiles - low) / np.where(span > 0, span, 1.0)
 
 
+def _finish(fig: Figure, path: PathLike | None, dpi: float, title: str | None = None) -> Figure:
+    """Give ``fig`` its title, write it to ``path`` when given, return it."""
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        save_png(fig, path, dpi)
+    return fig
+
+
 def _mosaic(tiles: np.ndarray, cols: int, pad: int = 1) -> np.ndarray:
     """Tiles ``(N, H, W[, 3])`` laid out ``cols`` to a row, ``pad`` pixels apart, one array."""
     n, h, w = tiles.shape[:3]
@@ -1449,11 +1458,7 @@ def plot_image_grid(
     mosaic = _mosaic(tiles, min(cols, len(tiles)))
     ax.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_axis_off()
-    if title:
-        fig.suptitle(title)
-    if path is not None:
-        save_png(fig, path, dpi)
-    return fig
+    return _finish(fig, path, dpi, title)
 
 
 def plot_rbm_filters(
@@ -1536,11 +1541,7 @@ def plot_image_rows(
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_ylabel(str(label), rotation=0, ha="right", va="center", fontsize="small")
-    if title:
-        fig.suptitle(title)
-    if path is not None:
-        save_png(fig, path, dpi)
-    return fig
+    return _finish(fig, path, dpi, title)
 
 
 def plot_code_space(
@@ -1585,9 +1586,7 @@ def plot_code_space(
     ax.set_ylabel("code 2")
     ax.set_title(title or "2-D code space")
     ax.grid(True, alpha=0.3)
-    if path is not None:
-        save_png(fig, path, dpi)
-    return fig
+    return _finish(fig, path, dpi)
 
 
 def plot_gradient_norms(
