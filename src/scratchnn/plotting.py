@@ -1702,14 +1702,19 @@ class SampleGrids(callbacks.Callback):
         cols: tiles per row.
         gif: write the GIF at the end of training.
         title: a title; ``"{epoch}"`` in it is replaced by the epoch number.
+        every: draw after every ``every``-th epoch (and after the last one).
 
     Attributes:
         paths: the PNGs written, in order; ``gif_path`` the GIF (``None`` before it is written).
     """
 
     def __init__(self, out_dir: PathLike, z: Any, *, prefix: str = "samples",
-                 cols: int | None = None, gif: bool = True, title: str | None = None) -> None:
+                 cols: int | None = None, gif: bool = True, title: str | None = None,
+                 every: int = 1) -> None:
         super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer; received every={every!r}.")
+        self.every = every
         self.out_dir = Path(out_dir)
         self.z = z
         self.prefix = prefix
@@ -1720,7 +1725,10 @@ class SampleGrids(callbacks.Callback):
         self.gif_path: Path | None = None
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        """Draw this epoch's grid."""
+        """Draw this epoch's grid (every ``every`` epochs, and the last)."""
+        last = epoch + 1 == self.params.get("epochs")
+        if (epoch + 1) % self.every and not last:
+            return
         images = self.model.generate(z=self.z)
         path = self.out_dir / f"{self.prefix}_epoch_{epoch + 1:03d}.png"
         title = (self.title or "Samples after epoch {epoch}").replace("{epoch}", str(epoch + 1))

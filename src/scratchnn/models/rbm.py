@@ -403,10 +403,12 @@ class PseudoLikelihood(callbacks_module.Callback):
     """Log the mean pseudo-likelihood of ``x`` after every epoch of an RBM's ``fit``.
 
     Adds ``logs["pseudo_likelihood"]`` (what scikit-learn's ``BernoulliRBM`` prints per
-    iteration with ``verbose=True``), so it lands in the History.
+    iteration with ``verbose=True``), so it lands in the History. The flipped features are drawn
+    from a generator of the callback's own, so scoring never changes how the RBM trains.
 
     Args:
         x: rows to score (usually the training rows).
+        seed: seed of the callback's generator.
 
     Example:
         >>> import numpy as np
@@ -417,14 +419,17 @@ class PseudoLikelihood(callbacks_module.Callback):
         2
     """
 
-    def __init__(self, x: Any) -> None:
+    def __init__(self, x: Any, seed: int = 0) -> None:
         super().__init__()
         self.x = x
+        self.rng = np.random.default_rng(seed)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Score ``x`` with the RBM being trained."""
         if logs is not None:
-            logs["pseudo_likelihood"] = float(np.mean(self.model.score_samples(self.x)))
+            n, features = np.shape(self.x)
+            index = self.rng.integers(0, features, n)
+            logs["pseudo_likelihood"] = float(np.mean(self.model.score_samples(self.x, index)))
 
 
 @register
