@@ -157,3 +157,39 @@ def test_mnist_gans_train_draw_sample_grids_and_round_trip_bit_for_bit(tmp_path,
     np.testing.assert_array_equal(loaded.discriminate(real), gan.discriminate(real))
     assert loaded.compile_config() == gan.compile_config()
     loaded.fit(real, batch_size=16, epochs=1, verbose=0)  # trains on, fresh moments
+
+
+# ------------------------------------------------------------------------ judging the samples
+def test_classifier_score_is_the_inception_score_formula():
+    from scipy.stats import entropy
+
+    from scratchnn import metrics
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.full(10, 0.3), size=200)
+    by_hand = np.exp(np.mean([entropy(row, p.mean(axis=0)) for row in p]))  # E KL(p(y|x)||p(y))
+    assert metrics.classifier_score(p) == pytest.approx(by_hand, rel=1e-12)
+    one_class = np.tile(np.eye(10)[3], (50, 1))
+    assert metrics.classifier_score(one_class) == pytest.approx(1.0)  # mode collapse
+    assert metrics.classifier_score(np.eye(10)[np.arange(50) % 10]) == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="probabilities"):
+        metrics.classifier_score(np.ones((3, 4)))
+
+
+def test_frechet_distance_is_the_fid_formula():
+    from scipy import linalg
+
+    from scratchnn import metrics
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(400, 5)) @ rng.normal(size=(5, 5))
+    b = rng.normal(size=(300, 5)) @ rng.normal(size=(5, 5)) + 2.0
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    fid = np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(
+        ca + cb - 2 * np.real(linalg.sqrtm(ca @ cb)))
+    assert metrics.frechet_distance(a, b) == pytest.approx(fid, rel=1e-9)
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    dead = np.c_[a, np.zeros(len(a))]  # a feature that never varies: singular covariances
+    assert np.isfinite(metrics.frechet_distance(dead, dead[::-1] + 1.0))
+    with pytest.raises(ValueError, match=r"\(N, D\)"):
+        metrics.frechet_distance(a, b[:, :3])

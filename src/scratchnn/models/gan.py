@@ -392,7 +392,9 @@ def dcgan(
     latent_dim: int = 64,
     filters: Sequence[int] = (64, 32),
     *,
+    d_filters: Sequence[int] | None = None,
     dropout: float = 0.3,
+    label_smoothing: float = 0.0,
     seed: int | None = None,
 ) -> GAN:
     """A deep convolutional GAN (Radford et al., 2016) sized for MNIST, images in [0, 1].
@@ -400,14 +402,16 @@ def dcgan(
     Generator: ``Z -> Dense(H/4·W/4·filters[0]) -> BatchNorm -> ReLU -> (H/4, W/4, f0) ->
     Conv2DTranspose(filters[1], 4, stride 2) -> BatchNorm -> ReLU -> Conv2DTranspose(C, 4,
     stride 2, sigmoid)``; discriminator: ``Conv2D(filters[1], 4, stride 2) -> leaky ReLU ->
-    Conv2D(filters[0], 4, stride 2) -> leaky ReLU -> Flatten -> Dropout -> Dense(1)`` logit.
-    Height and width must be multiples of 4. Not compiled.
+    Conv2D(filters[0], 4, stride 2) -> leaky ReLU -> Flatten -> Dropout -> Dense(1)`` logit
+    (``d_filters`` gives the discriminator's two channel counts instead, to weaken or strengthen
+    it). Height and width must be multiples of 4. Not compiled.
     """
     h, w, c = (int(n) for n in image_shape)
     if h % 4 or w % 4:
         raise ValueError(f"dcgan() needs a height and width that are multiples of 4; received "
                          f"image_shape={tuple(image_shape)}.")
     f0, f1 = (int(f) for f in filters)
+    d0, d1 = (f1, f0) if d_filters is None else (int(f) for f in d_filters)
     seeds = derived_seeds(seed, 3)
     generator = Sequential([
         Input((latent_dim,)),
@@ -422,10 +426,11 @@ def dcgan(
     ], name="generator", seed=seeds[0])  # fmt: skip
     discriminator = Sequential([
         Input((h, w, c)),
-        Conv2D(f1, 4, strides=2, padding="same", activation="leaky_relu"),
-        Conv2D(f0, 4, strides=2, padding="same", activation="leaky_relu"),
+        Conv2D(d0, 4, strides=2, padding="same", activation="leaky_relu"),
+        Conv2D(d1, 4, strides=2, padding="same", activation="leaky_relu"),
         Flatten(),
         Dropout(dropout),
         Dense(1),
     ], name="discriminator", seed=seeds[1])  # fmt: skip
-    return GAN(generator, discriminator, name="dcgan", seed=seeds[2])
+    return GAN(generator, discriminator, label_smoothing=label_smoothing, name="dcgan",
+               seed=seeds[2])
