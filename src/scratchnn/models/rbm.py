@@ -251,7 +251,9 @@ class RBM(Model):
         return np.less(u, p, out=u)  # 1.0 where u < p
 
     def _sample_visible(self, h: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        mean = self._visible_mean(h)
+        return self._draw_visible(self._visible_mean(h), rng)
+
+    def _draw_visible(self, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if self.visible == "gaussian":
             return mean + rng.standard_normal(mean.shape, dtype=mean.dtype)
         u = rng.random(mean.shape, dtype=mean.dtype)
@@ -278,18 +280,24 @@ class RBM(Model):
         rng = self._sampling
         w, _, _ = self._arrays()
         p0 = self._hidden(v0)  # (B, H)
-        error = _mean_square(v0 - self._visible_mean(p0))
         h = self._chain[0] if self.persistent and self._chain else None
         if h is None:
             h = np.zeros_like(p0) if self.persistent else self._sample_hidden(p0, rng)
+        # The reconstruction of the data and the chain's first visible means in one product
+        n = len(v0)
+        means = self._visible_mean(np.concatenate([p0, h]))  # (B + C, H) -> (B + C, V)
+        error = _mean_square(v0 - means[:n])
+        mean = means[n:]
         for step in range(self.k):
-            v = self._sample_visible(h, rng)  # (C, V)
+            if step:
+                mean = self._visible_mean(h)
+            v = self._draw_visible(mean, rng)  # (C, V)
             p = self._hidden(v)  # (C, H)
             if self.persistent or step < self.k - 1:
                 h = self._sample_hidden(p, rng)
         if self.persistent:
             self._chain[:] = [h]
-        n, c = 1.0 / len(v0), 1.0 / len(v)
+        n, c = 1.0 / n, 1.0 / len(v)
         grad_w = v.T @ p  # (V, C) @ (C, H) -> (V, H)
         grad_w *= c
         grad_w -= (v0.T @ p0) * n

@@ -88,7 +88,7 @@ SIZES = {
                        32, (256,), (16, 32), 1, 128, 256, 1, 0.05, 16),
     "default": DeepSizes("default", "mnist", 12000, 5000, True, 1, (500, 500), 5, 100, 100,
                          60, 2, 32, (256,), (16, 32), 8, 128, 128, 1, 0.05, 16),
-    "full": DeepSizes("full", "mnist", None, None, True, 3, (500, 500), 10, 100, 100, 100, 3,
+    "full": DeepSizes("full", "mnist", None, None, True, 5, (500, 500), 10, 100, 100, 100, 3,
                       32, (256,), (16, 32), 20, 128, 256, 1, 0.05, 16),
 }
 """The modes: ``quick`` (digits, seconds: ``reproduce --quick``), ``short`` (a taste of MNIST
@@ -248,7 +248,7 @@ def rbm_section(sizes: DeepSizes, seed: int, out_dir: Path, say: Reporter
         c = rbm_vs_sklearn(sizes, seed)
     ours_t, sk_t = float(np.median(c.seconds)), float(np.median(c.sklearn_seconds))
     say(f"RBM features {pct(c.accuracy)} (scikit-learn {pct(c.sklearn_accuracy)}, raw pixels "
-        f"{pct(c.raw_accuracy)}); fit {ours_t:.2f} s vs {sk_t:.2f} s CPU")
+        f"{pct(c.raw_accuracy)}); fit {ours_t:.3f} s vs {sk_t:.3f} s CPU")
     paths = [image_path(out_dir, STUDY, "rbm_pseudo_likelihood"),
              image_path(out_dir, STUDY, "rbm_digits_filters")]
     plot_curves({"scratchnn RBM": c.pseudo_likelihood,
@@ -260,8 +260,8 @@ def rbm_section(sizes: DeepSizes, seed: int, out_dir: Path, say: Reporter
     fig = compared(
         "004 RBM features vs scikit-learn's BernoulliRBM",
         f"scikit-learn's recipe: {pct(c.sklearn_accuracy)} with its BernoulliRBM",
-        f"{pct(c.accuracy)} (raw pixels {pct(c.raw_accuracy)}); RBM fit {ours_t:.2f} s vs "
-        f"{sk_t:.2f} s CPU",
+        f"{pct(c.accuracy)} (raw pixels {pct(c.raw_accuracy)}); RBM fit {ours_t:.3f} s vs "
+        f"{sk_t:.3f} s CPU",
         100 * c.accuracy, 100 * c.sklearn_accuracy, 1.0,
     )
     timing = (f"median of {len(c.seconds)} interleaved fits each" if len(c.seconds) > 1
@@ -279,7 +279,7 @@ def rbm_section(sizes: DeepSizes, seed: int, out_dir: Path, say: Reporter
         f"pixels. Pseudo-likelihood per iteration (scikit-learn's definition, on the training "
         f"rows): ours {', '.join(f'{v:.2f}' for v in c.pseudo_likelihood)}; scikit-learn's "
         f"{', '.join(f'{v:.2f}' for v in c.sklearn_pseudo_likelihood)}. RBM fit time "
-        f"({timing}, one BLAS thread): {ours_t:.2f} s against {sk_t:.2f} s CPU. One "
+        f"({timing}, one BLAS thread): {ours_t:.3f} s against {sk_t:.3f} s CPU. One "
         "deviation from the recipe: its `LogisticRegression(solver=\"newton-cg\", tol=1)` stops "
         "before its first iteration in scikit-learn 1.9 (every test digit gets one class, "
         "9.7 % for both RBMs), so both use the default tolerance."
