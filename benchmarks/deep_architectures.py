@@ -42,14 +42,22 @@ import common
 SECTIONS = ("rbm", "dbn", "autoencoders", "gan", "vanishing")
 
 
-def run(sections: list[str], mode: str, seed: int, out: Path, mnist: Path | None) -> list[dict]:
-    """Run ``sections`` at ``mode`` sizes; print and return their figures."""
+def run(sections: list[str], mode: str, seed: int, out: Path, mnist: Path | None,
+        gan_overrides: dict | None = None) -> list[dict]:
+    """Run ``sections`` at ``mode`` sizes; print and return their figures.
+
+    ``gan_overrides`` replaces fields of the mode's ``_gan004.GanSizes`` (``dcgan_epochs``,
+    ``dcgan_filters``, ``dcgan_d_filters``, ...).
+    """
+    import dataclasses
+
     from scratchnn.studies import _deep004, _gan004
     from scratchnn.studies._common import Reporter, single_threaded_blas
 
     out.mkdir(parents=True, exist_ok=True)
     say = Reporter("004", lambda line: print(line, flush=True))
     sizes = _deep004.SIZES[mode]
+    gan_sizes = dataclasses.replace(_gan004.GAN_SIZES[mode], **(gan_overrides or {}))
     rows: list[dict] = []
     with single_threaded_blas():
         data = None
@@ -66,7 +74,7 @@ def run(sections: list[str], mode: str, seed: int, out: Path, mnist: Path | None
             elif name == "autoencoders":
                 figures = _deep004.autoencoder_section(data, sizes, seed, out, say)[0]
             elif name == "gan":
-                figures = _gan004.gan_section(data, _gan004.GAN_SIZES[mode], seed, out, say)[0]
+                figures = _gan004.gan_section(data, gan_sizes, seed, out, say)[0]
             else:
                 figures = [_deep004.vanishing_section(data, sizes, seed, out, say)[0]]
             seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -83,6 +91,11 @@ def run(sections: list[str], mode: str, seed: int, out: Path, mnist: Path | None
     return rows
 
 
+def _pair(text: str) -> tuple[int, int]:
+    first, second = (int(v) for v in text.split(","))
+    return first, second
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the arguments and run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -93,14 +106,22 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder for the PNGs, the GIF and results.json")
     parser.add_argument("--mnist", type=Path, default=common.MNIST,
                         help="mnist.npz (default: the shared copy)")
+    parser.add_argument("--dcgan-epochs", type=int, help="override the mode's DCGAN epochs")
+    parser.add_argument("--dcgan-filters", type=_pair,
+                        help="the generator's channels, e.g. 64,32 (override)")
+    parser.add_argument("--dcgan-d-filters", type=_pair,
+                        help="the discriminator's channels, e.g. 64,128 (override)")
     args = parser.parse_args(argv)
+    overrides = {key: value for key, value in (
+        ("dcgan_epochs", args.dcgan_epochs), ("dcgan_filters", args.dcgan_filters),
+        ("dcgan_d_filters", args.dcgan_d_filters)) if value is not None}
     sections = list(SECTIONS) if args.section == "all" else [args.section]
     mnist = args.mnist if args.mnist.exists() else None
     if mnist is None and args.mode in ("short", "default", "full") and args.section != "rbm":
         print(f"{args.mnist} not found: falling back to $SCRATCHNN_DATA, then digits",
               file=sys.stderr)
     start = time.perf_counter()
-    run(sections, args.mode, args.seed, args.out, mnist)
+    run(sections, args.mode, args.seed, args.out, mnist, overrides)
     print(f"total: {time.perf_counter() - start:.1f} s; figures in {args.out}/")
 
 

@@ -49,12 +49,13 @@ class GanSizes:
     latent: int
     dense_hidden: tuple[int, int]
     dense_epochs: int
-    dcgan_filters: tuple[int, int]
+    dcgan_filters: tuple[int, int]  # the generator's channels at H/4 and H/2
     dcgan_epochs: int
     batch: int
     samples: int  # generated digits scored
     learning_rate: float  # Adam's, both networks (beta_1 0.5)
     grid_every: int  # epochs between two sample grids of the DCGAN
+    dcgan_d_filters: tuple[int, int] | None = None  # the discriminator's (None: mirrored)
 
 
 GAN_SIZES = {
@@ -144,7 +145,8 @@ def gan_section(data: DeepData, sizes: GanSizes, seed: int, out_dir: Path, say: 
     gans = {
         "dense GAN": (dense_gan(shape, sizes.latent, sizes.dense_hidden, seed=seed),
                       sizes.dense_epochs, []),
-        "DCGAN": (dcgan(shape, sizes.latent, sizes.dcgan_filters, seed=seed),
+        "DCGAN": (dcgan(shape, sizes.latent, sizes.dcgan_filters, d_filters=sizes.dcgan_d_filters,
+                        seed=seed),
                   sizes.dcgan_epochs, [grids]),
     }
     quality: dict[str, Quality] = {}
@@ -186,6 +188,7 @@ def gan_section(data: DeepData, sizes: GanSizes, seed: int, out_dir: Path, say: 
               "of both GANs drawn"),
     ]
     shares = ", ".join(f"{d}: {pct(f)}" for d, f in enumerate(dc.fractions))
+    d_filters = sizes.dcgan_d_filters or sizes.dcgan_filters[::-1]
     collapse = ("no digit below 5 %" if dc.fractions.min() >= CLASS_FLOOR
                 else f"**digit {int(dc.fractions.argmin())} below 5 %: partial mode collapse**")
     gif_link = f" ([the animation]({gif.relative_to(out_dir).as_posix()}))" if gif else ""
@@ -195,7 +198,8 @@ def gan_section(data: DeepData, sizes: GanSizes, seed: int, out_dir: Path, say: 
         f"{sizes.dense_hidden[1]}-{int(np.prod(shape))} generator, mirrored discriminator with "
         f"dropout; {sizes.dense_epochs} epochs) and a DCGAN (`dcgan`: Dense, BatchNorm, two "
         f"stride-2 Conv2DTranspose with {sizes.dcgan_filters[1]} and 1 channels; a "
-        f"discriminator of two stride-2 convolutions; {sizes.dcgan_epochs} epochs), both with "
+        f"discriminator of two stride-2 convolutions of {d_filters[0]} and {d_filters[1]} "
+        f"channels; {sizes.dcgan_epochs} epochs), both with "
         f"Adam {sizes.learning_rate:g}, beta_1 0.5, batches of {sizes.batch}: each batch one "
         "discriminator update on real vs generated digits, then one generator update through "
         f"the frozen discriminator. The judge is a CNN trained here on the real digits: "
