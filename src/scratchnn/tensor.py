@@ -418,7 +418,7 @@ class Tensor:
             )
         if self.grad is not None:
             self.grad = self.grad + g.astype(self.data.dtype, copy=False)
-        elif shared or not g.flags.owndata or not g.flags.writeable or g.dtype != self.dtype:
+        elif shared or not g.flags.owndata or not g.flags.writeable or g.dtype != self.data.dtype:
             self.grad = backend.xp.array(g, dtype=self.data.dtype, copy=True)
         else:
             self.grad = g
