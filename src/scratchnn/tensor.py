@@ -30,11 +30,45 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scratchnn import backend
+
+if TYPE_CHECKING:
+    from scratchnn import ops
+else:
+
+    class _OpsOnFirstUse:
+        """Stands for :mod:`scratchnn.ops` until an operator first needs it.
+
+        ``ops`` imports this module, so this module imports ``ops`` lazily: the first attribute
+        looked up here imports it and rebinds the module-level name ``ops`` to the real module.
+        From then on every operator costs one global lookup and one call, as a direct import
+        would (an import statement inside each operator would cost a lookup in ``sys.modules``
+        on every call).
+        """
+
+        def __getattr__(self, name):
+            global ops
+            from scratchnn import ops
+
+            return getattr(ops, name)
+
+    ops = _OpsOnFirstUse()
+
+TensorLike: TypeAlias = "Tensor | ArrayLike"
+"""What ops and operators accept: a :class:`Tensor`, or anything NumPy makes an array of (Python
+numbers, nested lists, arrays), taken as a constant of the other operand's dtype."""
+
+Axis: TypeAlias = "int | Sequence[int] | None"
+"""The axes a reduction runs over: one, several, or ``None`` for all."""
+
+Index: TypeAlias = "int | slice | EllipsisType | ArrayLike | Tensor | tuple[Any, ...] | None"
+"""What ``t[index]`` accepts: NumPy's basic and advanced indices, or an integer Tensor."""
 
 # A local backward: gradient of the result w.r.t. this node's output -> one gradient per parent.
 BackwardFn = Callable[[Any], Sequence[Any]]
@@ -211,8 +245,6 @@ class Tensor:
     @property
     def T(self) -> Tensor:
         """The transpose (reversed axes)."""
-        from scratchnn import ops
-
         return ops.transpose(self)
 
     @property
@@ -330,8 +362,6 @@ class Tensor:
 
     def astype(self, dtype: Any) -> Tensor:
         """Return a copy cast to ``dtype`` (float32/float64); gradients flow back, cast back."""
-        from scratchnn import ops
-
         return ops.cast(self, dtype)
 
     def zero_grad(self) -> None:
@@ -424,8 +454,124 @@ class Tensor:
             self.grad = g
 
     # ------------------------------------------------------------------------------- operators
-    # Defined in scratchnn.ops and attached below, so that each op's forward sits beside its
-    # backward in one place.
+    # Each one delegates to its op in scratchnn.ops, where forward sits beside backward; being
+    # defined here, they are seen by type checkers and editors (``x @ w + b`` is a Tensor).
+    def __add__(self, other: TensorLike) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: TensorLike) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: TensorLike) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: TensorLike) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: TensorLike) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: TensorLike) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: TensorLike) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: TensorLike) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, other: TensorLike) -> Tensor:
+        return ops.power(self, other)
+
+    def __rpow__(self, other: TensorLike) -> Tensor:
+        return ops.power(other, self)
+
+    def __matmul__(self, other: TensorLike) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: TensorLike) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
+
+    def __getitem__(self, index: Index) -> Tensor:
+        return ops.getitem(self, index)
+
+    # ---------------------------------------------------------------------- methods of the ops
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes when ``None``): :func:`scratchnn.ops.sum`."""
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all axes when ``None``): :func:`scratchnn.ops.mean`."""
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis``: :func:`scratchnn.ops.max`."""
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis``: :func:`scratchnn.ops.min`."""
+        return ops.min(self, axis, keepdims)
+
+    def exp(self) -> Tensor:
+        """Element-wise ``e**x``: :func:`scratchnn.ops.exp`."""
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        """Element-wise natural logarithm: :func:`scratchnn.ops.log`."""
+        return ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        """Element-wise square root: :func:`scratchnn.ops.sqrt`."""
+        return ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        """Element-wise absolute value: :func:`scratchnn.ops.abs`."""
+        return ops.abs(self)
+
+    def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
+        """Clip into ``[low, high]``: :func:`scratchnn.ops.clip`."""
+        return ops.clip(self, low, high)
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """Reshape (one axis may be -1), as ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``:
+        :func:`scratchnn.ops.reshape`."""
+        return ops.reshape(self, *shape)
+
+    @overload
+    def transpose(self, axes: Sequence[int] | None = None, /) -> Tensor: ...
+    @overload
+    def transpose(self, *axes: int) -> Tensor: ...
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Permute axes, as ``t.transpose(1, 0)`` or ``t.transpose((1, 0))``; reverse them when
+        none are given: :func:`scratchnn.ops.transpose`."""
+        return ops.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+    def sigmoid(self) -> Tensor:
+        """Logistic sigmoid: :func:`scratchnn.ops.sigmoid`."""
+        return ops.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        """Hyperbolic tangent: :func:`scratchnn.ops.tanh`."""
+        return ops.tanh(self)
+
+    def relu(self) -> Tensor:
+        """``max(x, 0)``: :func:`scratchnn.ops.relu`."""
+        return ops.relu(self)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """Softmax along ``axis``: :func:`scratchnn.ops.softmax`."""
+        return ops.softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """Log of the softmax along ``axis``, computed stably: :func:`scratchnn.ops.log_softmax`."""
+        return ops.log_softmax(self, axis)
 
 
 class _Deferred(Tensor):

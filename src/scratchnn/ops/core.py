@@ -874,48 +874,6 @@ def sparse_softmax_crossentropy(logits: Tensor, labels: Any, reduction: str = "n
     return Tensor._from_op(per_row().reshape(lead), (logits,), backward, "sparse_softmax_ce")
 
 
-# ------------------------------------------------------------------------- operator overloading
-
-
-def _attach_operators() -> None:
-    """Give Tensor its arithmetic operators and method forms of the ops above."""
-    T = Tensor
-    T.__add__ = lambda s, o: add(s, o)
-    T.__radd__ = lambda s, o: add(o, s)
-    T.__sub__ = lambda s, o: sub(s, o)
-    T.__rsub__ = lambda s, o: sub(o, s)
-    T.__mul__ = lambda s, o: mul(s, o)
-    T.__rmul__ = lambda s, o: mul(o, s)
-    T.__truediv__ = lambda s, o: div(s, o)
-    T.__rtruediv__ = lambda s, o: div(o, s)
-    T.__pow__ = lambda s, o: power(s, o)
-    T.__rpow__ = lambda s, o: power(o, s)
-    T.__matmul__ = lambda s, o: matmul(s, o)
-    T.__rmatmul__ = lambda s, o: matmul(o, s)
-    T.__neg__ = neg
-    T.__getitem__ = getitem
-    T.sum = sum
-    T.mean = mean
-    T.max = max
-    T.min = min
-    T.exp = exp
-    T.log = log
-    T.sqrt = sqrt
-    T.abs = abs
-    T.__abs__ = abs
-    T.clip = clip
-    T.reshape = reshape
-    T.transpose = lambda s, *axes: transpose(s, axes[0] if len(axes) == 1 else (axes or None))
-    T.sigmoid = sigmoid
-    T.tanh = tanh
-    T.relu = relu
-    T.softmax = softmax
-    T.log_softmax = log_softmax
-
-
-_attach_operators()
-
-
 def dropout(a: Tensor, rate: float, rng: Any, noise_shape: Sequence[int] | None = None) -> Tensor:
     """Inverted dropout: zero each entry with probability ``rate``, scale the rest by 1/(1-rate).
 
