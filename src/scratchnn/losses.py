@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from scratchnn import backend, ops
-from scratchnn.tensor import Tensor
+from scratchnn.tensor import Array, Gradients, Tensor
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none")
@@ -146,7 +146,7 @@ def _bce_on_probabilities(p: Tensor, y: Any) -> Tensor:
     pc = xp.clip(p.data, EPSILON, 1 - EPSILON)
     out = -(y * xp.log(pc) + (1 - y) * xp.log1p(-pc))
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         inside = (p.data >= EPSILON) & (p.data <= 1 - EPSILON)
         return (g * inside * ((1 - y) / (1 - pc) - y / pc),)
 

@@ -10,7 +10,8 @@ A regularizer is called on a weight Tensor and returns a scalar Tensor:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 from scratchnn import ops
 from scratchnn.tensor import Tensor
@@ -66,10 +67,13 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
     return L1L2(l1=l1, l2=l2)
 
 
-REGULARIZERS = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
+REGULARIZERS: dict[str, Callable[..., L1L2]] = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
+
+Regularizer: TypeAlias = Callable[[Tensor], Tensor]
+"""A weight penalty: a weight Tensor in, a scalar Tensor out (an :class:`L1L2` or a function)."""
 
 
-def get(identifier: Any) -> L1L2 | None:
+def get(identifier: str | dict[str, Any] | Regularizer | None) -> Regularizer | None:
     """Return a regularizer for None, a name (default factor 0.01), a config dict or an instance.
 
     Raises:

@@ -34,7 +34,7 @@ from types import EllipsisType
 from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from scratchnn import backend
 
@@ -70,8 +70,14 @@ Axis: TypeAlias = "int | Sequence[int] | None"
 Index: TypeAlias = "int | slice | EllipsisType | ArrayLike | Tensor | tuple[Any, ...] | None"
 """What ``t[index]`` accepts: NumPy's basic and advanced indices, or an integer Tensor."""
 
+Array: TypeAlias = "NDArray[Any]"
+"""An array of the backend (a NumPy ``ndarray``): what :attr:`Tensor.data` and ``.grad`` hold."""
+
+Gradients: TypeAlias = "Sequence[Array | None]"
+"""What a local backward returns: one gradient per parent, ``None`` where a parent needs none."""
+
 # A local backward: gradient of the result w.r.t. this node's output -> one gradient per parent.
-BackwardFn = Callable[[Any], Sequence[Any]]
+BackwardFn: TypeAlias = "Callable[[Array], Gradients]"
 
 _grad_enabled = True
 
@@ -149,6 +155,10 @@ class Tensor:
     __slots__ = (
         "_backward", "_op", "_parents", "_stamp", "data", "grad", "name", "requires_grad"
     )
+    data: Array
+    grad: Array | None
+    requires_grad: bool
+    name: str | None
     # Make ``ndarray + Tensor`` dispatch to ``Tensor.__radd__`` instead of broadcasting elementwise.
     __array_priority__ = 1000
 
@@ -179,7 +189,7 @@ class Tensor:
             raise TypeError(
                 f"Cannot make a Tensor from {type(data).__name__}: {exc}. {hint}"
             ) from exc
-        self.grad: Any = None
+        self.grad = None
         self.requires_grad = bool(requires_grad)
         self.name = name
         self._parents: tuple[Tensor, ...] = ()
@@ -330,11 +340,11 @@ class Tensor:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data >= other
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data == other
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data != other
 

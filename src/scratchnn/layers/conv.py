@@ -107,7 +107,7 @@ class _Conv(Layer):
                 "layer.build(input_shape, rng=numpy.random.default_rng(seed)) first."
             )
         super().build(input_shape, rng, dtype)
-        shapes = self.weight_shapes(self.input_shape)
+        shapes = self.weight_shapes(tuple(input_shape))
         self.kernel = self.add_weight(
             "kernel", shapes["kernel"], self.kernel_initializer, rng, self.kernel_regularizer
         )
@@ -125,22 +125,24 @@ class _Conv(Layer):
                 and the fix.
         """
         sp.check_batch(self, x, self.rank, self.data_format)
+        built, kernel = self.input_shape, self.kernel
+        assert built is not None and kernel is not None  # __call__ builds first
         sample = tuple(x.shape[1:])
-        expected = self._channels(self.input_shape)
+        expected = self._channels(built)
         if self._channels(sample) != expected:
             raise ValueError(
                 f"{sp.label(self)} was built for samples with {expected} channels "
-                f"{(None, *self.input_shape)}; received a batch of shape {x.shape} with "
+                f"{(None, *built)}; received a batch of shape {x.shape} with "
                 f"{self._channels(sample)}. Feed {expected}-channel inputs ({self.data_format}) "
                 "or build a new layer for these."
             )
-        if sample != self.input_shape:
+        if sample != built:
             self.compute_output_shape(sample)  # other spatial sizes: still large enough?
-        if x.data.dtype != self.kernel.data.dtype:
-            x = ops.cast(x, self.kernel.data.dtype)
+        if x.data.dtype != kernel.data.dtype:
+            x = ops.cast(x, kernel.data.dtype)
         fused = _FUSED_NAMES.get(self.activation)
         out = self._op(
-            x, self.kernel, self.bias, strides=self.strides, padding=sp.op_padding(self.padding),
+            x, kernel, self.bias, strides=self.strides, padding=sp.op_padding(self.padding),
             dilation_rate=self.dilation_rate, data_format=self.data_format, activation=fused,
         )
         return out if fused is not None else self.activation(out)

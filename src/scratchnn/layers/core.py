@@ -140,6 +140,7 @@ class Dense(Layer):
     ) -> None:
         """Create ``kernel`` (D, units) and ``bias`` (units,)."""
         super().build(input_shape, rng, dtype)
+        assert self.input_shape is not None  # set by Layer.build
         if len(self.input_shape) == 0:
             raise ValueError(
                 f"{self.name}: Dense needs inputs with a feature axis; received a scalar."
@@ -156,7 +157,7 @@ class Dense(Layer):
 
     def weight_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
         """``kernel`` ``(D, units)`` and, with ``use_bias``, ``bias`` ``(units,)``."""
-        shapes = {"kernel": (int(input_shape[-1]), self.units)}
+        shapes: dict[str, tuple[int, ...]] = {"kernel": (int(input_shape[-1]), self.units)}
         if self.use_bias:
             shapes["bias"] = (self.units,)
         return shapes
@@ -181,6 +182,7 @@ class Dense(Layer):
                 measured on the character model's output layer).
             activation: a name of :data:`scratchnn.ops.FUSED_ACTIVATIONS` to fuse into the node.
         """
+        assert self.kernel is not None, "Dense.call before build"  # __call__ builds first
         kernel = self.kernel.data
         if x.data.shape[-1] != kernel.shape[0]:
             raise ValueError(
@@ -207,8 +209,7 @@ class Dense(Layer):
             "bias_initializer": _config_of(self.bias_initializer),
             "kernel_regularizer": _config_of(self.kernel_regularizer),
             "bias_regularizer": _config_of(self.bias_regularizer),
-            "input_shape": None if self.input_shape is None and self.declared_input_shape is None
-            else list(self.input_shape or self.declared_input_shape),
+            "input_shape": _shape_config(self),
         }
 
 
@@ -219,6 +220,12 @@ def _config_of(obj: Any) -> Any:
     if get_config is None:
         return getattr(obj, "__name__", repr(obj))
     return {"class_name": type(obj).__name__, "config": get_config()}
+
+
+def _shape_config(layer: Any) -> list[int] | None:
+    """The ``input_shape`` entry of a layer's config: the built shape, else the declared one."""
+    shape = layer.input_shape or layer.declared_input_shape
+    return None if shape is None else list(shape)
 
 
 class Activation(Layer):

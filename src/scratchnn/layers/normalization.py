@@ -125,7 +125,7 @@ class BatchNormalization(Layer):
         """``gamma``, ``beta`` (when ``scale``/``center``), ``moving_mean``,
         ``moving_variance``: each ``(C,)``."""
         c = (int(input_shape[self._sample_axis(tuple(input_shape))]),)
-        shapes = {}
+        shapes: dict[str, tuple[int, ...]] = {}
         if self.scale:
             shapes["gamma"] = c
         if self.center:
@@ -165,11 +165,13 @@ class BatchNormalization(Layer):
             ValueError: inputs whose channel count differs from the built layer's, or, in
                 training, a batch with a single value per channel.
         """
-        axis = self._sample_axis(self.input_shape) + 1
-        c = self.moving_mean.shape[0]
-        if x.ndim != len(self.input_shape) + 1 or x.shape[axis] != c:
+        shape, mean, variance = self.input_shape, self.moving_mean, self.moving_variance
+        assert shape is not None and mean is not None and variance is not None  # __call__ builds
+        axis = self._sample_axis(shape) + 1
+        c = mean.shape[0]
+        if x.ndim != len(shape) + 1 or x.shape[axis] != c:
             raise ValueError(
-                f"{sp.label(self)} was built for inputs of shape {(None, *self.input_shape)} "
+                f"{sp.label(self)} was built for inputs of shape {(None, *shape)} "
                 f"({c} channels on axis {axis}); received shape {x.shape}. Feed inputs of that "
                 "shape or build a new layer."
             )
@@ -181,10 +183,10 @@ class BatchNormalization(Layer):
                 "so its variance is 0). Train with batches of at least 2 samples (batch_size "
                 ">= 2; watch a last batch of 1), or call the layer with training=False."
             )
-        if x.data.dtype != self.moving_mean.data.dtype:
-            x = ops.cast(x, self.moving_mean.data.dtype)
+        if x.data.dtype != mean.data.dtype:
+            x = ops.cast(x, mean.data.dtype)
         return ops.batch_norm(
-            x, self.gamma, self.beta, self.moving_mean.data, self.moving_variance.data,
+            x, self.gamma, self.beta, mean.data, variance.data,
             training=training, momentum=self.momentum, epsilon=self.epsilon, axis=axis,
         )
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from scratchnn import activations, initializers, ops, regularizers
 from scratchnn.layers.base import Layer
-from scratchnn.layers.core import _config_of, _positive_int, _shape_tuple
+from scratchnn.layers.core import _config_of, _positive_int, _shape_config, _shape_tuple
 from scratchnn.layers.sequence import (
     SequenceLayer,
     Wrapper,
@@ -139,7 +139,9 @@ class _Recurrent(SequenceLayer):
     def weight_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
         """``kernel`` ``(D, G*units)``, ``recurrent_kernel`` ``(units, G*units)``, ``bias``."""
         g, h = self._gates, self.units
-        shapes = {"kernel": (int(input_shape[-1]), g * h), "recurrent_kernel": (h, g * h)}
+        shapes: dict[str, tuple[int, ...]] = {
+            "kernel": (int(input_shape[-1]), g * h), "recurrent_kernel": (h, g * h)
+        }
         if self.use_bias:
             shapes["bias"] = self._bias_shape()
         return shapes
@@ -160,7 +162,7 @@ class _Recurrent(SequenceLayer):
         self._check_input_shape(tuple(input_shape))
         super().build(input_shape, rng, dtype)
         rng = self._generator(rng)
-        shapes = self.weight_shapes(self.input_shape)
+        shapes = self.weight_shapes(tuple(input_shape))
         self.kernel = self.add_weight(
             "kernel", shapes["kernel"], self.kernel_initializer, rng, self.kernel_regularizer
         )
@@ -196,15 +198,17 @@ class _Recurrent(SequenceLayer):
              return_state: bool) -> Any:
         if x.ndim != 3:
             self._check_input_shape(tuple(x.shape[1:]))
-        if x.shape[-1] != self.kernel.shape[0]:
+        kernel = self.kernel
+        assert kernel is not None  # __call__ builds first
+        if x.shape[-1] != kernel.shape[0]:
             raise ValueError(
-                f"{describe(self)} was built for {self.kernel.shape[0]} features per step; "
+                f"{describe(self)} was built for {kernel.shape[0]} features per step; "
                 f"received input of shape {x.shape}."
             )
-        if x.dtype != self.kernel.dtype:
-            x = ops.cast(x, self.kernel.dtype)
+        if x.dtype != kernel.dtype:
+            x = ops.cast(x, kernel.dtype)
         b = x.shape[0]
-        states = self._initial_states(initial_state, b)
+        states = self._initial_states(initial_state, b, kernel.dtype)
         rmask = None
         if training and (self.dropout or self.recurrent_dropout):
             rng = self._dropout_rng()
@@ -233,7 +237,7 @@ class _Recurrent(SequenceLayer):
             self.rng = self._generator(None)
         return self.rng
 
-    def _initial_states(self, initial_state: Any, batch: int) -> list[Any] | None:
+    def _initial_states(self, initial_state: Any, batch: int, dtype: Any) -> list[Any] | None:
         if initial_state is None:
             return None
         if isinstance(initial_state, (Tensor, np.ndarray)):
@@ -247,7 +251,7 @@ class _Recurrent(SequenceLayer):
             )
         out = []
         for state in states:
-            t = state if isinstance(state, Tensor) else Tensor(state, dtype=self.kernel.dtype)
+            t = state if isinstance(state, Tensor) else Tensor(state, dtype=dtype)
             if t.shape != (batch, self.units):
                 raise ValueError(
                     f"{describe(self)}: each initial state must have shape (batch, units) = "
@@ -303,8 +307,7 @@ class _Recurrent(SequenceLayer):
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
             "zero_output_for_mask": self.zero_output_for_mask,
-            "input_shape": None if self.input_shape is None and self.declared_input_shape is None
-            else list(self.input_shape or self.declared_input_shape),
+            "input_shape": _shape_config(self),
         }
         if self._has_recurrent_activation:
             config["recurrent_activation"] = self.recurrent_activation
@@ -497,11 +500,10 @@ class Bidirectional(SequenceLayer, Wrapper):
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.merge_mode = merge_mode
         self.forward_layer = self._copy(template, f"forward_{base}", go_backwards=False)
-        if backward_layer is None:
-            self.backward_layer = self._copy(template, f"backward_{base}", go_backwards=True)
-        else:
-            self.backward_layer = layer_from_config(backward_layer)
-        self._check_pair()
+        self.backward_layer = self._checked_pair(
+            self._copy(template, f"backward_{base}", go_backwards=True)
+            if backward_layer is None else layer_from_config(backward_layer)
+        )
         for part in (self.forward_layer, self.backward_layer):
             part.zero_output_for_mask = part.return_sequences  # masked steps: zeros, as Keras
         self.return_sequences = self.forward_layer.return_sequences
@@ -515,8 +517,9 @@ class Bidirectional(SequenceLayer, Wrapper):
         config = {**layer.get_config(), "name": name, **changes}
         return type(layer)(**config)
 
-    def _check_pair(self) -> None:
-        f, b = self.forward_layer, self.backward_layer
+    def _checked_pair(self, b: Layer) -> _Recurrent:
+        """``b``, once checked to be a recurrent layer matching the forward one."""
+        f = self.forward_layer
         if not isinstance(b, _Recurrent) or f.go_backwards == b.go_backwards:
             raise ValueError(
                 "Bidirectional: backward_layer must be a recurrent layer whose go_backwards "
@@ -530,6 +533,7 @@ class Bidirectional(SequenceLayer, Wrapper):
                     f"Bidirectional: the forward and backward layers must agree on {attr}; "
                     f"received {getattr(f, attr)!r} and {getattr(b, attr)!r}."
                 )
+        return b
 
     def parts(self) -> dict[str, Layer]:
         """The forward and the backward layer."""
@@ -601,6 +605,5 @@ class Bidirectional(SequenceLayer, Wrapper):
             "layer": layer_config(self.forward_layer),
             "merge_mode": self.merge_mode,
             "backward_layer": layer_config(self.backward_layer),
-            "input_shape": None if self.input_shape is None and self.declared_input_shape is None
-            else list(self.input_shape or self.declared_input_shape),
+            "input_shape": _shape_config(self),
         }

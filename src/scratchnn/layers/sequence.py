@@ -14,10 +14,11 @@ import copy
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scratchnn import initializers, ops, regularizers
 from scratchnn.layers.base import Layer
-from scratchnn.layers.core import _config_of, _positive_int, _shape_tuple
+from scratchnn.layers.core import _config_of, _positive_int, _shape_config, _shape_tuple
 from scratchnn.tensor import Tensor
 
 # ------------------------------------------------------------------------------------ helpers
@@ -90,11 +91,6 @@ def _declared(input_shape: Any) -> tuple[int, ...] | None:
     return None if input_shape is None else _shape_tuple(input_shape, "input_shape")
 
 
-def _shape_config(layer: Any) -> list[int] | None:
-    shape = layer.input_shape or layer.declared_input_shape
-    return None if shape is None else list(shape)
-
-
 class SequenceLayer(Layer):
     """A layer fed batches of sequences: a list of sequences of different lengths is refused
     with a message that says how to pad and mask them (see :func:`check_not_ragged`)."""
@@ -145,7 +141,7 @@ class Wrapper(Layer):
         super().build(input_shape, rng, dtype)
         for part in self.parts().values():
             if not part.built:
-                part.build(self._part_shape(self.input_shape), rng, self.dtype)
+                part.build(self._part_shape(tuple(input_shape)), rng, self.dtype)
         self._adopt()
 
     @property
@@ -242,6 +238,7 @@ class Embedding(SequenceLayer):
             ValueError: naming the layer, the first bad id and where it is, and the fix.
         """
         raw = np.asarray(x.data if isinstance(x, Tensor) else x)
+        ids: NDArray[np.int64] | None
         if raw.dtype.kind in "iu":
             ids = raw.astype(np.int64, copy=False)
         else:
@@ -268,6 +265,7 @@ class Embedding(SequenceLayer):
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         """Look the ids ``x`` ``(B, T)`` up: ``(B, T, output_dim)``."""
+        assert self.embeddings is not None  # __call__ builds first
         return ops.embedding(self.ids(x), self.embeddings)
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:

@@ -42,7 +42,7 @@ from typing import Any
 
 from scratchnn import backend
 from scratchnn.ops.core import _FUSED_FORMS, FUSED_ACTIVATIONS
-from scratchnn.tensor import Tensor, is_grad_enabled
+from scratchnn.tensor import Array, Gradients, Tensor, is_grad_enabled
 
 Pads = tuple[tuple[int, int], ...]
 
@@ -243,8 +243,8 @@ def _pad_array(x: Any, pads: Pads, value: float = 0.0) -> Any:
     return out
 
 
-def _windows(xpad: Any, kernel: tuple[int, int], strides: tuple[int, int],
-             dilation: tuple[int, int], out: tuple[int, int]) -> Any:
+def _windows(xpad: Any, kernel: tuple[int, ...], strides: tuple[int, ...],
+             dilation: tuple[int, ...], out: tuple[int, ...]) -> Any:
     """The ``(N, OH, OW, KH, KW, C)`` windows of ``(N, HP, WP, C)``, a read-only strided view."""
     xp = backend.xp
     n, _, _, c = xpad.shape
@@ -257,16 +257,16 @@ def _windows(xpad: Any, kernel: tuple[int, int], strides: tuple[int, int],
     )
 
 
-def _im2col(xpad: Any, kernel: tuple[int, int], strides: tuple[int, int],
-            dilation: tuple[int, int], out: tuple[int, int]) -> Any:
+def _im2col(xpad: Any, kernel: tuple[int, ...], strides: tuple[int, ...],
+            dilation: tuple[int, ...], out: tuple[int, ...]) -> Any:
     """``(N, HP, WP, C)`` -> ``(M, KK)``: one row per output pixel, one copy."""
     n, _, _, c = xpad.shape
     win = _windows(xpad, kernel, strides, dilation, out)  # (N, OH, OW, KH, KW, C)
     return win.reshape(n * out[0] * out[1], kernel[0] * kernel[1] * c)  # (M, KK), a copy
 
 
-def _offset_slices(kernel: tuple[int, int], strides: tuple[int, int],
-                   dilation: tuple[int, int], out: tuple[int, int]) -> list[tuple[Any, ...]]:
+def _offset_slices(kernel: tuple[int, ...], strides: tuple[int, ...],
+                   dilation: tuple[int, ...], out: tuple[int, ...]) -> list[tuple[Any, ...]]:
     """Per kernel offset ``(i, j)``: the index of the input pixels it meets, ``(:, rows, cols)``.
 
     ``xpad[index]`` is ``(N, OH, OW, C)``: the input under offset ``(i, j)`` of every window.
@@ -282,16 +282,16 @@ def _offset_slices(kernel: tuple[int, int], strides: tuple[int, int],
     ]
 
 
-def _col2im(dcols: Any, padded: tuple[int, ...], kernel: tuple[int, int],
-            strides: tuple[int, int], dilation: tuple[int, int], out: tuple[int, int]) -> Any:
+def _col2im(dcols: Any, padded: tuple[int, ...], kernel: tuple[int, ...],
+            strides: tuple[int, ...], dilation: tuple[int, ...], out: tuple[int, ...]) -> Any:
     """``(M, KK)`` -> ``(N, HP, WP, C)``: each window's entries added back, offset by offset."""
     grad = backend.xp.zeros(padded, dtype=dcols.dtype)
     _col2im_add(grad, dcols, kernel, strides, dilation, out)
     return grad
 
 
-def _col2im_add(grad: Any, dcols: Any, kernel: tuple[int, int], strides: tuple[int, int],
-                dilation: tuple[int, int], out: tuple[int, int]) -> None:
+def _col2im_add(grad: Any, dcols: Any, kernel: tuple[int, ...], strides: tuple[int, ...],
+                dilation: tuple[int, ...], out: tuple[int, ...]) -> None:
     """Add the ``(M, KK)`` window entries ``dcols`` onto ``grad`` ``(N, HP, WP, C)`` in place."""
     n, _, _, c = grad.shape
     d = dcols.reshape(n, out[0], out[1], kernel[0] * kernel[1], c)  # (N, OH, OW, KH*KW, C)
@@ -299,13 +299,13 @@ def _col2im_add(grad: Any, dcols: Any, kernel: tuple[int, int], strides: tuple[i
         grad[index] += d[:, :, :, k]  # (N, OH, OW, C) onto a strided slice
 
 
-def _blocks(n: int, row_bytes: int) -> list[tuple[int, int]]:
+def _blocks(n: int, row_bytes: int) -> list[tuple[int, ...]]:
     """``(lo, hi)`` ranges of images, each about :data:`BLOCK_BYTES` of a matrix."""
     rows = builtins.max(1, BLOCK_BYTES // builtins.max(row_bytes, 1))
     return [(lo, builtins.min(lo + rows, n)) for lo in range(0, n, rows)]
 
 
-def _crop(xpad: Any, pads: Pads, size: tuple[int, int]) -> Any:
+def _crop(xpad: Any, pads: Pads, size: tuple[int, ...]) -> Any:
     """The inverse of :func:`_pad_array`: ``(N, HP, WP, C)`` -> ``(N, H, W, C)`` (a view)."""
     (t, _), (left, _) = pads
     if xpad.shape[1:3] == size:
@@ -392,7 +392,7 @@ def _conv(
                 out_block[...] = done
     y = out.reshape(n, oh, ow, f)  # (N, OH, OW, F)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         # Block by block, like the forward (whose window matrix is rebuilt rather than kept):
         # each block of the gradient, its activation derivative and its windows are used while
         # they are in cache, and no array of the gradient's or the window matrix's size is made
@@ -552,7 +552,7 @@ def conv2d_transpose(
     if apply is not None:
         out = apply(out)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         g = _to_nhwc(g, fmt, 2)  # (N, OH, OW, F)
         if derivative is not None:
             g = derivative(g, out)
@@ -615,7 +615,7 @@ def _pool(x: Tensor, pool_size: Any, strides: Any, padding: Any, data_format: An
             count = builtins.sum(ones[index] for index in offsets)  # (1, OH, OW, 1)
         out /= count
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         g = _to_nhwc(g, fmt, spatial)  # (N, OH, OW, C)
         grad = xp.zeros(xpad.shape, dtype=g.dtype)  # (N, HP, WP, C)
         if kind == "max":
@@ -702,12 +702,12 @@ def _global(x: Tensor, data_format: Any, keepdims: bool, spatial: int, kind: str
         count = math.prod(xd.shape[a] for a in axes)
         out = xd.mean(axis=axes, keepdims=True)  # (N, 1, 1, C)
 
-        def backward(g):
+        def backward(g: Array) -> Gradients:
             return (xp.broadcast_to(g.reshape(out.shape) / count, xd.shape),)
     else:
         out = xd.max(axis=axes, keepdims=True)
 
-        def backward(g):
+        def backward(g: Array) -> Gradients:
             hit = (xd == out).astype(xd.dtype)  # ties share the gradient, as torch.amax
             hit /= hit.sum(axis=axes, keepdims=True)
             return (hit * g.reshape(out.shape),)
@@ -762,7 +762,7 @@ def upsample2d(x: Tensor, size: Any = 2, data_format: str | None = None) -> Tens
     out = backend.xp.broadcast_to(xd[:, :, None, :, None], (n, h, sh, w, sw, c)).reshape(
         n, h * sh, w * sw, c)  # (N, H*sh, W*sw, C)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         g = _to_nhwc(g, fmt, 2).reshape(n, h, sh, w, sw, c)
         return (_from_nhwc(g.sum(axis=(2, 4)), fmt, 2),)
 
@@ -874,7 +874,7 @@ def batch_norm(
     if beta is not None:
         out += beta.data.reshape(bshape)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         gxhat = g * g_ if g_ is not None else g
         gx = None
         if x.requires_grad:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from scratchnn import backend
-from scratchnn.tensor import Tensor
+from scratchnn.tensor import Array, Gradients, Tensor
 
 # --------------------------------------------------------------------------------------- helpers
 
@@ -92,7 +92,7 @@ def add(a: Any, b: Any) -> Tensor:
     """Element-wise ``a + b`` with broadcasting."""
     a, b = _pair(a, b)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (
             unbroadcast(g, a.shape) if a.requires_grad else None,
             unbroadcast(g, b.shape) if b.requires_grad else None,
@@ -105,7 +105,7 @@ def sub(a: Any, b: Any) -> Tensor:
     """Element-wise ``a - b`` with broadcasting."""
     a, b = _pair(a, b)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (
             unbroadcast(g, a.shape) if a.requires_grad else None,
             unbroadcast(-g, b.shape) if b.requires_grad else None,
@@ -118,7 +118,7 @@ def mul(a: Any, b: Any) -> Tensor:
     """Element-wise ``a * b`` with broadcasting."""
     a, b = _pair(a, b)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (
             unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
             unbroadcast(g * a.data, b.shape) if b.requires_grad else None,
@@ -131,7 +131,7 @@ def div(a: Any, b: Any) -> Tensor:
     """Element-wise ``a / b`` with broadcasting."""
     a, b = _pair(a, b)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         ga = gb = None
         if a.requires_grad:
             ga = unbroadcast(g / b.data, a.shape)
@@ -153,7 +153,7 @@ def power(a: Any, b: Any) -> Tensor:
     xp = backend.xp
     out = a.data**b.data
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         ga = gb = None
         if a.requires_grad:
             ga = unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape)
@@ -182,7 +182,7 @@ def matmul(a: Any, b: Any) -> Tensor:
         )
     xp = backend.xp
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         # Promote 1-D operands to matrices, as the forward did implicitly.
         a2 = a.data[None, :] if a.ndim == 1 else a.data  # (..., N, D)
         b2 = b.data[:, None] if b.ndim == 1 else b.data  # (..., D, H)
@@ -240,8 +240,8 @@ def linear(
         )
     xs, ws = x.data.shape, w.data.shape
     if len(xs) != 2 or len(ws) != 2 or xs[1] != ws[0]:
-        out = matmul(x, w) if b is None else add(matmul(x, w), b)
-        return out if activation is None else FUSED_ACTIVATIONS[activation](out)
+        node = matmul(x, w) if b is None else add(matmul(x, w), b)
+        return node if activation is None else FUSED_ACTIVATIONS[activation](node)
     xp = backend.xp
     if ws[1] < NARROW_UNITS and xs[0] >= NARROW_MIN_ROWS:
         out = (w.data.T @ x.data.T).T  # ((H, D) @ (D, N)).T: (N, H), column-major
@@ -254,7 +254,7 @@ def linear(
         apply, derivative = _FUSED_FORMS[activation]
         out = apply(out)
 
-    def backward(g):  # g: (N, H)
+    def backward(g: Array) -> Gradients:  # g: (N, H)
         if derivative is not None:
             g = derivative(g, out)  # through the activation: (N, H)
         gx = None
@@ -306,7 +306,7 @@ def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (all axes when ``None``)."""
     xp = backend.xp
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (_spread(_expand_reduced(g, a.shape, axis, keepdims), a.shape),)
 
     out = xp.asarray(a.data.sum(axis=axis, keepdims=keepdims))
@@ -318,7 +318,7 @@ def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     xp = backend.xp
     count = math.prod(a.shape[ax] for ax in _normalize_axes(axis, a.ndim)) if a.ndim else 1
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (_spread(_expand_reduced(g, a.shape, axis, keepdims) / count, a.shape),)
 
     out = xp.asarray(a.data.mean(axis=axis, keepdims=keepdims))
@@ -331,7 +331,7 @@ def _extremum(a: Tensor, axis: Any, keepdims: bool, largest: bool) -> Tensor:
         raise ValueError(f"{'max' if largest else 'min'}() of an empty tensor (shape {a.shape}).")
     out = a.data.max(axis=axis, keepdims=True) if largest else a.data.min(axis=axis, keepdims=True)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         # Ties share the gradient equally (as torch.amax / amin do).
         mask = (a.data == out).astype(a.dtype)
         mask /= mask.sum(axis=axis, keepdims=True)
@@ -384,7 +384,7 @@ def clip(a: Tensor, low: float | None = None, high: float | None = None) -> Tens
         raise ValueError(f"clip: low ({low}) must not exceed high ({high}).")
     out = xp.clip(a.data, low, high)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         inside = xp.ones(a.shape, dtype=bool)
         if low is not None:
             inside &= a.data >= low
@@ -402,7 +402,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     cond = cond.astype(bool)
     a, b = _pair(a, b)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (
             unbroadcast(xp.where(cond, g, 0), a.shape) if a.requires_grad else None,
             unbroadcast(xp.where(cond, 0, g), b.shape) if b.requires_grad else None,
@@ -416,7 +416,7 @@ def _binary_extremum(a: Any, b: Any, largest: bool) -> Tensor:
     a, b = _pair(a, b)
     out = xp.maximum(a.data, b.data) if largest else xp.minimum(a.data, b.data)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         wins = (a.data > b.data) if largest else (a.data < b.data)
         share_a = wins + 0.5 * (a.data == b.data)  # ties split the gradient, as torch does
         share_a = share_a.astype(g.dtype, copy=False)  # bool + 0.5*bool is float64
@@ -490,7 +490,7 @@ def getitem(a: Tensor, index: Any) -> Tensor:
         index = tuple(i.data.astype(int) if isinstance(i, Tensor) else i for i in index)
     out = a.data[index]
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         grad = xp.zeros(a.shape, dtype=g.dtype)
         if _is_basic_index(index):
             grad[index] = g  # a view: no index is written twice
@@ -513,7 +513,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     for t in items:
         bounds.append(bounds[-1] + t.shape[axis])
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return tuple(
             xp.take(g, xp.arange(lo, hi), axis=axis) if t.requires_grad else None
             for t, lo, hi in zip(items, bounds[:-1], bounds[1:], strict=True)
@@ -534,7 +534,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
         raise ValueError(f"stack: all tensors must have the same shape; received {sorted(shapes)}.")
     out = xp.stack([t.data for t in items], axis=axis)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return tuple(
             xp.take(g, i, axis=axis) if t.requires_grad else None for i, t in enumerate(items)
         )
@@ -655,7 +655,7 @@ def gelu(a: Tensor, approximate: bool = False) -> Tensor:
         t = xp.tanh(inner)
         out = 0.5 * x * (1 + t)
 
-        def backward(g):
+        def backward(g: Array) -> Gradients:
             d_inner = c * (1 + 3 * 0.044715 * x**2)
             return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner),)
 
@@ -663,7 +663,7 @@ def gelu(a: Tensor, approximate: bool = False) -> Tensor:
         cdf = 0.5 * (1 + backend.erf(x / math.sqrt(2)))
         out = x * cdf
 
-        def backward(g):
+        def backward(g: Array) -> Gradients:
             pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
             return (g * (cdf + x * pdf),)
 
@@ -707,7 +707,9 @@ _FUSED_FORMS = {
     "sigmoid": (lambda z: _stable_sigmoid(z, out=z), _sigmoid_grad),
 }
 
-FUSED_ACTIVATIONS = {"relu": relu, "tanh": tanh, "sigmoid": sigmoid}
+FUSED_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "relu": relu, "tanh": tanh, "sigmoid": sigmoid
+}
 """Activations :func:`linear` can fuse into its node, by name, with the stand-alone op."""
 
 
@@ -717,7 +719,7 @@ def softmax(a: Tensor, axis: int = -1) -> Tensor:
     e = xp.exp(a.data - a.data.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
     return Tensor._from_op(out, (a,), backward, "softmax")
@@ -734,7 +736,7 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
     xp = backend.xp
     out = _log_softmax_array(a.data, axis)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (g - xp.exp(out) * g.sum(axis=axis, keepdims=True),)
 
     return Tensor._from_op(out, (a,), backward, "log_softmax")
@@ -788,7 +790,7 @@ def sigmoid_binary_crossentropy(logits: Tensor, targets: Any, reduction: str = "
             per_sample = out[..., 0] if k == 1 else out.mean(axis=-1)
         return xp.asarray(per_sample.sum() / count)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         if reduction == "mean":
             g = g / count  # d mean / d per-sample value
             if k > 1:
@@ -824,7 +826,7 @@ def softmax_crossentropy(
     def per_row() -> Any:
         return -(y * (shifted - xp.log(total))).sum(axis=axis)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         if reduction == "mean":
             g = xp.broadcast_to(g / rows, rows_shape)
         g = xp.expand_dims(g, axis)
@@ -858,7 +860,7 @@ def sparse_softmax_crossentropy(logits: Tensor, labels: Any, reduction: str = "n
     def per_row() -> Any:
         return xp.log(total) - shifted[rows, labels]  # (N,) = -log softmax at the label
 
-    def backward(g):  # g: (...) rows, or () for the mean
+    def backward(g: Array) -> Gradients:  # g: (...) rows, or () for the mean
         grad = e / total[:, None]  # softmax, (N, K)
         grad[rows, labels] -= 1
         if reduction == "mean":

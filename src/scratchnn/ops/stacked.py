@@ -26,7 +26,7 @@ from typing import Any
 
 from scratchnn import backend
 from scratchnn.ops.core import _FUSED_FORMS, FUSED_ACTIVATIONS, unbroadcast
-from scratchnn.tensor import Tensor
+from scratchnn.tensor import Array, Gradients, Tensor
 
 Runs = Sequence[tuple[str, int, int]]
 """``(activation, start, stop)``: the members ``start:stop`` use ``activation``."""
@@ -142,7 +142,7 @@ def stacked_linear(
     for name, lo, hi in runs:
         _FUSED_FORMS[name][0](out[lo:hi])
 
-    def backward(g):  # g: (P, H, B)
+    def backward(g: Array) -> Gradients:  # g: (P, H, B)
         g = _through_activations(g, out, runs, members)
         gx = gw = gb = None
         if x.requires_grad:
@@ -280,7 +280,7 @@ def stacked_perceptron(
     shared = x.ndim == 2
     fused = shared and (d + 1) * k <= FUSED_PERCEPTRON_WIDTH
 
-    def backward(g):  # g: (P, K, B)
+    def backward(g: Array) -> Gradients:  # g: (P, K, B)
         gw2 = xp.matmul(g, xp.swapaxes(a, 1, 2))  # (P, K, B) @ (P, B, H) -> (P, K, H)
         gb2 = g.sum(axis=2) if b2 is not None or halved else None
         for lo, hi in halved:  # s = (1 + t) / 2: g s^T = (g t^T + sum_b g) / 2

@@ -57,9 +57,10 @@ def check_learning_rate(value: Any) -> float | Callable[[int], float]:
     )
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(message)
-    if not (math.isfinite(value) and value > 0):
+    rate = float(value)
+    if not (math.isfinite(rate) and rate > 0):
         raise ValueError(message)
-    return float(value)
+    return rate
 
 
 class Optimizer:
@@ -361,10 +362,10 @@ class Optimizer:
                 f"{len(params)}. Pass the same parameter list on every step, or create a new "
                 "optimizer for a different model."
             )
-        for i, (known, shape) in enumerate(zip(self._shapes, shapes, strict=True)):
-            if known != shape:
+        for i, (before, shape) in enumerate(zip(self._shapes, shapes, strict=True)):
+            if before != shape:
                 raise ValueError(
-                    f"Parameter {i} had shape {known} when this optimizer's state was built; "
+                    f"Parameter {i} had shape {before} when this optimizer's state was built; "
                     f"received shape {shape}. Pass the same parameters in the same order on "
                     "every step, or create a new optimizer for a different model."
                 )
