@@ -21,6 +21,7 @@ import numpy as np
 
 from scratchnn import optimizers
 from scratchnn.models.compiled import CompiledLoss, MetricTracker, per_output, resolve_metric
+from scratchnn.models.parts import ModelParts
 
 
 def overrides(model: Any, method: str) -> bool:
@@ -30,17 +31,8 @@ def overrides(model: Any, method: str) -> bool:
     return getattr(type(model), method) is not getattr(Model, method)
 
 
-class Compiling:
+class Compiling(ModelParts):
     """``compile`` and what it makes: part of :class:`~scratchnn.models.Model`."""
-
-    optimizer: optimizers.Optimizer | None
-    compiled_loss: CompiledLoss | None
-    _compile_args: dict[str, Any] | None
-    _trackers: list[MetricTracker]
-    output_names: list[str]
-
-    def _output_layers(self) -> list[Any]:  # pragma: no cover - Model defines it
-        raise NotImplementedError
 
     def compile(
         self,

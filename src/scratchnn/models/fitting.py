@@ -28,6 +28,7 @@ from scratchnn import callbacks as callbacks_module
 from scratchnn.layers.sequence import check_not_ragged
 from scratchnn.models import data, trainer
 from scratchnn.models.compiling import overrides
+from scratchnn.models.parts import ModelParts
 from scratchnn.tensor import Tensor
 
 PREDICT_BATCH_SIZE = trainer.PREDICT_BATCH_SIZE
@@ -40,7 +41,7 @@ def check_int(value: Any, label: str, minimum: int) -> int:
     return int(value)
 
 
-class Fitting:
+class Fitting(ModelParts):
     """``fit`` / ``evaluate`` / ``predict`` and the loop's hooks: part of
     :class:`~scratchnn.models.Model`."""
 

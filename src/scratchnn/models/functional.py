@@ -24,7 +24,7 @@ registry, never from code.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from scratchnn.layers import Dense, Input, Layer
 from scratchnn.layers.base import Layer as BaseLayer
@@ -198,7 +198,7 @@ class Functional(Model):
         return [t.shape for t in self._outputs]
 
     @property
-    def input_shape(self) -> Any:  # type: ignore[override]
+    def input_shape(self) -> Any:
         """The input shape (a list of shapes for several inputs)."""
         shapes = self.input_shapes
         return shapes[0] if self._single_input else shapes
@@ -249,10 +249,11 @@ class Functional(Model):
         wanted = {id(t.node) for t, flag in zip(self._outputs, logits, strict=False) if flag}
         for node in self._nodes:
             args = [values[id(t)] for t in node.inputs]
-            arg = args[0] if node.single_input else args
+            arg: Any = args[0] if node.single_input else args
             layer = node.layer
             if id(node) in wanted:
-                values[id(node.outputs[0])] = layer.pre_activation(arg)
+                # a Dense whose activation the output's loss takes as logits (compiled.fused)
+                values[id(node.outputs[0])] = cast(Dense, layer).pre_activation(arg)
                 continue
             mask = None
             if self._masking:
@@ -316,7 +317,7 @@ class Functional(Model):
             name, index = keys[id(t.node)]
             return [name, index, t.index]
 
-        layers = []
+        layers: list[dict[str, Any]] = []
         for t in self._inputs:
             layer = t.node.layer
             layers.append({

@@ -96,6 +96,10 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
     registry_name: ClassVar[str | None] = None
     """The name a registered subclass is saved under (see :func:`scratchnn.models.register`)."""
 
+    dtype: np.dtype[Any]  # a model always has one (a layer may wait for its model's)
+    _tracked: dict[str, Layer | list[Layer]]  # layers assigned as attributes, by name
+    _params_cache: list[Tensor] | None
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         if cls is Model and ("inputs" in kwargs or "outputs" in kwargs or args):
             from scratchnn.models.functional import Functional
@@ -216,7 +220,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
             layer.trainable = value
 
     @property
-    def weights(self) -> dict[str, Tensor]:  # type: ignore[override]
+    def weights(self) -> dict[str, Tensor]:
         """All weights by name (see :meth:`weight_dict` for copies)."""
         return dict(self._weight_entries())
 
@@ -226,7 +230,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
             raise AttributeError("a model's weights belong to its layers")
 
     @property
-    def built(self) -> bool:  # type: ignore[override]
+    def built(self) -> bool:
         """Whether every layer has its weights."""
         layers = self._child_layers()
         return bool(layers) and all(layer.built for layer in layers)
@@ -271,16 +275,17 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
             "with Model(inputs=..., outputs=...) or Sequential([...])."
         )
 
-    def __call__(self, x: Any, training: bool = False, mask: Any = None) -> Any:
+    def __call__(self, x: Any, training: bool = False, mask: Any = None, **kwargs: Any) -> Any:
         """The forward pass on a batch, recording the graph (or a node on symbolic inputs).
 
         Arrays are cast to the model's dtype (``x`` is one array, or a list for several inputs).
+        Other keyword arguments go to :meth:`call`.
         """
         if isinstance(x, (list, tuple)):
             x = [self._as_tensor(t) for t in x]
         elif not _is_symbolic(x):
             x = self._as_tensor(x)
-        return super().__call__(x, training=training, mask=mask)
+        return super().__call__(x, training=training, mask=mask, **kwargs)
 
     def _as_tensor(self, x: Any) -> Any:
         if isinstance(x, Tensor) or _is_symbolic(x):
@@ -373,13 +378,18 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
             params: the weights to update (default: all of this model's; frozen ones are
                 skipped). A GAN passes the generator's or the discriminator's.
         """
-        if self.optimizer is None:
-            raise RuntimeError("minimize() needs an optimizer: call model.compile(...) first.")
+        optimizer = self._require_optimizer("minimize")
         params = self.params if params is None else list(params)
         for p in params:
             p.grad = None
         loss.backward()
-        self.optimizer.step(params)
+        optimizer.step(params)
+
+    def _require_optimizer(self, method: str) -> optimizers.Optimizer:
+        """The compiled optimizer, or a RuntimeError saying ``method`` needs one."""
+        if self.optimizer is None:
+            raise RuntimeError(f"{method}() needs an optimizer: call model.compile(...) first.")
+        return self.optimizer
 
     def train_step(self, batch: tuple[Any, Any, Any]) -> dict[str, Any]:
         """One gradient step on a batch; the step ``fit`` and ``train_on_batch`` take.
@@ -400,7 +410,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
         value = float(loss.data)
         if math.isfinite(value):
             loss.backward()
-            self.optimizer.step(params)
+            self._require_optimizer("train_step").step(params)
         if outputs is not None:
             self._update_metrics(y, outputs)
         return {"loss": value}

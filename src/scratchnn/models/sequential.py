@@ -22,9 +22,9 @@ Shape legend: N samples (B in a batch), D input features, K output units.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from scratchnn.layers import Input, Layer
+from scratchnn.layers import Dense, Input, Layer
 from scratchnn.models import data
 from scratchnn.models.model import Model, claim_names
 from scratchnn.tensor import Tensor
@@ -79,7 +79,7 @@ class Sequential(Model):
         return list(self._layers)
 
     @property
-    def input_shape(self) -> tuple[int, ...] | None:  # type: ignore[override]
+    def input_shape(self) -> tuple[int, ...] | None:
         """Shape of one input sample (batch axis excluded), or ``None`` before it is known."""
         return self._input_shape
 
@@ -232,7 +232,8 @@ class Sequential(Model):
             if self._masking:
                 mask = layer.compute_mask(h, mask)
             h = out
-        return [self._layers[-1].pre_activation(h)]
+        # the last layer is a Dense whose activation the loss takes as logits (compiled.fused)
+        return [cast(Dense, self._layers[-1]).pre_activation(h)]
 
     def _input_shape_error(
         self, name: str, shape: tuple[int, ...], expected: tuple[int, ...], was_1d: bool
