@@ -48,8 +48,8 @@ from scratchnn.export.converters import (
     ACTIVATION_CONVERTERS,
     LAYER_CONVERTERS,
     chain_of_layers,
-    exportable,
     convert_layer,
+    exportable,
     register_activation,
     register_layer,
 )
