@@ -38,7 +38,7 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -46,6 +46,8 @@ from scratchnn import backend
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
 
 PathLike = str | os.PathLike
@@ -119,9 +121,19 @@ def new_figure(figsize: Any, dpi: Any = DEFAULT_DPI) -> Figure:
 def _root_figure(ax: Axes) -> Figure:
     """The top-level Figure that holds ``ax`` (``ax.figure`` may be a SubFigure)."""
     try:
-        return ax.get_figure(root=True)  # matplotlib >= 3.10
+        return cast("Figure", ax.get_figure(root=True))  # matplotlib >= 3.10
     except TypeError:
-        return ax.figure
+        return cast("Figure", ax.figure)
+
+
+def _renderer(fig: Figure) -> Any:
+    """The renderer of ``fig``'s Agg canvas (every figure here is on one: :func:`new_figure`)."""
+    return cast("FigureCanvasAgg", fig.canvas).get_renderer()
+
+
+def _suptitle(fig: Figure) -> Any:
+    """The figure's title artist, or ``None`` (matplotlib offers only its text publicly)."""
+    return getattr(fig, "_suptitle", None)
 
 
 class PlotLayoutWarning(UserWarning):
@@ -160,7 +172,7 @@ def clipped_texts(fig: Figure) -> list[str]:
         True
     """
     fig.draw_without_rendering()
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     page = fig.bbox
 
     def outside(box: Any, frame: Any = page, slack: float = _SLACK_PX) -> bool:
@@ -168,7 +180,7 @@ def clipped_texts(fig: Figure) -> list[str]:
                 or box.y0 < frame.y0 - slack or box.y1 > frame.y1 + slack)
 
     problems = []
-    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    legends = [*fig.legends, *(legend for ax in fig.axes if (legend := ax.get_legend()))]
     legend_boxes = [legend.get_window_extent(renderer) for legend in legends]
     for ax in fig.axes:
         name = repr(ax.get_title()[:40]) if ax.get_title() else f"axes {fig.axes.index(ax)}"
@@ -188,7 +200,8 @@ def clipped_texts(fig: Figure) -> list[str]:
                     problems.append(f"annotation {text.get_text()[:40]!r} spills over {name}")
         if outside(ax.get_tightbbox(renderer)):
             problems.append(f"the labels, ticks or legend of {name} leave the figure")
-    extras = [*fig.texts, *fig.legends, *([fig._suptitle] if fig._suptitle else [])]
+    suptitle = _suptitle(fig)
+    extras = [*fig.texts, *fig.legends, *([suptitle] if suptitle else [])]
     for artist in extras:
         if artist.get_visible() and outside(artist.get_window_extent(renderer)):
             problems.append(f"{type(artist).__name__.lower()} of the figure leaves it")
@@ -201,10 +214,11 @@ def _wrap_titles(fig: Figure) -> None:
 
     for _ in range(3):  # wrapping moves the layout a little: check again
         fig.draw_without_rendering()
-        renderer = fig.canvas.get_renderer()
+        renderer = _renderer(fig)
         candidates = [(ax.title, _title_room(fig, ax, renderer)) for ax in fig.axes]
-        if fig._suptitle is not None:
-            candidates.append((fig._suptitle, (fig.bbox.x0, fig.bbox.x1)))
+        suptitle = _suptitle(fig)
+        if suptitle is not None:
+            candidates.append((suptitle, (fig.bbox.x0, fig.bbox.x1)))
         changed = False
         for text, (lo, hi) in candidates:
             content = text.get_text()
@@ -352,6 +366,14 @@ def _classes_and_proba(out: Any, n: int) -> tuple[np.ndarray, np.ndarray | None]
     )
 
 
+def _listed_colors(name: str, n: int) -> list[Any]:
+    """The first ``n`` colours of the listed colour map ``name``."""
+    import matplotlib
+
+    colors = cast("ListedColormap", matplotlib.colormaps[name]).colors
+    return list(cast("Sequence[Any]", colors)[:n])
+
+
 def _class_colors(n: int) -> list[Any]:
     """``n`` distinguishable RGBA colours (binary: the red and blue ends of the shading)."""
     import matplotlib
@@ -360,9 +382,9 @@ def _class_colors(n: int) -> list[Any]:
         cmap = matplotlib.colormaps[_BINARY_CMAP]
         return [cmap(0.1), cmap(0.9)][:n]
     if n <= 10:
-        return list(matplotlib.colormaps["tab10"].colors[:n])
+        return _listed_colors("tab10", n)
     if n <= 20:
-        return list(matplotlib.colormaps["tab20"].colors[:n])
+        return _listed_colors("tab20", n)
     cmap = matplotlib.colormaps["turbo"]
     return [cmap(v) for v in np.linspace(0.0, 1.0, n)]
 
@@ -1029,8 +1051,8 @@ def _annotate_inside(ax: Axes, text: str, xy: tuple[float, float]) -> None:
         note = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=ha,
                            va=va, color="crimson", fontsize="small")  # fmt: skip
         fig.draw_without_rendering()
-        box = note.get_window_extent(fig.canvas.get_renderer())
-        frame = ax.get_window_extent(fig.canvas.get_renderer())
+        box = note.get_window_extent(_renderer(fig))
+        frame = ax.get_window_extent(_renderer(fig))
         if frame.x0 <= box.x0 and box.x1 <= frame.x1:
             return
 
@@ -1098,7 +1120,7 @@ def plot_sweep_scatter(
 
     fig = new_figure(figsize, dpi)
     ax = fig.add_subplot()
-    style = {"s": 28, "edgecolors": "k", "linewidths": 0.3, "alpha": 0.85}
+    style: dict[str, Any] = {"s": 28, "edgecolors": "k", "linewidths": 0.3, "alpha": 0.85}
     numeric = False
     if color is None:
         ax.scatter(xs, ys, color="C0", **style)

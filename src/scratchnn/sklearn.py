@@ -76,7 +76,7 @@ def _seed(random_state: Any) -> int:
     if random_state is None:
         return int(np.random.default_rng().integers(_SEED_BOUND))
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if not 0 <= random_state <= 2**32 - 1:
+        if not 0 <= int(random_state) <= 2**32 - 1:
             raise ValueError(
                 f"random_state must be an integer in [0, 2**32 - 1], a numpy RandomState or "
                 f"Generator, or None; received random_state={random_state!r}."
@@ -96,6 +96,13 @@ class _NeuralNetBase(BaseEstimator):
     """What the classifier and the regressor share: parameters, building and training."""
 
     _OUTPUT_KIND = ""  # "classifier" or "regressor", for messages
+
+    # set by fit / partial_fit / from_model (scikit-learn's trailing underscore: fitted state)
+    model_: Sequential
+    n_features_in_: int
+    history_: dict[str, list[float]]
+    loss_curve_: list[float]
+    n_iter_: int
 
     def __init__(
         self,
@@ -132,7 +139,7 @@ class _NeuralNetBase(BaseEstimator):
     # ------------------------------------------------------------------------------- checks
     def _checked_params(self) -> dict[str, Any]:
         """The parameters checked and normalised (called by fit, never by __init__)."""
-        sizes = self.hidden_layer_sizes
+        sizes: Any = self.hidden_layer_sizes  # checked here: anything a user may have set
         if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
             sizes = (sizes,)
         try:
@@ -211,7 +218,7 @@ class _NeuralNetBase(BaseEstimator):
             layers = [*self._hidden_layers(params), Dense(n_outputs, output_activation)]
             network = Sequential(layers, dtype=params["dtype"], seed=_seed(self.random_state))
             network.build((n_features,))
-        output = tuple(network.output_shape)
+        output = tuple(network.output_shape or ())
         if (
             network.input_shape != (n_features,)
             or len(output) != 1
@@ -297,8 +304,8 @@ class _NeuralNetBase(BaseEstimator):
         )
 
     def _start(self) -> None:
-        self.history_: dict[str, list[float]] = {}
-        self.loss_curve_: list[float] = []
+        self.history_ = {}
+        self.loss_curve_ = []
         self.n_iter_ = 0
 
     def _outputs(self, X: Any) -> np.ndarray:
@@ -310,6 +317,7 @@ class _NeuralNetBase(BaseEstimator):
     def _one_more_epoch(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> None:
         """``partial_fit``'s step: one epoch on prepared arrays, from the current state."""
         if self.model_.optimizer is None:  # a network from a file saved without compiling
+            assert self.model_.output_shape is not None  # a fitted network is built
             loss = self._loss_for(int(self.model_.output_shape[-1]))
             self.model_.compile(optimizer=self._make_optimizer(params), loss=loss)
         self._train(self.model_, X, y, 1, params, None, stop=False)
@@ -325,14 +333,15 @@ class _NeuralNetBase(BaseEstimator):
                 "from_model needs a built scratchnn Sequential or the path of a model file; "
                 f"received {type(network).__name__}."
             )
-        if len(network.input_shape) != 1:
+        shape = network.input_shape
+        if shape is None or len(shape) != 1:
             raise ValueError(
-                f"The network takes inputs of shape {network.input_shape}; the estimators take "
+                f"The network takes inputs of shape {shape}; the estimators take "
                 "tables (one feature axis)."
             )
         est = cls(**params)
         est.model_ = network
-        est.n_features_in_ = int(network.input_shape[0])
+        est.n_features_in_ = int(shape[0])
         if feature_names is not None:
             names = np.asarray(list(feature_names), dtype=object)
             if len(names) != est.n_features_in_:

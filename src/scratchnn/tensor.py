@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scratchnn import backend
+from scratchnn.backend import FloatDType
 
 if TYPE_CHECKING:
     from scratchnn import ops
@@ -164,8 +165,8 @@ class Tensor:
 
     def __init__(
         self,
-        data: Any,
-        dtype: Any = None,
+        data: TensorLike,
+        dtype: FloatDType = None,
         requires_grad: bool = False,
         name: str | None = None,
     ) -> None:
@@ -248,7 +249,7 @@ class Tensor:
         return self.data.size
 
     @property
-    def dtype(self) -> Any:
+    def dtype(self) -> np.dtype[Any]:
         """dtype of ``data`` (float32 or float64)."""
         return self.data.dtype
 
@@ -324,34 +325,34 @@ class Tensor:
             return other
         return NotImplemented
 
-    def __lt__(self, other: Any) -> Any:
+    def __lt__(self, other: TensorLike) -> NDArray[np.bool_]:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data < other
 
-    def __le__(self, other: Any) -> Any:
+    def __le__(self, other: TensorLike) -> NDArray[np.bool_]:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data <= other
 
-    def __gt__(self, other: Any) -> Any:
+    def __gt__(self, other: TensorLike) -> NDArray[np.bool_]:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data > other
 
-    def __ge__(self, other: Any) -> Any:
+    def __ge__(self, other: TensorLike) -> NDArray[np.bool_]:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data >= other
 
-    def __eq__(self, other: Any) -> Any:
+    def __eq__(self, other: object) -> Any:  # element-wise: an array, not one bool
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data == other
 
-    def __ne__(self, other: Any) -> Any:
+    def __ne__(self, other: object) -> Any:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data != other
 
     # Defining __eq__ would otherwise make tensors unhashable: hashing stays by identity.
     __hash__ = object.__hash__
 
-    def equal(self, other: Any) -> bool:
+    def equal(self, other: TensorLike) -> bool:
         """Whether ``other`` has the same shape and the same values (one ``bool``, as
         ``torch.equal``); dtypes may differ.
 
@@ -370,7 +371,7 @@ class Tensor:
         """Return a tensor sharing this data but cut from the graph (no gradient flows back)."""
         return Tensor._from_op(self.data, (), _no_backward, "detach")
 
-    def astype(self, dtype: Any) -> Tensor:
+    def astype(self, dtype: FloatDType) -> Tensor:
         """Return a copy cast to ``dtype`` (float32/float64); gradients flow back, cast back."""
         return ops.cast(self, dtype)
 
@@ -379,7 +380,7 @@ class Tensor:
         self.grad = None
 
     # -------------------------------------------------------------------------------- backward
-    def backward(self, grad: Any = None) -> None:
+    def backward(self, grad: TensorLike | None = None) -> None:
         """Back-propagate from this tensor, accumulating into the ``.grad`` of every leaf reached.
 
         The walk takes the pending node with the largest creation stamp: every node that used
@@ -422,7 +423,7 @@ class Tensor:
                 else:
                     grads[parent_id] = previous + pg
 
-    def _seed(self, grad: Any) -> Any:
+    def _seed(self, grad: TensorLike | None) -> Array:
         """The gradient ``backward`` starts from (checked), as an array of this tensor's dtype."""
         if not self.requires_grad:
             raise RuntimeError(
@@ -437,13 +438,15 @@ class Tensor:
                     "backward(grad) with an array of that shape."
                 )
             return backend.xp.ones_like(self.data)
-        grad = backend.xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
-        if grad.shape != self.shape:
+        seed: Array = backend.xp.asarray(
+            grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype
+        )
+        if seed.shape != self.shape:
             raise ValueError(
-                f"backward(grad): grad has shape {grad.shape} but the tensor has shape "
+                f"backward(grad): grad has shape {seed.shape} but the tensor has shape "
                 f"{self.shape}; they must match."
             )
-        return grad
+        return seed
 
     def _accumulate(self, g: Any, shared: bool) -> None:
         """Add ``g`` to this leaf's ``.grad`` (accumulate, never overwrite).

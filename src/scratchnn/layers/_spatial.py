@@ -97,7 +97,7 @@ def op_padding(padding: Any) -> Any:
     return padding if isinstance(padding, str) else tuple(tuple(p) for p in padding)
 
 
-def data_format(layer: Any, value: Any) -> str:
+def data_format(layer: Any, value: Any) -> conv_ops.DataFormat:
     """``"channels_last"`` (for ``None``) or ``"channels_first"``, or a ValueError."""
     return conv_ops.check_data_format(value, label(layer))
 

@@ -185,8 +185,9 @@ class CompiledLoss:
         for i, pred in enumerate(preds):
             fused = self.fused[i]
             value = loss_value(fused or self.losses[i], ys[i], pred, sws[i], fused is not None)
-            if self.weights[i] is not None:
-                value = ops.mul(value, self.weights[i])
+            weight = self.weights[i]
+            if weight is not None:
+                value = ops.mul(value, weight)
             total = value if total is None else ops.add(total, value)
         assert total is not None  # a model has at least one output
         if penalty is not None:

@@ -38,7 +38,7 @@ import builtins
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from scratchnn import backend
 from scratchnn.ops.core import _FUSED_FORMS, FUSED_ACTIVATIONS
@@ -47,6 +47,19 @@ from scratchnn.tensor import Array, Gradients, Tensor, is_grad_enabled
 Pads = tuple[tuple[int, int], ...]
 
 DATA_FORMATS = ("channels_last", "channels_first")
+
+DataFormat: TypeAlias = Literal["channels_last", "channels_first"]
+"""Where the channel axis is: last, ``(N, H, W, C)`` (the default), or first, ``(N, C, H, W)``."""
+
+IntOrInts: TypeAlias = "int | Sequence[int]"
+"""One int for every spatial axis, or one per axis (window sizes, strides, dilations)."""
+
+Padding: TypeAlias = (
+    "Literal['valid', 'same', 'causal'] | int | Sequence[int] | Sequence[tuple[int, int]]"
+)
+"""``"valid"`` (none), ``"same"`` (output size = input size / stride), ``"causal"`` (1-D
+convolutions: all on the left), or explicit zeros: one int, one per axis, or ``(before,
+after)`` pairs."""
 
 BLOCK_BYTES = 1 << 20
 """A convolution builds its window matrix and multiplies it a block of images at a time, about
@@ -76,7 +89,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def check_data_format(data_format: Any, op: str) -> str:
+def check_data_format(data_format: Any, op: str) -> DataFormat:
     """``data_format`` (``None`` means channels-last) as one of :data:`DATA_FORMATS`."""
     if data_format is None:
         return "channels_last"
@@ -173,8 +186,8 @@ def _geometry(
 
 
 def spatial_output_shape(
-    sizes: Sequence[int], window: Any, strides: Any = 1, padding: Any = "valid",
-    dilation_rate: Any = 1, transposed: bool = False, op: str = "conv",
+    sizes: Sequence[int], window: IntOrInts, strides: IntOrInts = 1, padding: Padding = "valid",
+    dilation_rate: IntOrInts = 1, transposed: bool = False, op: str = "conv",
 ) -> tuple[int, ...]:
     """Output sizes of a convolution or pooling (or a transposed convolution) over ``sizes``.
 
@@ -425,8 +438,9 @@ def _conv(
 
 
 def conv2d(
-    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = 1,
-    padding: Any = "valid", dilation_rate: Any = 1, data_format: str | None = None,
+    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: IntOrInts = 1,
+    padding: Padding = "valid", dilation_rate: IntOrInts = 1,
+    data_format: DataFormat | None = None,
     activation: str | None = None,
 ) -> Tensor:
     """2-D convolution (cross-correlation, as every deep-learning library computes it).
@@ -464,8 +478,9 @@ def conv2d(
 
 
 def conv1d(
-    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = 1,
-    padding: Any = "valid", dilation_rate: Any = 1, data_format: str | None = None,
+    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: IntOrInts = 1,
+    padding: Padding = "valid", dilation_rate: IntOrInts = 1,
+    data_format: DataFormat | None = None,
     activation: str | None = None,
 ) -> Tensor:
     """1-D convolution over the length axis: :func:`conv2d` on images of height 1.
@@ -487,8 +502,9 @@ def conv1d(
 
 
 def conv2d_transpose(
-    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = 1,
-    padding: Any = "valid", dilation_rate: Any = 1, data_format: str | None = None,
+    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: IntOrInts = 1,
+    padding: Padding = "valid", dilation_rate: IntOrInts = 1,
+    data_format: DataFormat | None = None,
     activation: str | None = None,
 ) -> Tensor:
     """Transposed 2-D convolution: the gradient of :func:`conv2d` with respect to its input.
@@ -644,8 +660,8 @@ def _pool(x: Tensor, pool_size: Any, strides: Any, padding: Any, data_format: An
     return Tensor._from_op(_from_nhwc(out, fmt, spatial), (x,), backward, op)
 
 
-def max_pool2d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any = "valid",
-               data_format: str | None = None) -> Tensor:
+def max_pool2d(x: Tensor, pool_size: IntOrInts = 2, strides: IntOrInts | None = None,
+               padding: Padding = "valid", data_format: DataFormat | None = None) -> Tensor:
     """Maximum over each ``pool_size`` window, moved by ``strides`` (default: ``pool_size``).
 
     The gradient goes to the first maximal entry of each window (PyTorch's choice on ties).
@@ -669,8 +685,8 @@ def max_pool2d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any 
     return _pool(x, pool_size, strides, padding, data_format, 2, "max")
 
 
-def avg_pool2d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any = "valid",
-               data_format: str | None = None) -> Tensor:
+def avg_pool2d(x: Tensor, pool_size: IntOrInts = 2, strides: IntOrInts | None = None,
+               padding: Padding = "valid", data_format: DataFormat | None = None) -> Tensor:
     """Mean over each ``pool_size`` window; padding is not counted (Keras, TensorFlow).
 
     Arguments and shapes as :func:`max_pool2d`.
@@ -678,14 +694,14 @@ def avg_pool2d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any 
     return _pool(x, pool_size, strides, padding, data_format, 2, "avg")
 
 
-def max_pool1d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any = "valid",
-               data_format: str | None = None) -> Tensor:
+def max_pool1d(x: Tensor, pool_size: IntOrInts = 2, strides: IntOrInts | None = None,
+               padding: Padding = "valid", data_format: DataFormat | None = None) -> Tensor:
     """:func:`max_pool2d` along the length of ``(N, L, C)`` sequences (ints for the sizes)."""
     return _pool(x, pool_size, strides, padding, data_format, 1, "max")
 
 
-def avg_pool1d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any = "valid",
-               data_format: str | None = None) -> Tensor:
+def avg_pool1d(x: Tensor, pool_size: IntOrInts = 2, strides: IntOrInts | None = None,
+               padding: Padding = "valid", data_format: DataFormat | None = None) -> Tensor:
     """:func:`avg_pool2d` along the length of ``(N, L, C)`` sequences (ints for the sizes)."""
     return _pool(x, pool_size, strides, padding, data_format, 1, "avg")
 
@@ -716,25 +732,25 @@ def _global(x: Tensor, data_format: Any, keepdims: bool, spatial: int, kind: str
     return Tensor._from_op(value, (x,), backward, op)
 
 
-def global_avg_pool2d(x: Tensor, data_format: str | None = None, keepdims: bool = False
+def global_avg_pool2d(x: Tensor, data_format: DataFormat | None = None, keepdims: bool = False
                       ) -> Tensor:
     """Mean over height and width: ``(N, H, W, C) -> (N, C)`` (``(N, 1, 1, C)`` with keepdims)."""
     return _global(x, data_format, keepdims, 2, "avg")
 
 
-def global_max_pool2d(x: Tensor, data_format: str | None = None, keepdims: bool = False
+def global_max_pool2d(x: Tensor, data_format: DataFormat | None = None, keepdims: bool = False
                       ) -> Tensor:
     """Maximum over height and width: ``(N, H, W, C) -> (N, C)``; ties share the gradient."""
     return _global(x, data_format, keepdims, 2, "max")
 
 
-def global_avg_pool1d(x: Tensor, data_format: str | None = None, keepdims: bool = False
+def global_avg_pool1d(x: Tensor, data_format: DataFormat | None = None, keepdims: bool = False
                       ) -> Tensor:
     """Mean over the length: ``(N, L, C) -> (N, C)`` (``(N, 1, C)`` with keepdims)."""
     return _global(x, data_format, keepdims, 1, "avg")
 
 
-def global_max_pool1d(x: Tensor, data_format: str | None = None, keepdims: bool = False
+def global_max_pool1d(x: Tensor, data_format: DataFormat | None = None, keepdims: bool = False
                       ) -> Tensor:
     """Maximum over the length: ``(N, L, C) -> (N, C)``; ties share the gradient."""
     return _global(x, data_format, keepdims, 1, "max")
@@ -743,7 +759,9 @@ def global_max_pool1d(x: Tensor, data_format: str | None = None, keepdims: bool 
 # ---------------------------------------------------------------------- resampling and padding
 
 
-def upsample2d(x: Tensor, size: Any = 2, data_format: str | None = None) -> Tensor:
+def upsample2d(
+    x: Tensor, size: IntOrInts = 2, data_format: DataFormat | None = None
+) -> Tensor:
     """Nearest-neighbour upsampling: each pixel repeated ``size`` times along height and width.
 
     Args:
@@ -806,7 +824,7 @@ def pad(x: Tensor, pad_width: Sequence[Sequence[int]], value: float = 0.0) -> Te
 
 def batch_norm(
     x: Tensor, gamma: Tensor | None = None, beta: Tensor | None = None,
-    moving_mean: Any = None, moving_variance: Any = None, training: bool = False,
+    moving_mean: Array | None = None, moving_variance: Array | None = None, training: bool = False,
     momentum: float = 0.99, epsilon: float = 1e-3, axis: int = -1,
 ) -> Tensor:
     """Batch normalisation: ``gamma * (x - mean) / sqrt(var + epsilon) + beta`` per channel.

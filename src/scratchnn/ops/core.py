@@ -15,22 +15,25 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
 
 from scratchnn import backend
-from scratchnn.tensor import Array, Gradients, Tensor
+from scratchnn.backend import FloatDType
+from scratchnn.tensor import Array, Axis, Gradients, Index, Tensor, TensorLike
 
 # --------------------------------------------------------------------------------------- helpers
 
 
-def _lift(value: Any, like: Tensor) -> Tensor:
+def _lift(value: TensorLike, like: Tensor) -> Tensor:
     """A constant operand (number, list, array) as a Tensor of ``like``'s dtype."""
     if isinstance(value, Tensor):
         return value
     return Tensor._from_op(backend.xp.asarray(value, dtype=like.dtype), (), _none, "const")
 
 
-def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+def _pair(a: TensorLike, b: TensorLike) -> tuple[Tensor, Tensor]:
     if isinstance(a, Tensor):
         return a, _lift(b, a)
     if isinstance(b, Tensor):
@@ -43,7 +46,7 @@ def _none(g: Any) -> tuple[()]:
     return ()
 
 
-def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
     """Sum ``grad`` over the axes along which an operand of ``shape`` was broadcast."""
     if grad.shape == shape:
         return grad
@@ -88,7 +91,7 @@ def _spread(g: Any, shape: tuple[int, ...]) -> Any:
 # ------------------------------------------------------------------------------------ arithmetic
 
 
-def add(a: Any, b: Any) -> Tensor:
+def add(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise ``a + b`` with broadcasting."""
     a, b = _pair(a, b)
 
@@ -101,7 +104,7 @@ def add(a: Any, b: Any) -> Tensor:
     return Tensor._from_op(a.data + b.data, (a, b), backward, "add")
 
 
-def sub(a: Any, b: Any) -> Tensor:
+def sub(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise ``a - b`` with broadcasting."""
     a, b = _pair(a, b)
 
@@ -114,7 +117,7 @@ def sub(a: Any, b: Any) -> Tensor:
     return Tensor._from_op(a.data - b.data, (a, b), backward, "sub")
 
 
-def mul(a: Any, b: Any) -> Tensor:
+def mul(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise ``a * b`` with broadcasting."""
     a, b = _pair(a, b)
 
@@ -127,7 +130,7 @@ def mul(a: Any, b: Any) -> Tensor:
     return Tensor._from_op(a.data * b.data, (a, b), backward, "mul")
 
 
-def div(a: Any, b: Any) -> Tensor:
+def div(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise ``a / b`` with broadcasting."""
     a, b = _pair(a, b)
 
@@ -147,7 +150,7 @@ def neg(a: Tensor) -> Tensor:
     return Tensor._from_op(-a.data, (a,), lambda g: (-g,), "neg")
 
 
-def power(a: Any, b: Any) -> Tensor:
+def power(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise ``a ** b``; the exponent may itself be a tensor (needs ``a > 0`` then)."""
     a, b = _pair(a, b)
     xp = backend.xp
@@ -165,7 +168,7 @@ def power(a: Any, b: Any) -> Tensor:
     return Tensor._from_op(out, (a, b), backward, "pow")
 
 
-def matmul(a: Any, b: Any) -> Tensor:
+def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """Matrix product ``a @ b`` (NumPy's rules: 1-D operands, batched leading axes broadcast)."""
     a, b = _pair(a, b)
     if a.ndim == 0 or b.ndim == 0:
@@ -302,7 +305,7 @@ def _column_major(a: Any) -> bool:
 # ------------------------------------------------------------------------------------ reductions
 
 
-def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def sum(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (all axes when ``None``)."""
     xp = backend.xp
 
@@ -313,7 +316,7 @@ def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     return Tensor._from_op(out, (a,), backward, "sum")
 
 
-def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def mean(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (all axes when ``None``)."""
     xp = backend.xp
     count = math.prod(a.shape[ax] for ax in _normalize_axes(axis, a.ndim)) if a.ndim else 1
@@ -325,7 +328,7 @@ def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     return Tensor._from_op(out, (a,), backward, "mean")
 
 
-def _extremum(a: Tensor, axis: Any, keepdims: bool, largest: bool) -> Tensor:
+def _extremum(a: Tensor, axis: Axis, keepdims: bool, largest: bool) -> Tensor:
     xp = backend.xp
     if a.size == 0:
         raise ValueError(f"{'max' if largest else 'min'}() of an empty tensor (shape {a.shape}).")
@@ -341,12 +344,12 @@ def _extremum(a: Tensor, axis: Any, keepdims: bool, largest: bool) -> Tensor:
     return Tensor._from_op(value, (a,), backward, "max" if largest else "min")
 
 
-def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def max(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis``; the gradient goes to the maximal entries (shared on ties)."""
     return _extremum(a, axis, keepdims, largest=True)
 
 
-def min(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def min(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Minimum over ``axis``; the gradient goes to the minimal entries (shared on ties)."""
     return _extremum(a, axis, keepdims, largest=False)
 
@@ -395,7 +398,7 @@ def clip(a: Tensor, low: float | None = None, high: float | None = None) -> Tens
     return Tensor._from_op(out, (a,), backward, "clip")
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
+def where(condition: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     """Pick ``a`` where ``condition`` is true, ``b`` elsewhere (broadcasting all three)."""
     xp = backend.xp
     cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
@@ -411,7 +414,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return Tensor._from_op(xp.where(cond, a.data, b.data), (a, b), backward, "where")
 
 
-def _binary_extremum(a: Any, b: Any, largest: bool) -> Tensor:
+def _binary_extremum(a: TensorLike, b: TensorLike, largest: bool) -> Tensor:
     xp = backend.xp
     a, b = _pair(a, b)
     out = xp.maximum(a.data, b.data) if largest else xp.minimum(a.data, b.data)
@@ -428,17 +431,17 @@ def _binary_extremum(a: Any, b: Any, largest: bool) -> Tensor:
     return Tensor._from_op(out, (a, b), backward, "maximum" if largest else "minimum")
 
 
-def maximum(a: Any, b: Any) -> Tensor:
+def maximum(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise maximum of two operands (ties share the gradient)."""
     return _binary_extremum(a, b, largest=True)
 
 
-def minimum(a: Any, b: Any) -> Tensor:
+def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise minimum of two operands (ties share the gradient)."""
     return _binary_extremum(a, b, largest=False)
 
 
-def cast(a: Tensor, dtype: Any) -> Tensor:
+def cast(a: Tensor, dtype: FloatDType) -> Tensor:
     """Cast to float32/float64; the gradient is cast back to the input's dtype."""
     target = backend.resolve_dtype(dtype)
     return Tensor._from_op(
@@ -449,7 +452,7 @@ def cast(a: Tensor, dtype: Any) -> Tensor:
 # ------------------------------------------------------------------------------- shape changes
 
 
-def reshape(a: Tensor, *shape: Any) -> Tensor:
+def reshape(a: Tensor, *shape: int | Sequence[int]) -> Tensor:
     """Reshape (one axis may be -1)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
@@ -481,27 +484,28 @@ def _is_basic_index(index: Any) -> bool:
     )
 
 
-def getitem(a: Tensor, index: Any) -> Tensor:
+def getitem(a: Tensor, index: Index) -> Tensor:
     """Indexing and slicing (basic and advanced); repeated indices accumulate their gradients."""
     xp = backend.xp
+    key: Any = index  # NumPy checks it (its stubs know fewer kinds of index than it takes)
     if isinstance(index, Tensor):
-        index = index.data.astype(int)
+        key = index.data.astype(int)
     elif isinstance(index, tuple):
-        index = tuple(i.data.astype(int) if isinstance(i, Tensor) else i for i in index)
-    out = a.data[index]
+        key = tuple(i.data.astype(int) if isinstance(i, Tensor) else i for i in index)
+    out = a.data[key]
 
     def backward(g: Array) -> Gradients:
         grad = xp.zeros(a.shape, dtype=g.dtype)
-        if _is_basic_index(index):
-            grad[index] = g  # a view: no index is written twice
+        if _is_basic_index(key):
+            grad[key] = g  # a view: no index is written twice
         else:
-            xp.add.at(grad, index, g)
+            xp.add.at(grad, key, g)
         return (grad,)
 
     return Tensor._from_op(out, (a,), backward, "getitem")
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     xp = backend.xp
     if len(tensors) == 0:
@@ -522,7 +526,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     return Tensor._from_op(out, items, backward, "concatenate")
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis."""
     xp = backend.xp
     if len(tensors) == 0:
@@ -745,12 +749,18 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
 # ------------------------------------------------------------------- fused losses (stable forms)
 
 
+FusedReduction: TypeAlias = Literal["none", "mean"]
+"""What the fused losses return: one value per row, or their mean as one scalar node."""
+
+
 def _check_reduction(reduction: str, op: str) -> None:
     if reduction not in ("none", "mean"):
         raise ValueError(f"{op}: reduction must be 'none' or 'mean'; received {reduction!r}.")
 
 
-def sigmoid_binary_crossentropy(logits: Tensor, targets: Any, reduction: str = "none") -> Tensor:
+def sigmoid_binary_crossentropy(
+    logits: Tensor, targets: TensorLike, reduction: FusedReduction = "none"
+) -> Tensor:
     """Element-wise binary cross-entropy of ``sigmoid(logits)`` against ``targets`` in [0, 1].
 
     Uses ``max(x, 0) - x*y + log(1 + e^-|x|)``: finite for any logit. Gradient w.r.t. the logits
@@ -807,7 +817,7 @@ def sigmoid_binary_crossentropy(logits: Tensor, targets: Any, reduction: str = "
 
 
 def softmax_crossentropy(
-    logits: Tensor, targets: Any, axis: int = -1, reduction: str = "none"
+    logits: Tensor, targets: TensorLike, axis: int = -1, reduction: FusedReduction = "none"
 ) -> Tensor:
     """Per-row cross-entropy of ``softmax(logits)`` against target distributions (one-hot or soft).
 
@@ -838,7 +848,9 @@ def softmax_crossentropy(
     return Tensor._from_op(per_row(), (logits,), backward, "softmax_ce")
 
 
-def sparse_softmax_crossentropy(logits: Tensor, labels: Any, reduction: str = "none") -> Tensor:
+def sparse_softmax_crossentropy(
+    logits: Tensor, labels: TensorLike, reduction: FusedReduction = "none"
+) -> Tensor:
     """Per-row cross-entropy of ``softmax(logits)`` (N, K) against integer ``labels`` (N,).
 
     Logits ``(..., K)`` with labels ``(...)`` (e.g. ``(B, T, K)`` and ``(B, T)`` for one label
@@ -847,10 +859,10 @@ def sparse_softmax_crossentropy(logits: Tensor, labels: Any, reduction: str = "n
     """
     _check_reduction(reduction, "sparse_softmax_crossentropy")
     xp = backend.xp
-    labels = xp.asarray(labels.data if isinstance(labels, Tensor) else labels).astype(int)
+    ids = xp.asarray(labels.data if isinstance(labels, Tensor) else labels).astype(int)
     lead = logits.shape[:-1]
     x = logits.data if logits.ndim == 2 else logits.data.reshape(-1, logits.shape[-1])
-    labels = labels.reshape(-1) if logits.ndim != 2 else labels
+    ids = ids.reshape(-1) if logits.ndim != 2 else ids
     shifted = x - x.max(axis=1, keepdims=True)  # (N, K)
     e = xp.exp(shifted)
     total = e.sum(axis=1)  # (N,)
@@ -858,11 +870,11 @@ def sparse_softmax_crossentropy(logits: Tensor, labels: Any, reduction: str = "n
     count = builtins.max(shifted.shape[0], 1)
 
     def per_row() -> Any:
-        return xp.log(total) - shifted[rows, labels]  # (N,) = -log softmax at the label
+        return xp.log(total) - shifted[rows, ids]  # (N,) = -log softmax at the label
 
     def backward(g: Array) -> Gradients:  # g: (...) rows, or () for the mean
         grad = e / total[:, None]  # softmax, (N, K)
-        grad[rows, labels] -= 1
+        grad[rows, ids] -= 1
         if reduction == "mean":
             grad *= g / count
         else:
@@ -876,7 +888,9 @@ def sparse_softmax_crossentropy(logits: Tensor, labels: Any, reduction: str = "n
     return Tensor._from_op(per_row().reshape(lead), (logits,), backward, "sparse_softmax_ce")
 
 
-def dropout(a: Tensor, rate: float, rng: Any, noise_shape: Sequence[int] | None = None) -> Tensor:
+def dropout(
+    a: Tensor, rate: float, rng: np.random.Generator, noise_shape: Sequence[int] | None = None
+) -> Tensor:
     """Inverted dropout: zero each entry with probability ``rate``, scale the rest by 1/(1-rate).
 
     The expected value is unchanged, so nothing is rescaled at prediction time.

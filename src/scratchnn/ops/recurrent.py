@@ -58,12 +58,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 
 from scratchnn.ops.core import getitem
-from scratchnn.tensor import Array, Gradients, Tensor, is_grad_enabled
+from scratchnn.tensor import Array, Gradients, Tensor, TensorLike, is_grad_enabled
 
 # ----------------------------------------------------------------------- activations (in place)
 # Every recurrent activation is applied in place to a slice of a gate buffer, and its derivative
@@ -122,6 +122,12 @@ _ACTIVATIONS: dict[str, tuple[Callable[[Any], None], Callable[[Any, Any, Any], A
 }
 RECURRENT_ACTIVATIONS = tuple(_ACTIVATIONS)
 """Names the recurrent ops accept for ``activation`` and ``recurrent_activation``."""
+
+RecurrentActivation: TypeAlias = Literal["sigmoid", "tanh", "relu", "linear"]
+"""A name of :data:`RECURRENT_ACTIVATIONS`."""
+
+InitialState: TypeAlias = "TensorLike | Sequence[TensorLike] | None"
+"""``None`` (zeros), or the initial states (``[h]``, ``[h, c]`` for an LSTM), each ``(B, H)``."""
 
 
 def _activation(name: str, label: str, op: str) -> tuple[Any, Any]:
@@ -438,15 +444,15 @@ def simple_rnn(
     kernel: Tensor,
     recurrent_kernel: Tensor,
     bias: Tensor | None = None,
-    initial_state: Any = None,
-    mask: Any = None,
+    initial_state: InitialState = None,
+    mask: TensorLike | None = None,
     *,
-    activation: str = "tanh",
+    activation: RecurrentActivation = "tanh",
     go_backwards: bool = False,
     return_sequences: bool = True,
     return_state: bool = False,
     zero_output_for_mask: bool = False,
-    recurrent_dropout_mask: Any = None,
+    recurrent_dropout_mask: Array | None = None,
 ) -> Tensor | tuple[Tensor, ...]:
     """Fully-connected recurrence ``h' = activation(x W + h U + b)`` over all steps, one node.
 
@@ -533,16 +539,16 @@ def lstm(
     kernel: Tensor,
     recurrent_kernel: Tensor,
     bias: Tensor | None = None,
-    initial_state: Any = None,
-    mask: Any = None,
+    initial_state: InitialState = None,
+    mask: TensorLike | None = None,
     *,
-    activation: str = "tanh",
-    recurrent_activation: str = "sigmoid",
+    activation: RecurrentActivation = "tanh",
+    recurrent_activation: RecurrentActivation = "sigmoid",
     go_backwards: bool = False,
     return_sequences: bool = True,
     return_state: bool = False,
     zero_output_for_mask: bool = False,
-    recurrent_dropout_mask: Any = None,
+    recurrent_dropout_mask: Array | None = None,
 ) -> Tensor | tuple[Tensor, ...]:
     """Long short-term memory over all steps, one node; gates ``i, f, c, o`` (Keras' order).
 
@@ -662,17 +668,17 @@ def gru(
     kernel: Tensor,
     recurrent_kernel: Tensor,
     bias: Tensor | None = None,
-    initial_state: Any = None,
-    mask: Any = None,
+    initial_state: InitialState = None,
+    mask: TensorLike | None = None,
     *,
-    activation: str = "tanh",
-    recurrent_activation: str = "sigmoid",
+    activation: RecurrentActivation = "tanh",
+    recurrent_activation: RecurrentActivation = "sigmoid",
     reset_after: bool = True,
     go_backwards: bool = False,
     return_sequences: bool = True,
     return_state: bool = False,
     zero_output_for_mask: bool = False,
-    recurrent_dropout_mask: Any = None,
+    recurrent_dropout_mask: Array | None = None,
 ) -> Tensor | tuple[Tensor, ...]:
     """Gated recurrent unit over all steps, one node; gates ``z, r, h`` (Keras' order).
 
@@ -805,7 +811,7 @@ def gru(
 # ------------------------------------------------------------------------------------- lookup
 
 
-def embedding(indices: Any, table: Tensor) -> Tensor:
+def embedding(indices: TensorLike, table: Tensor) -> Tensor:
     """Rows of ``table`` picked by integer ``indices``: ``table[indices]``, one node.
 
     The backward adds each output row's gradient into the row it came from (a scatter-add,

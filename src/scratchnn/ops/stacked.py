@@ -96,7 +96,7 @@ def stacked_linear(
     w: Tensor,
     b: Tensor | None = None,
     activation: str | Runs | None = None,
-    kernel_mask: Any = None,
+    kernel_mask: Array | None = None,
 ) -> Tensor:
     """``activation(w @ x + b)`` for every member at once, units-first, as one node.
 
@@ -224,7 +224,7 @@ def stacked_perceptron(
     activation: str | Runs | None,
     w2: Tensor,
     b2: Tensor | None = None,
-    hidden_mask: Any = None,
+    hidden_mask: Array | None = None,
 ) -> Tensor:
     """A population's one-hidden-layer network, ``w2 @ activation(w1 @ x + b1) + b2``, as one node.
 

@@ -219,7 +219,7 @@ def run_grid(
 
 
 def time_alone(
-    keys: Sequence[tuple[int, str]], data: tuple[np.ndarray, ...], seed: int, rounds: int = 5
+    keys: Sequence[tuple[int, str]], data: Sequence[np.ndarray], seed: int, rounds: int = 5
 ) -> dict[tuple[int, str], float]:
     """Seconds per full-batch step of each ``(n_h, activation)`` network trained alone with
     ``Sequential.fit`` on the study's training split.
@@ -467,6 +467,7 @@ def _pick_figure(seed: int, picks: dict[int, tuple[Config | None, list[Config]]]
     else:
         shown_split = agree[0] if agree else with_pick[0]
         pick, tied = picks[shown_split]
+        assert pick is not None  # shown_split is one of with_pick
         others = [c.label() for c in tied if c != pick]
         ours = (f"split {shown_split}: {pick.label()}"
                 + (f" (tied within timing noise with {'; '.join(others)})" if others else "")

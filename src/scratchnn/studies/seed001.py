@@ -68,7 +68,7 @@ def build_network(
         learning_rate: a float or a schedule (for the annealing exercise).
         seed: the model's seed (weights).
     """
-    layers = []
+    layers: list[Dense] = []
     fan_in = 2
     for units in (*hidden, n_classes):
         is_output = len(layers) == len(hidden)
@@ -287,7 +287,7 @@ def _exercise_fourth_layer(
         title="Exercise 5: a fourth layer (two hidden tanh layers)",
     )
     say("exercise 5 (fourth layer): " + ", ".join(f"{k} {pct(v)}" for k, v in accs.items()))
-    best = max(accs, key=accs.get)
+    best = max(accs, key=lambda k: accs[k])
     fig = shown(
         "001 exercise 5: a fourth layer",
         "exercise (no figure)",

@@ -18,6 +18,7 @@ Only the parent writes to the run store: workers compute and send results back.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import multiprocessing
 import os
 import queue
@@ -30,7 +31,7 @@ from typing import Any
 from scratchnn.sweep.engine import StopTraining, TrialResult
 from scratchnn.sweep.plan import WorkUnit, parent_watch, run_unit
 
-OnEvent = Callable[[WorkUnit, str, Any], None]
+OnEvent = Callable[[WorkUnit | None, str, Any], None]
 """``on_event(unit, kind, payload)``, called in the parent for every result and progress."""
 
 MAX_RETRIES = 3
@@ -65,7 +66,7 @@ class InlineExecutor:
         """Train every unit, calling ``on_event`` as results come."""
         for unit in units:
             try:
-                run_unit(unit, lambda kind, payload, unit=unit: on_event(unit, kind, payload))
+                run_unit(unit, functools.partial(on_event, unit))
             except (KeyboardInterrupt, StopTraining):
                 raise
             except Exception as exc:  # a unit that fails must not stop the others
