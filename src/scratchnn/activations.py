@@ -25,6 +25,9 @@ ActivationName: TypeAlias = Literal[
 ]
 """The names of :data:`ACTIVATIONS` (``get`` also takes them in other cases)."""
 
+ActivationLike: TypeAlias = "ActivationName | Activation | None"
+"""What layers take as an activation: a name, a function, or ``None`` (linear)."""
+
 
 def linear(x: Tensor) -> Tensor:
     """The identity (Keras' ``"linear"``; also what ``activation=None`` means)."""
@@ -54,7 +57,7 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
-def get(identifier: ActivationName | Activation | None) -> Activation:
+def get(identifier: ActivationLike) -> Activation:
     """Return the activation function for a name, ``None`` (linear) or a callable.
 
     Raises:

@@ -340,7 +340,11 @@ ALIASES = {
 }
 
 
-def get(identifier: LossName | Loss | dict[str, Any]) -> Loss:
+LossLike: TypeAlias = "LossName | Loss | dict[str, Any]"
+"""What ``compile`` takes as a loss: a name, an instance or a config dict."""
+
+
+def get(identifier: LossLike) -> Loss:
     """Return a :class:`Loss` for a name, a config dict (``{"name": ..., ...}``) or an instance.
 
     Raises:

@@ -11,7 +11,7 @@ A regularizer is called on a weight Tensor and returns a scalar Tensor:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from scratchnn import ops
 from scratchnn.tensor import Tensor
@@ -72,8 +72,12 @@ REGULARIZERS: dict[str, Callable[..., L1L2]] = {"l1": l1, "l2": l2, "l1_l2": l1_
 Regularizer: TypeAlias = Callable[[Tensor], Tensor]
 """A weight penalty: a weight Tensor in, a scalar Tensor out (an :class:`L1L2` or a function)."""
 
+RegularizerLike: TypeAlias = "Literal['l1', 'l2', 'l1_l2'] | dict[str, Any] | Regularizer | None"
+"""What layers take as a regularizer: a name (factor 0.01), a config dict, a penalty, or
+``None``."""
 
-def get(identifier: str | dict[str, Any] | Regularizer | None) -> Regularizer | None:
+
+def get(identifier: RegularizerLike) -> Regularizer | None:
     """Return a regularizer for None, a name (default factor 0.01), a config dict or an instance.
 
     Raises:

@@ -44,7 +44,7 @@ import copy
 import numbers
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -55,6 +55,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from scratchnn import backend, callbacks, optimizers
 from scratchnn.layers import LAYERS, Dense, Layer
 from scratchnn.models import Sequential, saving
+
+if TYPE_CHECKING:
+    from scratchnn.activations import ActivationName
+    from scratchnn.losses import LossName
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
@@ -107,7 +111,7 @@ class _NeuralNetBase(BaseEstimator):
     def __init__(
         self,
         hidden_layer_sizes: Sequence[int] | int = (100,),
-        activation: str = "relu",
+        activation: ActivationName = "relu",
         optimizer: Any = "adam",
         learning_rate: float = 0.001,
         batch_size: int = 200,
@@ -202,7 +206,8 @@ class _NeuralNetBase(BaseEstimator):
         return layers
 
     def _build_network(
-        self, n_features: int, n_outputs: int, output_activation: str, params: dict[str, Any]
+        self, n_features: int, n_outputs: int, output_activation: ActivationName,
+        params: dict[str, Any],
     ) -> Sequential:
         """A compiled Sequential for ``n_features`` inputs and ``n_outputs`` output units."""
         if callable(self.model) and not isinstance(self.model, (list, tuple)):
@@ -237,7 +242,7 @@ class _NeuralNetBase(BaseEstimator):
         """Output sizes the task can train (the classifier also takes 2 units for 2 classes)."""
         return (n_outputs,)
 
-    def _loss_for(self, units: int) -> str:
+    def _loss_for(self, units: int) -> LossName:
         raise NotImplementedError
 
     def _output_rule(self) -> str:
@@ -277,7 +282,7 @@ class _NeuralNetBase(BaseEstimator):
             ))  # fmt: skip
         history = network.fit(
             X, y, batch_size=params["batch_size"], epochs=epochs, validation_data=validation,
-            callbacks=cbs, verbose=int(self.verbose),
+            callbacks=cbs, verbose=cast("Literal[0, 1, 2]", int(self.verbose)),  # fit checks it
         )  # fmt: skip
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
@@ -551,7 +556,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
     def _accepted_outputs(self, n_outputs: int) -> tuple[int, ...]:
         return (1, 2) if n_outputs == 1 else (n_outputs,)
 
-    def _loss_for(self, units: int) -> str:
+    def _loss_for(self, units: int) -> LossName:
         return "binary_crossentropy" if units == 1 else "sparse_categorical_crossentropy"
 
     def _output_rule(self) -> str:
@@ -640,7 +645,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
         y = np.asarray(y, dtype=params["dtype"])
         return X, y.reshape(len(y), -1)  # (N, T)
 
-    def _loss_for(self, units: int) -> str:
+    def _loss_for(self, units: int) -> LossName:
         return "mse"
 
     def _output_rule(self) -> str:

@@ -323,8 +323,9 @@ def _plots(model: Any, split: Split, history: Any, run_dir: Path, title: str) ->
             feature_names=prep.feature_names, split_names=("train", "validation"),
             figsize=PNG_SIZES[BOUNDARY_PNG],
         )  # fmt: skip
-    on_val = split.x_val is not None
-    x, y = (split.x_val, split.y_val) if on_val else (split.x_train, split.y_train)
+    x, y, on_val = split.x_train, split.y_train, False
+    if split.x_val is not None and split.y_val is not None:
+        x, y, on_val = split.x_val, split.y_val, True
     cm = metrics.confusion_matrix(y, model.predict(x), num_classes=len(names))
     written.append(run_dir / CONFUSION_PNG)
     plotting.plot_confusion_matrix(

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from scratchnn import backend, initializers
+from scratchnn.backend import FloatDType
 from scratchnn.tensor import Tensor, no_grad
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
@@ -120,7 +121,9 @@ class Layer:
     supports_masking: ClassVar[bool] = False
     """Whether an incoming mask is passed on unchanged to the next layer (see compute_mask)."""
 
-    def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None) -> None:
+    def __init__(
+        self, trainable: bool = True, name: str | None = None, dtype: FloatDType = None
+    ) -> None:
         self.name = name or _auto_name(type(self))
         # An automatic name is replaced by one unique within the first model that takes the
         # layer (dense, dense_1, ... in model order), so that weight names do not depend on what
@@ -209,7 +212,7 @@ class Layer:
 
     # ------------------------------------------------------------------------ build and call
     def build(
-        self, input_shape: Any, rng: np.random.Generator | None = None, dtype: Any = None,
+        self, input_shape: Any, rng: np.random.Generator | None = None, dtype: FloatDType = None,
     ) -> None:
         """Create the weights for inputs of ``input_shape`` (batch axis excluded).
 

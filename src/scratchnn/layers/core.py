@@ -6,12 +6,17 @@ Shape legend: N batch rows, D input features, H units.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from scratchnn import activations, ops, regularizers
+from scratchnn.activations import ActivationLike
+from scratchnn.backend import FloatDType
+from scratchnn.initializers import InitializerLike
 from scratchnn.layers.base import Layer, Node, SymbolicTensor, require_rng
+from scratchnn.regularizers import RegularizerLike
 from scratchnn.tensor import Tensor
 
 # Activation functions that Dense fuses into its affine node, with the name ops.linear takes.
@@ -57,7 +62,8 @@ class Input(Layer):
     """
 
     def __init__(
-        self, shape: Any, name: str | None = None, dtype: Any = None, trainable: bool = False
+        self, shape: int | Sequence[int], name: str | None = None, dtype: FloatDType = None,
+        trainable: bool = False,
     ) -> None:
         super().__init__(trainable=False, name=name, dtype=dtype)
         self.shape = _shape_tuple(shape, "shape")
@@ -103,17 +109,17 @@ class Dense(Layer):
     def __init__(
         self,
         units: int,
-        activation: Any = None,
+        activation: ActivationLike = None,
         use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
+        kernel_initializer: InitializerLike = "glorot_uniform",
+        bias_initializer: InitializerLike = "zeros",
+        kernel_regularizer: RegularizerLike = None,
+        bias_regularizer: RegularizerLike = None,
         input_dim: int | None = None,
-        input_shape: Any = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.units = _positive_int(units, "units")
@@ -136,7 +142,7 @@ class Dense(Layer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Create ``kernel`` (D, units) and ``bias`` (units,)."""
         super().build(input_shape, rng, dtype)
@@ -236,7 +242,8 @@ class Activation(Layer):
     """
 
     def __init__(
-        self, activation: Any, trainable: bool = True, name: str | None = None, dtype: Any = None
+        self, activation: ActivationLike, trainable: bool = True, name: str | None = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.activation = activations.get(activation)
@@ -268,7 +275,7 @@ class Dropout(Layer):
         seed: int | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
@@ -282,7 +289,7 @@ class Dropout(Layer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Take the mask generator: one seeded with ``seed``, else the model's ``rng``."""
         super().build(input_shape, rng, dtype)

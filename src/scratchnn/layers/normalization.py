@@ -10,14 +10,18 @@ Shape legend: N batch, C channels (the ``axis``), ``...`` any other axes.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from scratchnn import initializers, ops, regularizers
+from scratchnn.backend import FloatDType
+from scratchnn.initializers import InitializerLike
 from scratchnn.layers import _spatial as sp
 from scratchnn.layers.base import Layer
 from scratchnn.layers.core import _config_of
+from scratchnn.regularizers import RegularizerLike
 from scratchnn.tensor import Tensor
 
 
@@ -59,16 +63,16 @@ class BatchNormalization(Layer):
         epsilon: float = 1e-3,
         center: bool = True,
         scale: bool = True,
-        beta_initializer: Any = "zeros",
-        gamma_initializer: Any = "ones",
-        moving_mean_initializer: Any = "zeros",
-        moving_variance_initializer: Any = "ones",
-        beta_regularizer: Any = None,
-        gamma_regularizer: Any = None,
-        input_shape: Any = None,
+        beta_initializer: InitializerLike = "zeros",
+        gamma_initializer: InitializerLike = "ones",
+        moving_mean_initializer: InitializerLike = "zeros",
+        moving_variance_initializer: InitializerLike = "ones",
+        beta_regularizer: RegularizerLike = None,
+        gamma_regularizer: RegularizerLike = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or axis == 0:
@@ -136,7 +140,7 @@ class BatchNormalization(Layer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Create the four ``(C,)`` weights (no randomness with the default initializers)."""
         shapes = self.weight_shapes(tuple(input_shape))

@@ -17,11 +17,15 @@ Shape legend: B batch, T time steps, D input features, H units.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict
 
 import numpy as np
 
 from scratchnn import activations, initializers, ops, regularizers
+from scratchnn.activations import ActivationLike
+from scratchnn.backend import FloatDType
+from scratchnn.initializers import InitializerLike
 from scratchnn.layers.base import Layer
 from scratchnn.layers.core import _config_of, _positive_int, _shape_config, _shape_tuple
 from scratchnn.layers.sequence import (
@@ -32,7 +36,11 @@ from scratchnn.layers.sequence import (
     layer_config,
     layer_from_config,
 )
+from scratchnn.regularizers import RegularizerLike
 from scratchnn.tensor import Tensor, no_grad
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 """How :class:`Bidirectional` combines its two directions (``None``: a list of both)."""
@@ -57,6 +65,37 @@ def _activation_name(value: Any, label: str, layer: str) -> str:
     return name
 
 
+class SharedOptions(TypedDict, total=False):
+    """Keyword arguments of :class:`SimpleRNN`, :class:`LSTM` and :class:`GRU` (what their
+    common base takes besides ``units``; see :class:`LSTM` for each one's meaning)."""
+
+    use_bias: bool
+    kernel_initializer: InitializerLike
+    recurrent_initializer: InitializerLike
+    bias_initializer: InitializerLike
+    kernel_regularizer: RegularizerLike
+    recurrent_regularizer: RegularizerLike
+    bias_regularizer: RegularizerLike
+    dropout: float
+    recurrent_dropout: float
+    seed: int | None
+    return_sequences: bool
+    return_state: bool
+    go_backwards: bool
+    zero_output_for_mask: bool
+    input_shape: Sequence[int] | None
+    trainable: bool
+    name: str | None
+    dtype: FloatDType
+
+
+class GatedOptions(SharedOptions, total=False):
+    """:class:`SharedOptions` and the two activations of the gated layers (LSTM, GRU)."""
+
+    activation: ActivationLike
+    recurrent_activation: ActivationLike
+
+
 class _Recurrent(SequenceLayer):
     """What SimpleRNN, LSTM and GRU share: arguments, weights, dropout masks, calls, config."""
 
@@ -68,15 +107,15 @@ class _Recurrent(SequenceLayer):
     def __init__(
         self,
         units: int,
-        activation: Any = "tanh",
-        recurrent_activation: Any = "sigmoid",
+        activation: ActivationLike = "tanh",
+        recurrent_activation: ActivationLike = "sigmoid",
         use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        recurrent_initializer: Any = "orthogonal",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        recurrent_regularizer: Any = None,
-        bias_regularizer: Any = None,
+        kernel_initializer: InitializerLike = "glorot_uniform",
+        recurrent_initializer: InitializerLike = "orthogonal",
+        bias_initializer: InitializerLike = "zeros",
+        kernel_regularizer: RegularizerLike = None,
+        recurrent_regularizer: RegularizerLike = None,
+        bias_regularizer: RegularizerLike = None,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         seed: int | None = None,
@@ -84,10 +123,10 @@ class _Recurrent(SequenceLayer):
         return_state: bool = False,
         go_backwards: bool = False,
         zero_output_for_mask: bool = False,
-        input_shape: Any = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         label = f"{type(self).__name__} {self.name!r}"
@@ -151,7 +190,7 @@ class _Recurrent(SequenceLayer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Create the weights, drawn from ``rng`` (the model's generator) or from ``seed``.
 
@@ -345,7 +384,9 @@ class SimpleRNN(_Recurrent):
 
     _has_recurrent_activation = False
 
-    def __init__(self, units: int, activation: Any = "tanh", **kwargs: Any) -> None:
+    def __init__(
+        self, units: int, activation: ActivationLike = "tanh", **kwargs: Unpack[SharedOptions]
+    ) -> None:
         super().__init__(units, activation=activation, **kwargs)
 
     def _op(self, x: Tensor, states: list[Any] | None, mask: Any, **kwargs: Any) -> Any:
@@ -379,7 +420,9 @@ class LSTM(_Recurrent):
     _gates = 4
     _states = ("h", "c")
 
-    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, units: int, unit_forget_bias: bool = True, **kwargs: Unpack[GatedOptions]
+    ) -> None:
         super().__init__(units, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
@@ -428,7 +471,9 @@ class GRU(_Recurrent):
 
     _gates = 3
 
-    def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, units: int, reset_after: bool = True, **kwargs: Unpack[GatedOptions]
+    ) -> None:
         super().__init__(units, **kwargs)
         self.reset_after = bool(reset_after)
 
@@ -477,13 +522,13 @@ class Bidirectional(SequenceLayer, Wrapper):
 
     def __init__(
         self,
-        layer: Any,
-        merge_mode: str | None = "concat",
-        backward_layer: Any = None,
-        input_shape: Any = None,
+        layer: Layer | dict[str, Any],
+        merge_mode: Literal["concat", "sum", "mul", "ave"] | None = "concat",
+        backward_layer: Layer | dict[str, Any] | None = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         if merge_mode not in MERGE_MODES:
             raise ValueError(

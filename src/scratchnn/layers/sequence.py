@@ -11,14 +11,18 @@ Shape legend: B batch, T time steps, D features, V vocabulary size, E embedding 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from scratchnn import initializers, ops, regularizers
+from scratchnn.backend import FloatDType
+from scratchnn.initializers import InitializerLike
 from scratchnn.layers.base import Layer
 from scratchnn.layers.core import _config_of, _positive_int, _shape_config, _shape_tuple
+from scratchnn.regularizers import RegularizerLike
 from scratchnn.tensor import Tensor
 
 # ------------------------------------------------------------------------------------ helpers
@@ -135,7 +139,7 @@ class Wrapper(Layer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Build every part (in :meth:`parts` order, drawing from ``rng``) and list its weights."""
         super().build(input_shape, rng, dtype)
@@ -194,15 +198,15 @@ class Embedding(SequenceLayer):
         self,
         input_dim: int,
         output_dim: int,
-        embeddings_initializer: Any = "uniform",
-        embeddings_regularizer: Any = None,
+        embeddings_initializer: InitializerLike = "uniform",
+        embeddings_regularizer: RegularizerLike = None,
         mask_zero: bool = False,
         input_length: int | None = None,
         seed: int | None = None,
-        input_shape: Any = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.input_dim = _positive_int(input_dim, "input_dim")
@@ -222,7 +226,7 @@ class Embedding(SequenceLayer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Create the table, drawn from ``rng`` (the model's) or from ``seed``."""
         super().build(input_shape, rng, dtype)
@@ -319,10 +323,10 @@ class Masking(Layer):
     def __init__(
         self,
         mask_value: float = 0.0,
-        input_shape: Any = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.mask_value = float(mask_value)
@@ -369,11 +373,11 @@ class TimeDistributed(Wrapper):
 
     def __init__(
         self,
-        layer: Any,
-        input_shape: Any = None,
+        layer: Layer | dict[str, Any],
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.layer = layer_from_config(layer)

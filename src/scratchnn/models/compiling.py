@@ -14,14 +14,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from scratchnn import optimizers
+from scratchnn.losses import LossLike
+from scratchnn.metrics import MetricLike
 from scratchnn.models.compiled import CompiledLoss, MetricTracker, per_output, resolve_metric
 from scratchnn.models.parts import ModelParts
+from scratchnn.optimizers.registry import OptimizerLike
 
 
 def overrides(model: Any, method: str) -> bool:
@@ -36,10 +39,11 @@ class Compiling(ModelParts):
 
     def compile(
         self,
-        optimizer: Any = "rmsprop",
-        loss: Any = None,
-        metrics: Any = None,
-        loss_weights: Any = None,
+        optimizer: OptimizerLike = "rmsprop",
+        loss: LossLike | Sequence[LossLike] | Mapping[str, LossLike] | None = None,
+        metrics: MetricLike | Sequence[MetricLike]
+        | Mapping[str, MetricLike | Sequence[MetricLike]] | None = None,
+        loss_weights: float | Sequence[float] | Mapping[str, float] | None = None,
     ) -> None:
         """Choose the optimizer, the loss and the metrics for training.
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal, TypeAlias, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scratchnn import callbacks as callbacks_module
 from scratchnn.layers.sequence import check_not_ragged
@@ -32,6 +33,18 @@ from scratchnn.models.parts import ModelParts
 from scratchnn.tensor import Tensor
 
 PREDICT_BATCH_SIZE = trainer.PREDICT_BATCH_SIZE
+
+Inputs: TypeAlias = (
+    "ArrayLike | Tensor | Sequence[ArrayLike | Tensor] | Mapping[str, ArrayLike | Tensor]"
+)
+"""A model's inputs: an array ``(N, ...)`` (or anything NumPy makes one of: lists, a DataFrame),
+a Tensor, a list of them for several inputs, or a dict by input name."""
+
+Targets: TypeAlias = Inputs
+"""A model's targets, shaped as its inputs are: one array, a list, or a dict by output name."""
+
+ValidationData: TypeAlias = "tuple[Inputs, Targets] | tuple[Inputs, Targets, ArrayLike | None]"
+"""``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``."""
 
 
 def check_int(value: Any, label: str, minimum: int) -> int:
@@ -203,17 +216,17 @@ class Fitting(ModelParts):
     # ------------------------------------------------------------------- fit / evaluate / ...
     def fit(
         self,
-        x: Any,
-        y: Any = None,
+        x: Inputs,
+        y: Targets | None = None,
         batch_size: int | None = 32,
         epochs: int = 1,
         validation_split: float = 0.0,
-        validation_data: tuple[Any, ...] | None = None,
+        validation_data: ValidationData | None = None,
         shuffle: bool = True,
-        class_weight: dict[int, float] | None = None,
-        sample_weight: Any = None,
+        class_weight: Mapping[int, float] | None = None,
+        sample_weight: ArrayLike | None = None,
         callbacks: Sequence[callbacks_module.Callback] | None = None,
-        verbose: int = 1,
+        verbose: Literal[0, 1, 2] = 1,
         initial_epoch: int = 0,
         seed: int | None = None,
     ) -> callbacks_module.History:
@@ -308,13 +321,26 @@ class Fitting(ModelParts):
         x_val, y_val, *rest = validation_data
         return self._prepare(x_val, y_val, rest[0] if rest else None, prefix="validation ")
 
+    @overload
+    def evaluate(
+        self, x: Inputs, y: Targets | None = None, batch_size: int | None = None,
+        sample_weight: ArrayLike | None = None, verbose: Literal[0, 1, 2] = 0, *,
+        return_dict: Literal[True], callbacks: Sequence[callbacks_module.Callback] | None = None,
+    ) -> dict[str, float]: ...
+    @overload
+    def evaluate(
+        self, x: Inputs, y: Targets | None = None, batch_size: int | None = None,
+        sample_weight: ArrayLike | None = None, verbose: Literal[0, 1, 2] = 0,
+        return_dict: bool = False, callbacks: Sequence[callbacks_module.Callback] | None = None,
+    ) -> Any: ...
+
     def evaluate(
         self,
-        x: Any,
-        y: Any = None,
+        x: Inputs,
+        y: Targets | None = None,
         batch_size: int | None = None,
-        sample_weight: Any = None,
-        verbose: int = 0,
+        sample_weight: ArrayLike | None = None,
+        verbose: Literal[0, 1, 2] = 0,
         return_dict: bool = False,
         callbacks: Sequence[callbacks_module.Callback] | None = None,
     ) -> Any:
@@ -344,10 +370,10 @@ class Fitting(ModelParts):
 
     def train_on_batch(
         self,
-        x: Any,
-        y: Any = None,
-        sample_weight: Any = None,
-        class_weight: dict[int, float] | None = None,
+        x: Inputs,
+        y: Targets | None = None,
+        sample_weight: ArrayLike | None = None,
+        class_weight: Mapping[int, float] | None = None,
         return_dict: bool = False,
     ) -> Any:
         """One :meth:`train_step` on one batch (the step ``fit`` takes).
@@ -373,7 +399,8 @@ class Fitting(ModelParts):
         return self._result({**logs, **self._metric_results()}, return_dict)
 
     def test_on_batch(
-        self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
+        self, x: Inputs, y: Targets | None = None, sample_weight: ArrayLike | None = None,
+        return_dict: bool = False,
     ) -> Any:
         """Loss and metrics of one batch, without updating (the step ``evaluate`` takes)."""
         self._check_compiled("test_on_batch")
@@ -384,9 +411,9 @@ class Fitting(ModelParts):
 
     def predict(
         self,
-        x: Any,
+        x: Inputs,
         batch_size: int | None = None,
-        verbose: int = 0,
+        verbose: Literal[0, 1, 2] = 0,
         callbacks: Sequence[callbacks_module.Callback] | None = None,
     ) -> Any:
         """Outputs of the model for ``x``, as NumPy arrays (a list for several outputs).

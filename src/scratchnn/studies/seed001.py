@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from scratchnn import datasets, initializers, losses, plotting, regularizers
+from scratchnn.activations import ActivationName
 from scratchnn.layers import Dense
 from scratchnn.models import Sequential
 from scratchnn.optimizers import SGD, schedules
@@ -55,7 +56,7 @@ MARGIN = 5.0  # points by which the network must beat logistic regression
 def build_network(
     hidden: tuple[int, ...],
     n_classes: int = 2,
-    activation: str = "tanh",
+    activation: ActivationName = "tanh",
     learning_rate: Any = LEARNING_RATE,
     seed: int = 0,
 ) -> Sequential:
