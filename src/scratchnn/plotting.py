@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scratchnn import backend
 
@@ -50,7 +51,9 @@ if TYPE_CHECKING:
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
 
-PathLike = str | os.PathLike
+    from scratchnn.callbacks import History
+
+PathLike = str | os.PathLike[str]
 """A file path: ``str`` or :class:`os.PathLike`."""
 
 Model = Any
@@ -103,7 +106,7 @@ def _check_dpi(dpi: Any) -> float:
     return float(dpi)
 
 
-def new_figure(figsize: Any, dpi: Any = DEFAULT_DPI) -> Figure:
+def new_figure(figsize: tuple[float, float], dpi: float = DEFAULT_DPI) -> Figure:
     """A Figure on the Agg canvas, with constrained layout (the pixel size stays fixed).
 
     Args:
@@ -510,10 +513,10 @@ def _draw_boundary(
 
 def plot_decision_boundary(
     model: Model,
-    X: Any,
-    y: Any,
-    X_test: Any = None,
-    y_test: Any = None,
+    X: ArrayLike,
+    y: ArrayLike,
+    X_test: ArrayLike | None = None,
+    y_test: ArrayLike | None = None,
     resolution: int = 200,
     padding: float = 0.5,
     title: str | None = None,
@@ -576,16 +579,18 @@ def plot_decision_boundary(
     y = _labels(y, X.shape[0], "y", "X")
     if (X_test is None) != (y_test is None):
         raise ValueError("Give X_test and y_test together (one of them is None).")
+    test_points = test_labels = None
     if X_test is not None:
-        X_test = _points(X_test, "X_test")
-        y_test = _labels(y_test, X_test.shape[0], "y_test", "X_test")
+        test_points = _points(X_test, "X_test")
+        test_labels = _labels(y_test, test_points.shape[0], "y_test", "X_test")
     if ax is None:
         fig = new_figure(figsize, dpi)
         ax = fig.add_subplot()
     else:
         fig = _root_figure(ax)
         dpi = fig.dpi
-    _draw_boundary(ax, model, X, y, X_test, y_test, resolution, padding, class_names, legend,
+    _draw_boundary(ax, model, X, y, test_points, test_labels, resolution, padding, class_names,
+                   legend,
                    _feature_names(feature_names), _pair_of(split_names, "split_names"))
     ax.set_title("Decision boundary" if title is None else title)
     if path is not None:
@@ -595,8 +600,8 @@ def plot_decision_boundary(
 
 def plot_boundary_grid(
     models_or_fns: Sequence[Model],
-    X: Any,
-    y: Any,
+    X: ArrayLike,
+    y: ArrayLike,
     titles: Sequence[str] | None = None,
     ncols: int | None = None,
     path: PathLike | None = None,
@@ -719,7 +724,7 @@ def _series(history: Any) -> dict[str, np.ndarray]:
 
 
 def plot_history(
-    history: Any,
+    history: History | Mapping[str, Sequence[float]],
     metrics: Sequence[str] | None = None,
     path: PathLike | None = None,
     *,
@@ -819,13 +824,13 @@ def plot_history(
 
 
 def plot_cost_curve(
-    costs: Any,
+    costs: ArrayLike,
     path: PathLike | None = None,
     title: str | None = None,
     xlabel: str = "iteration",
     ylabel: str = "cost",
     *,
-    iterations: Any = None,
+    iterations: ArrayLike | None = None,
     logy: bool = False,
     figsize: tuple[float, float] = (6.0, 4.0),
     dpi: float = DEFAULT_DPI,
@@ -892,7 +897,7 @@ def plot_cost_curve(
 
 
 def plot_confusion_matrix(
-    cm: Any,
+    cm: ArrayLike,
     class_names: Sequence[str] | None = None,
     normalize: bool = False,
     path: PathLike | None = None,
@@ -1283,8 +1288,8 @@ def plot_filters(
 
 
 def plot_feature_maps(
-    model: Any,
-    x: Any,
+    model: Model,
+    x: ArrayLike,
     path: PathLike | None = None,
     *,
     layers: Sequence[str] | None = None,

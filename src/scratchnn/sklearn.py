@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -418,7 +419,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
 
     _OUTPUT_KIND = "classifier"
 
-    def fit(self, X: Any, y: Any) -> NeuralNetClassifier:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> NeuralNetClassifier:
         """Train a new network on ``X`` ``(N, D)`` and labels ``y`` ``(N,)``; returns ``self``."""
         params = self._checked_params()
         X, y = validate_data(self, X, y, dtype=params["dtype"])
@@ -429,7 +430,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
         return self
 
     def partial_fit(
-        self, X: Any, y: Any, classes: Any = None
+        self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None
     ) -> NeuralNetClassifier:
         """One epoch on ``(X, y)``, continuing from the current weights and optimizer state.
 
@@ -455,33 +456,34 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
             self._checked_classes(classes), self.classes_
         ):
             raise ValueError(
-                f"classes={list(classes)!r} differs from the classes of the first call "
-                f"{self.classes_.tolist()!r}."
+                f"classes={np.asarray(classes).tolist()!r} differs from the classes of the first "
+                f"call {self.classes_.tolist()!r}."
             )
         _, encoded = self._encode(y, classes=self.classes_)
         self._one_more_epoch(X, encoded, params)
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probability of each class, ``(N, n_classes)`` float64, columns in ``classes_`` order."""
         out = self._outputs(X)  # (N, K) or (N, 1)
         if len(self.classes_) == 2 and out.shape[1] == 1:
             return np.hstack([1.0 - out, out])  # (N, 2)
         return out / out.sum(axis=1, keepdims=True)  # float32 rows renormalised in float64
 
-    def predict_log_proba(self, X: Any) -> np.ndarray:
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The most probable class of each row, ``(N,)``, as labels of ``classes_``."""
         proba = self.predict_proba(X)  # first: it says NotFittedError before fit
         return self.classes_[np.argmax(proba, axis=1)]
 
     @classmethod
     def from_model(
-        cls, model: Any, classes: Any = None, feature_names: Sequence[str] | None = None,
+        cls, model: Sequential | str | os.PathLike[str], classes: ArrayLike | None = None,
+        feature_names: Sequence[str] | None = None,
         **params: Any,
     ) -> NeuralNetClassifier:
         """A fitted classifier around a trained network, e.g. one loaded from a model file.
@@ -591,7 +593,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
 
     _OUTPUT_KIND = "regressor"
 
-    def fit(self, X: Any, y: Any) -> NeuralNetRegressor:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> NeuralNetRegressor:
         """Train a new network on ``X`` ``(N, D)`` and targets ``y`` ``(N,)`` or ``(N, T)``."""
         params = self._checked_params()
         X, y = self._validate_Xy(X, y, params, reset=True)
@@ -601,7 +603,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
         self._train(self.model_, X, y, params["epochs"], params, None, stop=True)
         return self
 
-    def partial_fit(self, X: Any, y: Any) -> NeuralNetRegressor:
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> NeuralNetRegressor:
         """One epoch on ``(X, y)``, continuing from the current weights (a new network the first
         time)."""
         params = self._checked_params()
@@ -618,14 +620,15 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
         self._one_more_epoch(X, y, params)
         return self
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets, float64: ``(N,)`` when fitted on a 1-D ``y``, else ``(N, T)``."""
         out = self._outputs(X)  # (N, T)
         return out[:, 0] if self._y_1d else out
 
     @classmethod
     def from_model(
-        cls, model: Any, feature_names: Sequence[str] | None = None, **params: Any
+        cls, model: Sequential | str | os.PathLike[str], feature_names: Sequence[str] | None = None,
+        **params: Any,
     ) -> NeuralNetRegressor:
         """A fitted regressor around a trained network (a Sequential or a model file's path);
         see :meth:`NeuralNetClassifier.from_model`. One output unit predicts ``(N,)``."""

@@ -21,7 +21,7 @@ model files written by hand use).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from scratchnn.layers import LAYERS, Layer
@@ -72,7 +72,7 @@ def register(cls: Any = None, *, name: str | None = None) -> Any:
     return decorate if cls is None else decorate(cls)
 
 
-def layer_from_config(entry: Any) -> Layer:
+def layer_from_config(entry: dict[str, Any]) -> Layer:
     """A layer from ``{"class_name", "config"}`` or the flattened ``{"class_name", **kwargs}``.
 
     Raises:
@@ -120,7 +120,7 @@ def model_class_name(model: Any) -> str:
     )
 
 
-def model_from_config(config: Any, class_name: str | None = None) -> Any:
+def model_from_config(config: dict[str, Any], class_name: str | None = None) -> Model:
     """A model from its ``get_config`` data.
 
     Args:
@@ -155,8 +155,8 @@ def model_from_config(config: Any, class_name: str | None = None) -> Any:
 def build_model(
     model: dict[str, Any],
     compile: dict[str, Any] | None = None,
-    input_shape: Any = None,
-) -> Any:
+    input_shape: Sequence[int] | None = None,
+) -> Model:
     """The one configuration -> model builder: build, optionally compile.
 
     Args:

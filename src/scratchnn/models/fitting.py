@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Literal, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -31,6 +31,9 @@ from scratchnn.models import data, trainer
 from scratchnn.models.compiling import overrides
 from scratchnn.models.parts import ModelParts
 from scratchnn.tensor import Tensor
+
+if TYPE_CHECKING:
+    from scratchnn.models.model import Model
 
 PREDICT_BATCH_SIZE = trainer.PREDICT_BATCH_SIZE
 
@@ -202,7 +205,7 @@ class Fitting(ModelParts):
     @contextlib.contextmanager
     def _use_rng(self, rng: np.random.Generator) -> Iterator[None]:
         """Hand ``rng`` to the layers that draw masks (those without a seed of their own)."""
-        swapped = []
+        swapped: list[tuple[Any, np.random.Generator | None]] = []  # (layer with an rng, its own)
         for layer in self._leaf_layers():
             if hasattr(layer, "rng") and getattr(layer, "seed", None) is None:
                 swapped.append((layer, layer.rng))
@@ -357,9 +360,17 @@ class Fitting(ModelParts):
         self._check_compiled("evaluate")
         bs = PREDICT_BATCH_SIZE if batch_size is None else check_int(batch_size, "batch_size", 1)
         arrays = self._prepare(x, y, sample_weight)
-        cbs = callbacks_module.CallbackList(callbacks, model=self) if callbacks else None
+        cbs = self._callback_list(callbacks)
         logs = trainer.evaluate(self, arrays, bs, cbs, verbose)
         return self._result(logs, return_dict)
+
+    def _callback_list(
+        self, callbacks: Sequence[callbacks_module.Callback] | None
+    ) -> callbacks_module.CallbackList | None:
+        """The callbacks of ``evaluate`` / ``predict`` attached to this model (``None``: none)."""
+        if not callbacks:
+            return None
+        return callbacks_module.CallbackList(callbacks, model=cast("Model", self))
 
     def _result(self, logs: dict[str, Any], return_dict: bool) -> Any:
         if return_dict:
@@ -428,7 +439,7 @@ class Fitting(ModelParts):
         """
         bs = PREDICT_BATCH_SIZE if batch_size is None else check_int(batch_size, "batch_size", 1)
         arrays = trainer.Arrays(self._prepare_inputs(x))
-        cbs = callbacks_module.CallbackList(callbacks, model=self) if callbacks else None
+        cbs = self._callback_list(callbacks)
         outs = trainer.predict(self, arrays, bs, cbs, verbose)
         return outs[0] if len(outs) == 1 else outs
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+from scratchnn.backend import FloatDType
 from scratchnn.layers import Dense, Input, Layer
 from scratchnn.layers.base import Layer as BaseLayer
 from scratchnn.layers.base import Node, SymbolicTensor
@@ -65,10 +66,10 @@ class Functional(Model):
 
     def __init__(
         self,
-        inputs: Any = None,
-        outputs: Any = None,
+        inputs: SymbolicTensor | Sequence[SymbolicTensor] | None = None,
+        outputs: SymbolicTensor | Sequence[SymbolicTensor] | None = None,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
         seed: int | None = None,
     ) -> None:
         super().__init__(name=name, dtype=dtype, seed=seed)
@@ -374,7 +375,9 @@ class Functional(Model):
             if class_name in ("Sequential", "Functional") or (
                 isinstance(class_name, str) and class_name not in _layer_names()
             ):
-                layers[name] = model_from_config(entry.get("config"), class_name)
+                # not a dict: model_from_config raises the ValueError naming it
+                config = cast("dict[str, Any]", entry.get("config"))
+                layers[name] = model_from_config(config, class_name)
             else:
                 layers[name] = layer_from_config(
                     {"class_name": class_name, "config": entry.get("config")}

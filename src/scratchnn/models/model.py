@@ -44,6 +44,7 @@ import numpy as np
 
 from scratchnn import backend, ops, optimizers
 from scratchnn import callbacks as callbacks_module
+from scratchnn.backend import FloatDType
 from scratchnn.layers import Layer
 from scratchnn.layers.base import snake_name
 from scratchnn.models import data
@@ -108,7 +109,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
         return super().__new__(cls)
 
     def __init__(
-        self, *, name: str | None = None, dtype: Any = None, seed: int | None = None
+        self, *, name: str | None = None, dtype: FloatDType = None, seed: int | None = None
     ) -> None:
         object.__setattr__(self, "_tracked", {})
         super().__init__(trainable=True, name=name or snake_name(type(self)), dtype=dtype)
@@ -360,7 +361,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
         ys = y if isinstance(y, tuple) else (y,)
         sws = sample_weight if isinstance(sample_weight, tuple) else (sample_weight,) * len(ys)
         loss = self.compiled_loss(ys, preds, sws, self.regularization_loss())
-        outputs = None
+        outputs: list[np.ndarray] | None = None
         if any(t.active for t in self._trackers):
             outputs = []
             with no_grad():

@@ -21,13 +21,20 @@ Shape legend: N samples (B in a batch), D input features, K output units.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, cast
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast
 
+from scratchnn.backend import FloatDType
 from scratchnn.layers import Dense, Input, Layer
 from scratchnn.models import data
 from scratchnn.models.model import Model, claim_names
 from scratchnn.tensor import Tensor
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from scratchnn.callbacks import Callback
+    from scratchnn.models.fitting import Inputs
 
 
 class Sequential(Model):
@@ -58,7 +65,7 @@ class Sequential(Model):
         self,
         layers: Iterable[Layer] | None = None,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
         seed: int | None = None,
     ) -> None:
         super().__init__(name=name, dtype=dtype, seed=seed)
@@ -72,6 +79,14 @@ class Sequential(Model):
     # ---------------------------------------------------------------------------- structure
     def _child_layers(self) -> list[Layer]:
         return list(self._layers)
+
+    if TYPE_CHECKING:
+        # A stack has one output: predict returns one array (Model.predict, unchanged at run
+        # time; declared here for type checkers only).
+        def predict(
+            self, x: Inputs, batch_size: int | None = None, verbose: Literal[0, 1, 2] = 0,
+            callbacks: Sequence[Callback] | None = None,
+        ) -> np.ndarray: ...
 
     @property
     def layers(self) -> list[Layer]:
