@@ -72,7 +72,10 @@ REGULARIZERS: dict[str, Callable[..., L1L2]] = {"l1": l1, "l2": l2, "l1_l2": l1_
 Regularizer: TypeAlias = Callable[[Tensor], Tensor]
 """A weight penalty: a weight Tensor in, a scalar Tensor out (an :class:`L1L2` or a function)."""
 
-RegularizerLike: TypeAlias = "Literal['l1', 'l2', 'l1_l2'] | dict[str, Any] | Regularizer | None"
+RegularizerName: TypeAlias = Literal["l1", "l2", "l1_l2"]
+"""The names of :data:`REGULARIZERS`."""
+
+RegularizerLike: TypeAlias = "RegularizerName | dict[str, Any] | Regularizer | None"
 """What layers take as a regularizer: a name (factor 0.01), a config dict, a penalty, or
 ``None``."""
 

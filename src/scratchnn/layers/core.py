@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -78,6 +78,11 @@ class Input(Layer):
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a dict."""
         return {**super().get_config(), "shape": list(self.shape)}
+
+
+GraphTensors: TypeAlias = "SymbolicTensor | Input | Sequence[SymbolicTensor | Input]"
+"""The inputs or the outputs of a functional graph: symbolic tensors (an :class:`Input` stands
+for the one it makes), one or a list."""
 
 
 class Dense(Layer):

@@ -30,6 +30,7 @@ from scratchnn.backend import FloatDType
 from scratchnn.layers import Dense, Input, Layer
 from scratchnn.layers.base import Layer as BaseLayer
 from scratchnn.layers.base import Node, SymbolicTensor
+from scratchnn.layers.core import GraphTensors
 from scratchnn.models.model import Model, claim_names
 from scratchnn.tensor import Tensor
 
@@ -66,8 +67,8 @@ class Functional(Model):
 
     def __init__(
         self,
-        inputs: SymbolicTensor | Sequence[SymbolicTensor] | None = None,
-        outputs: SymbolicTensor | Sequence[SymbolicTensor] | None = None,
+        inputs: GraphTensors | None = None,
+        outputs: GraphTensors | None = None,
         name: str | None = None,
         dtype: FloatDType = None,
         seed: int | None = None,

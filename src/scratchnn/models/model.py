@@ -47,6 +47,7 @@ from scratchnn import callbacks as callbacks_module
 from scratchnn.backend import FloatDType
 from scratchnn.layers import Layer
 from scratchnn.layers.base import snake_name
+from scratchnn.layers.core import GraphTensors
 from scratchnn.models import data
 from scratchnn.models.compiled import CompiledLoss, MetricTracker
 from scratchnn.models.compiling import Compiling
@@ -83,6 +84,10 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
     ``__init__`` and implements :meth:`call` is a model too.
 
     Args:
+        inputs: with ``outputs``, the symbolic tensors of a functional graph
+            (``Model(inputs=..., outputs=...)`` is then a :class:`~.functional.Functional`);
+            a subclass passes neither.
+        outputs: the graph's outputs (see ``inputs``).
         name: the model's name (default: its class name in snake case).
         dtype: ``"float32"`` (default) or ``"float64"``: weights and computations.
         seed: seed of the model's ``numpy.random.Generator``, which draws the initial weights
@@ -109,8 +114,21 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
         return super().__new__(cls)
 
     def __init__(
-        self, *, name: str | None = None, dtype: FloatDType = None, seed: int | None = None
+        self,
+        inputs: GraphTensors | None = None,
+        outputs: GraphTensors | None = None,
+        *,
+        name: str | None = None,
+        dtype: FloatDType = None,
+        seed: int | None = None,
     ) -> None:
+        # Model(inputs=..., outputs=...) is made a Functional by __new__, whose __init__ takes
+        # them; they are in this signature so that type checkers accept that call.
+        if inputs is not None or outputs is not None:
+            raise TypeError(
+                f"{type(self).__name__}.__init__ takes no inputs or outputs: only "
+                "Model(inputs=..., outputs=...) itself builds a functional graph."
+            )
         object.__setattr__(self, "_tracked", {})
         super().__init__(trainable=True, name=name or snake_name(type(self)), dtype=dtype)
         self._auto_named = name is None
