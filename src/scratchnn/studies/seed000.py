@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from scratchnn.studies._common import (
     shown,
     verdict,
 )
+
+if TYPE_CHECKING:
+    from scratchnn.sweep.executors import ExecutorName
 
 STUDY = "000"
 TITLE = "Two-layer network on moons and its hyper-parameter grid"
@@ -193,7 +196,7 @@ def _config_of(row: dict[str, Any]) -> Config:
 
 def run_grid(
     grid: dict[str, tuple[Any, ...]], splits: Sequence[int], seed: int, store: Path,
-    executor: str = "inline",
+    executor: ExecutorName = "inline",
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Train the grid on every split through the sweep engine; one row per trial.
 

@@ -981,7 +981,7 @@ class _Checker:
             self._check_memory(trial, params, len(x_train), x_train.shape[1:], 0.0)
         try:
             model = build_model(trial.config, x_train.shape[1])
-            model_data.as_targets(y_train, model.loss, model.output_shape,
+            model_data.as_targets(y_train, model.loss, model.output_shapes[0],
                                   model.layers[-1].name, model.dtype, len(y_train))
         except (TypeError, ValueError) as exc:
             raise self._trial_error(trial, params, ("model",), str(exc)) from None
