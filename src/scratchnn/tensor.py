@@ -40,6 +40,8 @@ from scratchnn import backend
 from scratchnn.backend import FloatDType
 
 if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
     from scratchnn import ops
 else:
 
@@ -201,7 +203,7 @@ class Tensor:
     @classmethod
     def _from_op(
         cls, data: Any, parents: tuple[Tensor, ...], backward: BackwardFn, op: str
-    ) -> Tensor:
+    ) -> Self:
         """Wrap an op's output; record the graph only when a parent needs gradients."""
         out = cls.__new__(cls)
         out.data = data
@@ -597,10 +599,12 @@ class _Deferred(Tensor):
     """
 
     __slots__ = ("_compute", "_meta")
-    _value = Tensor.data  # the slot the value lives in, once computed
+    _compute: Callable[[], Array] | None
+    _meta: tuple[tuple[int, ...], np.dtype[Any]]  # shape and dtype, known before the value
+    _value: Any = vars(Tensor)["data"]  # the slot the value lives in, once computed
 
-    @property  # type: ignore[override]
-    def data(self) -> Any:
+    @property
+    def data(self) -> Array:
         """The value (computed now if it was not yet)."""
         compute = self._compute
         if compute is not None:
@@ -609,7 +613,7 @@ class _Deferred(Tensor):
         return _Deferred._value.__get__(self, _Deferred)
 
     @data.setter
-    def data(self, value: Any) -> None:
+    def data(self, value: Array) -> None:
         self._compute = None
         _Deferred._value.__set__(self, value)
 
@@ -629,7 +633,7 @@ class _Deferred(Tensor):
         return math.prod(self._meta[0])
 
     @property
-    def dtype(self) -> Any:
+    def dtype(self) -> np.dtype[Any]:
         """dtype of the value."""
         return self._meta[1]
 

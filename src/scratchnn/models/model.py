@@ -105,6 +105,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
     dtype: np.dtype[Any]  # a model always has one (a layer may wait for its model's)
     _tracked: dict[str, Layer | list[Layer]]  # layers assigned as attributes, by name
     _params_cache: list[Tensor] | None
+    _leaf_cache: list[Layer] | None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         if cls is Model and ("inputs" in kwargs or "outputs" in kwargs or args):

@@ -282,7 +282,7 @@ def stacked_perceptron(
 
     def backward(g: Array) -> Gradients:  # g: (P, K, B)
         gw2 = xp.matmul(g, xp.swapaxes(a, 1, 2))  # (P, K, B) @ (P, B, H) -> (P, K, H)
-        gb2 = g.sum(axis=2) if b2 is not None or halved else None
+        gb2: Any = g.sum(axis=2) if b2 is not None or halved else None  # set when halved
         for lo, hi in halved:  # s = (1 + t) / 2: g s^T = (g t^T + sum_b g) / 2
             gw2[lo:hi] += gb2[lo:hi, :, None]
             gw2[lo:hi] *= 0.5
@@ -326,7 +326,7 @@ def _first_layer_gradient(g: Any, a: Any, xa: Any, kernel2: Any, runs: Runs,
     units = a.shape[1]
     small = k == 1 and units <= SMALL_WIDTH
     width = xa.shape[0] * k
-    q = None  # q[p, (d, k), b] = x[d, b] * g[p, k, b]: (P, W, B), when products need it
+    q: Any = None  # q[p, (d, k), b] = x[d, b] * g[p, k, b]: (P, W, B), when products need it
     if not small:
         q = xa * g if k == 1 else (xa[None, :, None, :] * g[:, None, :, :]).reshape(p, -1, b)
     # (P, W): the c0 part, sum_b x[d, b] g[p, k, b]
