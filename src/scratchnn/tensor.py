@@ -55,7 +55,7 @@ else:
         on every call).
         """
 
-        def __getattr__(self, name):
+        def __getattr__(self, name: str) -> Any:
             global ops
             from scratchnn import ops
 

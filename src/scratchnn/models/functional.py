@@ -377,8 +377,8 @@ class Functional(Model):
                 isinstance(class_name, str) and class_name not in _layer_names()
             ):
                 # not a dict: model_from_config raises the ValueError naming it
-                config = cast("dict[str, Any]", entry.get("config"))
-                layers[name] = model_from_config(config, class_name)
+                nested = cast("dict[str, Any]", entry.get("config"))
+                layers[name] = model_from_config(nested, class_name)
             else:
                 layers[name] = layer_from_config(
                     {"class_name": class_name, "config": entry.get("config")}
