@@ -422,7 +422,8 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
     def fit(self, X: ArrayLike, y: ArrayLike) -> NeuralNetClassifier:
         """Train a new network on ``X`` ``(N, D)`` and labels ``y`` ``(N,)``; returns ``self``."""
         params = self._checked_params()
-        X, y = validate_data(self, X, y, dtype=params["dtype"])
+        checked: tuple[np.ndarray, np.ndarray] = validate_data(self, X, y, dtype=params["dtype"])
+        X, y = checked
         self.classes_, encoded = self._encode(y, classes=None)
         self._start()
         self.model_ = self._new_network(X.shape[1], params)
@@ -442,7 +443,10 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
         """
         params = self._checked_params()
         first = not hasattr(self, "model_")
-        X, y = validate_data(self, X, y, dtype=params["dtype"], reset=first)
+        checked: tuple[np.ndarray, np.ndarray] = validate_data(
+            self, X, y, dtype=params["dtype"], reset=first
+        )
+        X, y = checked
         if first:
             if classes is None:
                 raise ValueError(

@@ -286,7 +286,7 @@ class Sequential(Model):
         layers = []
         if self._input_shape is not None:
             first = self._input_layer or Input(
-                self._input_shape, name=f"{self.name}_input", dtype=self.dtype.name
+                self._input_shape, name=f"{self.name}_input", dtype=self.dtype
             )
             config = first.get_config()
             config["shape"] = list(self._input_shape)

@@ -454,14 +454,15 @@ def cast(a: Tensor, dtype: FloatDType) -> Tensor:
 
 def reshape(a: Tensor, *shape: int | Sequence[int]) -> Tensor:
     """Reshape (one axis may be -1)."""
+    dims: Any = shape  # ints, or one sequence of them; NumPy checks them
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+        dims = tuple(shape[0])
     try:
-        out = a.data.reshape(shape)
+        out = a.data.reshape(dims)
     except ValueError as exc:
         raise ValueError(
             f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into "
-            f"{tuple(shape)}."
+            f"{tuple(dims)}."
         ) from exc
     return Tensor._from_op(out, (a,), lambda g: (g.reshape(a.shape),), "reshape")
 
