@@ -245,7 +245,6 @@ def linear(
     if len(xs) != 2 or len(ws) != 2 or xs[1] != ws[0]:
         node = matmul(x, w) if b is None else add(matmul(x, w), b)
         return node if activation is None else FUSED_ACTIVATIONS[activation](node)
-    xp = backend.xp
     if ws[1] < NARROW_UNITS and xs[0] >= NARROW_MIN_ROWS:
         out = (w.data.T @ x.data.T).T  # ((H, D) @ (D, N)).T: (N, H), column-major
     else:
