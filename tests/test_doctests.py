@@ -33,6 +33,7 @@ NO_EXAMPLES: dict[str, str] = {
     "scratchnn.layers.base": "the abstract Layer; layers.core's examples use it",
     "scratchnn.models": "re-exports; the examples live in models.sequential",
     "scratchnn.models.data": "input checks of fit/evaluate/predict, tested through them",
+    "scratchnn.models.parts": "declarations for type checkers (empty at run time); test_typing",
     "scratchnn.ops": "re-exports ops.core",
     "scratchnn.ops.core": "shown through Tensor (tensor.py); test_ops_gradcheck tests every op",
     "scratchnn.optimizers._validation": "private argument checks, tested through the optimizers",

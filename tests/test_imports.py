@@ -67,7 +67,8 @@ ALLOWED: dict[str, set[str]] = {
 }
 """Every top-level module and the modules it may import (at import time or in a function)."""
 LAZY_ALLOWED: dict[str, set[str]] = {
-    # Tensor.T and Tensor.astype delegate to ops.transpose / ops.cast when called.
+    # Tensor's operators and methods (+, @, t.sum(), t.T, ...) delegate to their ops, which import
+    # tensor: tensor imports ops on the first operator call (tensor._OpsOnFirstUse).
     "tensor": {"ops"},
     # Model.export(path, format="onnx") delegates to scratchnn.export when called: the exporter
     # reads models, so it lies above them (the one other sanctioned lazy cycle).

@@ -11,11 +11,22 @@ Each entry is a function ``Tensor -> Tensor`` from :mod:`scratchnn.ops`. :func:`
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal, TypeAlias
 
 from scratchnn import ops
 from scratchnn.tensor import Tensor
 
-Activation = Callable[[Tensor], Tensor]
+Activation: TypeAlias = Callable[[Tensor], Tensor]
+"""An activation function: a Tensor in, a Tensor of the same shape out."""
+
+ActivationName: TypeAlias = Literal[
+    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "gelu_tanh",
+    "softplus", "swish", "silu", "softmax", "log_softmax",
+]
+"""The names of :data:`ACTIVATIONS` (``get`` also takes them in other cases)."""
+
+ActivationLike: TypeAlias = "ActivationName | Activation | None"
+"""What layers take as an activation: a name, a function, or ``None`` (linear)."""
 
 
 def linear(x: Tensor) -> Tensor:
@@ -46,7 +57,7 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
-def get(identifier: str | Activation | None) -> Activation:
+def get(identifier: ActivationLike) -> Activation:
     """Return the activation function for a name, ``None`` (linear) or a callable.
 
     Raises:

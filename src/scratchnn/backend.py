@@ -20,7 +20,7 @@ import contextlib
 import contextvars
 import ctypes
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import numpy
 
@@ -33,17 +33,24 @@ another."""
 
 FLOAT_DTYPES = ("float32", "float64")
 
+DTypeName: TypeAlias = Literal["float32", "float64"]
+"""The names of the dtypes scratchnn computes in."""
+
+FloatDType: TypeAlias = "DTypeName | numpy.dtype[Any] | type[numpy.floating[Any]] | None"
+"""What a ``dtype=`` argument accepts: a name, a NumPy dtype or scalar type (float32 or float64
+only; others raise a TypeError), or ``None`` for the default (:func:`get_default_dtype`)."""
+
 # The dtype that ``dtype=None`` means here and now. A context variable, not a module global: a
 # ``with default_dtype(...)`` block changes it for the code inside the block only, in its own
 # thread (each thread starts from float32) or asyncio task, and restores it on exit.
 # Unset (None) means DEFAULT_DTYPE.
-_default_dtype: contextvars.ContextVar[numpy.dtype | None] = contextvars.ContextVar(
+_default_dtype: contextvars.ContextVar[numpy.dtype[Any] | None] = contextvars.ContextVar(
     "scratchnn_default_dtype", default=None
 )
 _FALLBACK_DTYPE = numpy.dtype(DEFAULT_DTYPE)
 
 
-def get_default_dtype() -> numpy.dtype:
+def get_default_dtype() -> numpy.dtype[Any]:
     """The dtype that ``dtype=None`` means at this point: float32, or what the innermost
     :func:`default_dtype` block around the caller set.
 
@@ -55,7 +62,7 @@ def get_default_dtype() -> numpy.dtype:
 
 
 @contextlib.contextmanager
-def default_dtype(dtype: Any) -> Iterator[numpy.dtype]:
+def default_dtype(dtype: FloatDType) -> Iterator[numpy.dtype[Any]]:
     """Make ``dtype`` the default float type of tensors and models created inside the block.
 
     Tensors, layers and models that are given no ``dtype=`` take the default when they are
@@ -126,7 +133,7 @@ def keep_freed_memory() -> bool:
     return _FREED_MEMORY_KEPT
 
 
-def resolve_dtype(dtype: Any = None) -> Any:
+def resolve_dtype(dtype: FloatDType = None) -> numpy.dtype[Any]:
     """Return the NumPy dtype for ``dtype`` (``None`` means :func:`get_default_dtype`).
 
     Only float32 and float64 are accepted: they are the dtypes the engine computes in.
@@ -148,7 +155,7 @@ def resolve_dtype(dtype: Any = None) -> Any:
     return resolved
 
 
-def to_numpy(array: Any) -> numpy.ndarray:
+def to_numpy(array: Any) -> numpy.ndarray[Any, Any]:
     """Return ``array`` as a NumPy array (copies device arrays to the host)."""
     if isinstance(array, numpy.ndarray):
         return array

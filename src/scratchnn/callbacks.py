@@ -39,13 +39,21 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeAlias, cast
 
 import numpy as np
 
 from scratchnn import metrics
 
+if TYPE_CHECKING:
+    from scratchnn.models import Model
+    from scratchnn.optimizers import Optimizer
+
 Logs = dict[str, Any] | None
+
+Mode: TypeAlias = Literal["auto", "min", "max"]
+"""Whether the monitored value should go down (``"min"``) or up (``"max"``); ``"auto"`` reads
+the direction from the metric's name (:data:`scratchnn.metrics.METRIC_INFO`)."""
 
 BATCH_HOOKS = (
     "on_train_batch_begin",
@@ -82,11 +90,14 @@ class Callback:
         ...         print(f"epoch {epoch}: loss {logs['loss']:.3f}")
     """
 
+    model: Model
+    """The model being trained: set by :meth:`set_model` before any hook is called."""
+
     def __init__(self) -> None:
-        self.model: Any = None
+        self.model = cast("Model", None)  # not trained yet: set_model comes before any hook
         self.params: dict[str, Any] = {}
 
-    def set_model(self, model: Any) -> None:
+    def set_model(self, model: Model) -> None:
         """Attach the model the hooks act on."""
         self.model = model
 
@@ -152,7 +163,8 @@ class CallbackList:
     """
 
     def __init__(
-        self, callbacks: Iterable[Callback], model: Any = None, params: dict[str, Any] | None = None
+        self, callbacks: Iterable[Callback], model: Model | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
@@ -265,7 +277,7 @@ class EarlyStopping(Callback):
         monitor: str = "val_loss",
         min_delta: float = 0.0,
         patience: int = 0,
-        mode: str = "auto",
+        mode: Mode = "auto",
         baseline: float | None = None,
         restore_best_weights: bool = False,
         start_from_epoch: int = 0,
@@ -359,7 +371,7 @@ class ModelCheckpoint(Callback):
         monitor: str = "val_loss",
         save_best_only: bool = False,
         save_weights_only: bool = False,
-        mode: str = "auto",
+        mode: Mode = "auto",
         verbose: int = 0,
     ) -> None:
         super().__init__()
@@ -409,11 +421,15 @@ class ModelCheckpoint(Callback):
 # ---------------------------------------------------------------------------- learning rate
 
 
-def _float_learning_rate(model: Any, label: str) -> float:
+def _optimizer(model: Model, label: str) -> Optimizer:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         raise RuntimeError(f"{label} needs a compiled model (model.optimizer is None).")
-    lr = optimizer.learning_rate
+    return optimizer
+
+
+def _float_learning_rate(model: Model, label: str) -> float:
+    lr = _optimizer(model, label).learning_rate
     if callable(lr):
         raise ValueError(
             f"{label} sets the learning rate each epoch, but the optimizer's learning_rate is a "
@@ -459,7 +475,7 @@ class LearningRateScheduler(Callback):
                 f"LearningRateScheduler: the schedule returned {new_lr!r} for epoch {epoch}; it "
                 "must return a number."
             )
-        self.model.optimizer.learning_rate = float(new_lr)
+        _optimizer(self.model, "LearningRateScheduler").learning_rate = float(new_lr)
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate set to {float(new_lr):.6g}.")
 
@@ -494,7 +510,7 @@ class ReduceLROnPlateau(Callback):
         min_delta: float = 1e-4,
         cooldown: int = 0,
         min_lr: float = 0.0,
-        mode: str = "auto",
+        mode: Mode = "auto",
         verbose: int = 0,
     ) -> None:
         super().__init__()
@@ -539,7 +555,7 @@ class ReduceLROnPlateau(Callback):
             self.wait += 1
             if self.wait >= self.patience and lr > self.min_lr:
                 new_lr = max(lr * self.factor, self.min_lr)
-                self.model.optimizer.learning_rate = new_lr
+                _optimizer(self.model, "ReduceLROnPlateau").learning_rate = new_lr
                 if self.verbose:
                     print(
                         f"Epoch {epoch + 1}: ReduceLROnPlateau reduced the learning rate to "
@@ -688,7 +704,7 @@ class ProgbarLogger(Callback):
         file: stream to write to (default ``sys.stdout`` at the time of writing).
     """
 
-    def __init__(self, verbose: int = 1, file: Any = None) -> None:
+    def __init__(self, verbose: Literal[1, 2] = 1, file: TextIO | None = None) -> None:
         super().__init__()
         if verbose not in (1, 2):
             raise ValueError(f"ProgbarLogger: verbose must be 1 or 2; received {verbose!r}.")
@@ -776,7 +792,7 @@ class FitProgressBar(Callback):
         True
     """
 
-    def __init__(self, file: Any = None) -> None:
+    def __init__(self, file: TextIO | None = None) -> None:
         super().__init__()
         self.file = file
         self._bar: Any = None

@@ -110,7 +110,7 @@ def gradcheck(
         return float(scalar.item()), grads
 
     _, analytic = objective(*arrays, grad=True)
-    worst = (-1.0, 0, (), 0.0, 0.0)
+    worst: tuple[float, int, tuple[int, ...], float, float] = (-1.0, 0, (), 0.0, 0.0)
     for i, array in enumerate(arrays):
         for position in np.ndindex(*array.shape):
             original = float(array[position])

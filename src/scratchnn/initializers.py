@@ -30,11 +30,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, TypeAlias
 
 import numpy as np
 
 from scratchnn import backend
+from scratchnn.backend import FloatDType
 
 # The standard deviation of a standard normal truncated to [-2, 2]. Dividing by it makes a
 # truncated draw's variance equal the variance asked for (Keras' VarianceScaling does the same).
@@ -42,6 +43,16 @@ TRUNCATED_STD = 0.87962566103423978
 
 InitializerFn = Callable[..., np.ndarray]
 """Anything called as ``fn(shape, rng, dtype)`` that returns an array of ``shape``."""
+
+InitializerName: TypeAlias = Literal[
+    "zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal",
+    "variance_scaling", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
+    "lecun_uniform", "lecun_normal", "orthogonal", "uniform", "normal",
+    "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal",
+    "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform",
+    "LecunNormal", "Orthogonal",
+]
+"""The names :func:`get` takes: those of :data:`INITIALIZERS` and the classes'."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,7 +144,7 @@ class Initializer:
         self,
         shape: int | Sequence[int],
         rng: np.random.Generator | None,
-        dtype: Any = "float32",
+        dtype: FloatDType = "float32",
     ) -> np.ndarray:
         """Return a new array of ``shape`` and ``dtype`` drawn with ``rng``.
 
@@ -640,7 +651,11 @@ def serialize(initializer: Initializer) -> dict[str, Any]:
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
 
 
-def get(identifier: str | dict[str, Any] | Initializer | InitializerFn) -> InitializerFn:
+InitializerLike: TypeAlias = "InitializerName | dict[str, Any] | Initializer | InitializerFn"
+"""What layers take as an initializer: a name, a config dict, an instance or a function."""
+
+
+def get(identifier: InitializerLike) -> InitializerFn:
     """Return the initializer for a name, a config dict, an instance or a callable.
 
     Args:

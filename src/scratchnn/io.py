@@ -44,7 +44,7 @@ import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import safetensors
@@ -59,7 +59,7 @@ METADATA_KEY = "scratchnn"
 WEIGHTS_PREFIX = "weights/"
 OPTIMIZER_PREFIX = "optimizer/"
 
-PathLike = str | os.PathLike
+PathLike: TypeAlias = "str | os.PathLike[str]"
 
 _before_replace: Callable[[str, str], None] | None = None
 """Test seam, ``None`` outside tests: called as ``(temporary file, target)`` once the temporary

@@ -35,14 +35,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from scratchnn import backend
-from scratchnn.layers import LAYERS, Layer
+from scratchnn.layers import LAYERS, Input, Layer
 
 MAX_HEADER_BYTES = 16 * 2**20
 """Largest JSON header of a model file read (16 MiB; scratchnn writes a few KB per layer)."""
@@ -207,7 +207,7 @@ def _plan_sequential(
                     f"{where}: layer {i} ({name!r}) is an Input; an Input may only come first. "
                     f"{_CORRUPT}"
                 )
-            plan.input_shape = tuple(layer.shape)
+            plan.input_shape = _declared_shape(layer)
             continue
         layers.append((i, layer))
     if plan.input_shape is None and layers:
@@ -258,7 +258,7 @@ def _plan_graph(
                 f"none, every other layer a list of calls. {_CORRUPT}"
             )
         if class_name == "Input":
-            made[(name, 0)] = [_dims(layer.shape, f"input {name!r}", where)]
+            made[(name, 0)] = [_dims(_declared_shape(layer), f"input {name!r}", where)]
         for j, call in enumerate(inbound):
             calls.append((node, j, *_call_refs(call, name, where)))
         node.n_calls = max(len(inbound), 1)  # an Input makes one "call"
@@ -313,7 +313,7 @@ class _GraphNode:
         """The output shapes of one call on ``inputs``; the first call plans the weights."""
         label = f"layer {self.index} ({self.name!r}, {self.class_name})"
         if self.called and inputs != self.first_input and (
-                self.layer is None or self._weight_shapes(inputs, where) != [
+                self.layer is None or self._weight_shapes(self.layer, inputs, where) != [
                     w.shape for w in self.weights]):
             raise ValueError(
                 f"{where}: {label} is called on inputs of shape {inputs} after {self.first_input}"
@@ -343,8 +343,8 @@ class _GraphNode:
         self.first_input = self.first_input if self.first_input is not None else inputs
         return [_dims(s, f"the output of {label}", where) for s in outputs]
 
-    def _weight_shapes(self, inputs: Any, where: str) -> list[tuple[int, ...]]:
-        return [w.shape for w in plan_layers([(self.index, self.layer)], inputs, "float32",
+    def _weight_shapes(self, layer: Layer, inputs: Any, where: str) -> list[tuple[int, ...]]:
+        return [w.shape for w in plan_layers([(self.index, layer)], inputs, "float32",
                                              where)]
 
 
@@ -497,6 +497,12 @@ def _entry(
     return class_name, name, config
 
 
+def _declared_shape(layer: Layer | None) -> tuple[int, ...]:
+    """The sample shape an ``Input`` layer (made from the class name "Input") declares."""
+    assert isinstance(layer, Input)
+    return tuple(layer.shape)
+
+
 def _construct(class_name: str, name: str, config: dict[str, Any], i: int, where: str) -> Layer:
     """The layer, made from its config by the registry class (construction allocates nothing)."""
     try:
@@ -543,6 +549,7 @@ def _depth(value: Any) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, level = stack.pop()
+        items: Iterable[Any]
         if isinstance(item, dict):
             items = item.values()
         elif isinstance(item, list):

@@ -21,16 +21,26 @@ probability inputs are clipped into ``[eps, 1 - eps]`` (eps = 1e-7) so ``log(0)`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from scratchnn import backend, ops
-from scratchnn.tensor import Tensor
+from scratchnn.tensor import Array, Gradients, Tensor, TensorLike
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none")
 
+Reduction: TypeAlias = Literal["sum_over_batch_size", "mean", "sum", "none"]
+"""How a loss reduces the per-sample values: their mean (``"mean"`` is an alias), their sum, or
+not at all (``"none"``: one value per sample)."""
 
-def _as_target(y_true: Any, y_pred: Tensor, loss_name: str) -> Any:
+LossName: TypeAlias = Literal[
+    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+    "mean_squared_error", "mean_absolute_error", "huber", "bce", "mse", "mae", "huber_loss",
+]
+"""The names of :data:`LOSSES` and their :data:`ALIASES` (``get`` also takes other cases)."""
+
+
+def _as_target(y_true: TensorLike, y_pred: Tensor, loss_name: str) -> Array:
     """``y_true`` as an array of ``y_pred``'s dtype and shape (reshaped when only sizes agree)."""
     xp = backend.xp
     data = y_true.data if isinstance(y_true, Tensor) else y_true
@@ -66,7 +76,9 @@ class Loss:
 
     name = "loss"
 
-    def __init__(self, reduction: str = "sum_over_batch_size", name: str | None = None) -> None:
+    def __init__(
+        self, reduction: Reduction = "sum_over_batch_size", name: str | None = None
+    ) -> None:
         if reduction not in REDUCTIONS:
             raise ValueError(
                 f"Unknown reduction {reduction!r}; expected one of {', '.join(REDUCTIONS)}."
@@ -75,11 +87,13 @@ class Loss:
         if name is not None:
             self.name = name
 
-    def per_sample(self, y_true: Any, y_pred: Tensor) -> Tensor:
+    def per_sample(self, y_true: TensorLike, y_pred: Tensor) -> Tensor:
         """Loss of each sample, shape ``(N,)`` (or ``()`` for a single unbatched sample)."""
         raise NotImplementedError
 
-    def __call__(self, y_true: Any, y_pred: Tensor, sample_weight: Any = None) -> Tensor:
+    def __call__(
+        self, y_true: TensorLike, y_pred: TensorLike, sample_weight: TensorLike | None = None
+    ) -> Tensor:
         """Reduced loss of ``y_pred`` against ``y_true``, optionally weighted per sample."""
         if not isinstance(y_pred, Tensor):
             y_pred = Tensor(y_pred, dtype="float64" if _is_f64(y_pred) else None)
@@ -124,11 +138,14 @@ class BinaryCrossentropy(Loss):
 
     name = "binary_crossentropy"
 
-    def __init__(self, from_logits: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, from_logits: bool = False, reduction: Reduction = "sum_over_batch_size",
+        name: str | None = None,
+    ) -> None:
+        super().__init__(reduction=reduction, name=name)
         self.from_logits = bool(from_logits)
 
-    def per_sample(self, y_true: Any, y_pred: Tensor) -> Tensor:
+    def per_sample(self, y_true: TensorLike, y_pred: Tensor) -> Tensor:
         """Per-sample BCE, averaged over the last axis."""
         y = _as_target(y_true, y_pred, self.name)
         if self.from_logits:
@@ -146,7 +163,7 @@ def _bce_on_probabilities(p: Tensor, y: Any) -> Tensor:
     pc = xp.clip(p.data, EPSILON, 1 - EPSILON)
     out = -(y * xp.log(pc) + (1 - y) * xp.log1p(-pc))
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         inside = (p.data >= EPSILON) & (p.data <= 1 - EPSILON)
         return (g * inside * ((1 - y) / (1 - pc) - y / pc),)
 
@@ -162,11 +179,14 @@ class CategoricalCrossentropy(Loss):
 
     name = "categorical_crossentropy"
 
-    def __init__(self, from_logits: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, from_logits: bool = False, reduction: Reduction = "sum_over_batch_size",
+        name: str | None = None,
+    ) -> None:
+        super().__init__(reduction=reduction, name=name)
         self.from_logits = bool(from_logits)
 
-    def per_sample(self, y_true: Any, y_pred: Tensor) -> Tensor:
+    def per_sample(self, y_true: TensorLike, y_pred: Tensor) -> Tensor:
         """Per-sample cross-entropy."""
         y = _as_target(y_true, y_pred, self.name)
         if self.from_logits:
@@ -192,11 +212,14 @@ class SparseCategoricalCrossentropy(Loss):
 
     name = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, from_logits: bool = False, reduction: Reduction = "sum_over_batch_size",
+        name: str | None = None,
+    ) -> None:
+        super().__init__(reduction=reduction, name=name)
         self.from_logits = bool(from_logits)
 
-    def per_sample(self, y_true: Any, y_pred: Tensor) -> Tensor:
+    def per_sample(self, y_true: TensorLike, y_pred: Tensor) -> Tensor:
         """Per-sample cross-entropy (per sample and step for ``(N, T, K)`` predictions)."""
         labels = sparse_labels(y_true, y_pred, self.name)
         if self.from_logits:
@@ -213,7 +236,7 @@ class SparseCategoricalCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits}
 
 
-def sparse_labels(y_true: Any, y_pred: Tensor, loss_name: str) -> Any:
+def sparse_labels(y_true: TensorLike, y_pred: Tensor, loss_name: str) -> Array:
     """Integer labels checked against the predictions they index, flattened to ``(rows,)``.
 
     ``y_pred`` is ``(N, K)`` with labels ``(N,)``, or ``(..., K)`` (e.g. ``(N, T, K)``) with one
@@ -255,7 +278,7 @@ class MeanSquaredError(Loss):
 
     name = "mean_squared_error"
 
-    def per_sample(self, y_true: Any, y_pred: Tensor) -> Tensor:
+    def per_sample(self, y_true: TensorLike, y_pred: Tensor) -> Tensor:
         """Per-sample MSE."""
         diff = ops.sub(y_pred, _as_target(y_true, y_pred, self.name))
         return _mean_last(ops.mul(diff, diff))
@@ -266,7 +289,7 @@ class MeanAbsoluteError(Loss):
 
     name = "mean_absolute_error"
 
-    def per_sample(self, y_true: Any, y_pred: Tensor) -> Tensor:
+    def per_sample(self, y_true: TensorLike, y_pred: Tensor) -> Tensor:
         """Per-sample MAE."""
         return _mean_last(ops.abs(ops.sub(y_pred, _as_target(y_true, y_pred, self.name))))
 
@@ -280,13 +303,16 @@ class Huber(Loss):
 
     name = "huber"
 
-    def __init__(self, delta: float = 1.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, delta: float = 1.0, reduction: Reduction = "sum_over_batch_size",
+        name: str | None = None,
+    ) -> None:
+        super().__init__(reduction=reduction, name=name)
         if not delta > 0:
             raise ValueError(f"Huber: delta must be positive; received delta={delta}.")
         self.delta = float(delta)
 
-    def per_sample(self, y_true: Any, y_pred: Tensor) -> Tensor:
+    def per_sample(self, y_true: TensorLike, y_pred: Tensor) -> Tensor:
         """Per-sample Huber loss."""
         err = ops.abs(ops.sub(y_pred, _as_target(y_true, y_pred, self.name)))
         quadratic = ops.mul(ops.mul(err, err), 0.5)
@@ -314,7 +340,11 @@ ALIASES = {
 }
 
 
-def get(identifier: str | Loss | dict[str, Any]) -> Loss:
+LossLike: TypeAlias = "LossName | Loss | dict[str, Any]"
+"""What ``compile`` takes as a loss: a name, an instance or a config dict."""
+
+
+def get(identifier: LossLike) -> Loss:
     """Return a :class:`Loss` for a name, a config dict (``{"name": ..., ...}``) or an instance.
 
     Raises:
@@ -341,33 +371,35 @@ def _lookup(name: Any) -> type[Loss]:
     return LOSSES[key]
 
 
-def binary_crossentropy(y_true: Any, y_pred: Tensor, from_logits: bool = False) -> Tensor:
+def binary_crossentropy(y_true: TensorLike, y_pred: Tensor, from_logits: bool = False) -> Tensor:
     """Per-sample binary cross-entropy (functional form)."""
     return BinaryCrossentropy(from_logits=from_logits, reduction="none")(y_true, y_pred)
 
 
-def categorical_crossentropy(y_true: Any, y_pred: Tensor, from_logits: bool = False) -> Tensor:
+def categorical_crossentropy(
+    y_true: TensorLike, y_pred: Tensor, from_logits: bool = False
+) -> Tensor:
     """Per-sample categorical cross-entropy (functional form)."""
     return CategoricalCrossentropy(from_logits=from_logits, reduction="none")(y_true, y_pred)
 
 
 def sparse_categorical_crossentropy(
-    y_true: Any, y_pred: Tensor, from_logits: bool = False
+    y_true: TensorLike, y_pred: Tensor, from_logits: bool = False
 ) -> Tensor:
     """Per-sample sparse categorical cross-entropy (functional form)."""
     return SparseCategoricalCrossentropy(from_logits=from_logits, reduction="none")(y_true, y_pred)
 
 
-def mean_squared_error(y_true: Any, y_pred: Tensor) -> Tensor:
+def mean_squared_error(y_true: TensorLike, y_pred: Tensor) -> Tensor:
     """Per-sample mean squared error (functional form)."""
     return MeanSquaredError(reduction="none")(y_true, y_pred)
 
 
-def mean_absolute_error(y_true: Any, y_pred: Tensor) -> Tensor:
+def mean_absolute_error(y_true: TensorLike, y_pred: Tensor) -> Tensor:
     """Per-sample mean absolute error (functional form)."""
     return MeanAbsoluteError(reduction="none")(y_true, y_pred)
 
 
-def huber(y_true: Any, y_pred: Tensor, delta: float = 1.0) -> Tensor:
+def huber(y_true: TensorLike, y_pred: Tensor, delta: float = 1.0) -> Tensor:
     """Per-sample Huber loss (functional form)."""
     return Huber(delta=delta, reduction="none")(y_true, y_pred)

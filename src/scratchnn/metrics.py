@@ -32,14 +32,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scratchnn import backend
 
 Metric = Callable[..., Any]
 """A metric function ``(y_true, y_pred) -> float``."""
+
+Average: TypeAlias = Literal["binary", "macro", "micro", "weighted"]
+"""How precision, recall and F1 combine the classes of a multi-class problem."""
 
 AVERAGES = ("binary", "macro", "micro", "weighted")
 
@@ -69,7 +73,9 @@ def _as_array(x: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _pair(y_true: Any, y_pred: Any, pred_name: str = "y_pred") -> tuple[np.ndarray, np.ndarray]:
+def _pair(
+    y_true: ArrayLike, y_pred: ArrayLike, pred_name: str = "y_pred"
+) -> tuple[np.ndarray, np.ndarray]:
     """Both inputs checked, with the same number of samples."""
     t, p = _as_array(y_true, "y_true"), _as_array(y_pred, pred_name)
     if t.shape[0] != p.shape[0]:
@@ -122,7 +128,7 @@ def _binary_targets(t: np.ndarray) -> np.ndarray:
 
 
 def _to_labels(
-    y_true: Any, y_pred: Any, threshold: float
+    y_true: ArrayLike, y_pred: ArrayLike, threshold: float
 ) -> tuple[np.ndarray, np.ndarray, bool, int]:
     """Apply the shape rules: ``(true_labels, pred_labels, is_binary, min_num_classes)``.
 
@@ -155,7 +161,7 @@ def _to_labels(
 # Accuracy
 
 
-def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> float:
+def binary_accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5) -> float:
     """Fraction of entries where ``y_pred > threshold`` equals ``y_true`` (element-wise).
 
     Works on ``(N,)`` and on multi-label ``(N, K)`` arrays alike; ``(N, 1)`` and ``(N,)`` mix.
@@ -178,7 +184,7 @@ def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> float:
     return float(np.mean(t == (p > threshold)))
 
 
-def categorical_accuracy(y_true: Any, y_pred: Any) -> float:
+def categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Fraction of rows where the argmax of ``y_pred`` is the argmax of one-hot ``y_true``.
 
     Args:
@@ -195,7 +201,7 @@ def categorical_accuracy(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(np.argmax(t, axis=1) == np.argmax(p, axis=1)))
 
 
-def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> float:
+def sparse_categorical_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Fraction of rows where the argmax of ``y_pred`` equals the integer label ``y_true``.
 
     Args:
@@ -215,7 +221,7 @@ def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(labels == np.argmax(p, axis=1)))
 
 
-def accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> float:
+def accuracy(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5) -> float:
     """Accuracy, with binary / categorical / sparse-categorical chosen from the shapes.
 
     See the module docstring for the shape rules; ``threshold`` only matters for binary scores.
@@ -243,7 +249,7 @@ def _counts(true: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
 
 
 def confusion_matrix(
-    y_true: Any, y_pred: Any, num_classes: int | None = None, threshold: float = 0.5
+    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | None = None, threshold: float = 0.5
 ) -> np.ndarray:
     """Counts of (true class, predicted class): rows true, columns predicted, as scikit-learn.
 
@@ -286,7 +292,9 @@ def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num), where=den != 0)
 
 
-def _prf(y_true: Any, y_pred: Any, threshold: float, average: str | None, which: str) -> float:
+def _prf(
+    y_true: ArrayLike, y_pred: ArrayLike, threshold: float, average: Average | None, which: str
+) -> float:
     """Precision (``which="p"``), recall (``"r"``) or F1 (``"f"``) under an averaging rule."""
     if average is not None and average not in AVERAGES:
         raise ValueError(f"average must be one of {AVERAGES} or None; received {average!r}.")
@@ -313,7 +321,7 @@ def _prf(y_true: Any, y_pred: Any, threshold: float, average: str | None, which:
 
 
 def precision(
-    y_true: Any, y_pred: Any, threshold: float = 0.5, average: str | None = None
+    y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5, average: Average | None = None
 ) -> float:
     """Precision ``tp / (tp + fp)``; 0 when nothing is predicted positive.
 
@@ -332,7 +340,9 @@ def precision(
     return _prf(y_true, y_pred, threshold, average, "p")
 
 
-def recall(y_true: Any, y_pred: Any, threshold: float = 0.5, average: str | None = None) -> float:
+def recall(
+    y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5, average: Average | None = None
+) -> float:
     """Recall ``tp / (tp + fn)``; 0 when there are no positives. Arguments as :func:`precision`.
 
     Example:
@@ -342,7 +352,9 @@ def recall(y_true: Any, y_pred: Any, threshold: float = 0.5, average: str | None
     return _prf(y_true, y_pred, threshold, average, "r")
 
 
-def f1_score(y_true: Any, y_pred: Any, threshold: float = 0.5, average: str | None = None) -> float:
+def f1_score(
+    y_true: ArrayLike, y_pred: ArrayLike, threshold: float = 0.5, average: Average | None = None
+) -> float:
     """F1 ``2 tp / (2 tp + fp + fn)``, per label then averaged. Arguments as :func:`precision`.
 
     Example:
@@ -356,7 +368,7 @@ def f1_score(y_true: Any, y_pred: Any, threshold: float = 0.5, average: str | No
 # ROC AUC
 
 
-def auc(y_true: Any, y_score: Any) -> float:
+def auc(y_true: ArrayLike, y_score: ArrayLike) -> float:
     """Area under the ROC curve of binary scores (trapezoid rule, tied scores one step).
 
     Equals ``sklearn.metrics.roc_auc_score`` for binary targets: the ROC curve has one point per
@@ -403,7 +415,7 @@ def auc(y_true: Any, y_score: Any) -> float:
 # Regression
 
 
-def _regression_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+def _regression_pair(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Float64 ``(N, D)`` arrays of the same shape; ``(N,)`` and ``(N, 1)`` mix."""
     t, p = _pair(y_true, y_pred)
     if _is_column(t) and _is_column(p):
@@ -413,7 +425,7 @@ def _regression_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     return t.astype(np.float64), p.astype(np.float64)
 
 
-def mean_squared_error(y_true: Any, y_pred: Any) -> float:
+def mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Mean of ``(y_true - y_pred) ** 2`` over all entries.
 
     Args:
@@ -428,7 +440,7 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> float:
     return float(np.mean((t - p) ** 2))
 
 
-def mean_absolute_error(y_true: Any, y_pred: Any) -> float:
+def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Mean of ``|y_true - y_pred|`` over all entries. Arguments as :func:`mean_squared_error`.
 
     Example:
@@ -439,7 +451,7 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(np.abs(t - p)))
 
 
-def r2_score(y_true: Any, y_pred: Any) -> float:
+def r2_score(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Coefficient of determination ``1 - SS_res / SS_tot``, averaged over outputs (sklearn).
 
     A constant target scores 1.0 when predicted exactly and 0.0 otherwise (scikit-learn's
@@ -654,7 +666,18 @@ def format_value(key: str, value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def get(identifier: str | Metric) -> tuple[str, Metric]:
+MetricName: TypeAlias = Literal[
+    "accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+    "precision", "recall", "f1_score", "f1", "auc", "mean_squared_error", "mse",
+    "mean_absolute_error", "mae", "r2_score", "r2",
+]
+"""The names :func:`get` takes (those of :data:`METRICS`)."""
+
+MetricLike: TypeAlias = "MetricName | Metric"
+"""What ``compile(metrics=...)`` takes for one metric: a name or a function."""
+
+
+def get(identifier: MetricLike) -> tuple[str, Metric]:
     """Return ``(name, function)`` for a metric name or a callable, for ``compile(metrics=...)``.
 
     A name keeps the spelling asked for (lower-cased), so ``"acc"`` is logged as ``acc`` as in

@@ -38,17 +38,22 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scratchnn import backend, callbacks
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
 
-PathLike = str | os.PathLike
+    from scratchnn.callbacks import History
+
+PathLike = str | os.PathLike[str]
 """A file path: ``str`` or :class:`os.PathLike`."""
 
 Model = Any
@@ -101,7 +106,7 @@ def _check_dpi(dpi: Any) -> float:
     return float(dpi)
 
 
-def new_figure(figsize: Any, dpi: Any = DEFAULT_DPI) -> Figure:
+def new_figure(figsize: tuple[float, float], dpi: float = DEFAULT_DPI) -> Figure:
     """A Figure on the Agg canvas, with constrained layout (the pixel size stays fixed).
 
     Args:
@@ -119,9 +124,19 @@ def new_figure(figsize: Any, dpi: Any = DEFAULT_DPI) -> Figure:
 def _root_figure(ax: Axes) -> Figure:
     """The top-level Figure that holds ``ax`` (``ax.figure`` may be a SubFigure)."""
     try:
-        return ax.get_figure(root=True)  # matplotlib >= 3.10
+        return cast("Figure", ax.get_figure(root=True))  # matplotlib >= 3.10
     except TypeError:
-        return ax.figure
+        return cast("Figure", ax.figure)
+
+
+def _renderer(fig: Figure) -> Any:
+    """The renderer of ``fig``'s Agg canvas (every figure here is on one: :func:`new_figure`)."""
+    return cast("FigureCanvasAgg", fig.canvas).get_renderer()
+
+
+def _suptitle(fig: Figure) -> Any:
+    """The figure's title artist, or ``None`` (matplotlib offers only its text publicly)."""
+    return getattr(fig, "_suptitle", None)
 
 
 class PlotLayoutWarning(UserWarning):
@@ -160,7 +175,7 @@ def clipped_texts(fig: Figure) -> list[str]:
         True
     """
     fig.draw_without_rendering()
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     page = fig.bbox
 
     def outside(box: Any, frame: Any = page, slack: float = _SLACK_PX) -> bool:
@@ -168,7 +183,7 @@ def clipped_texts(fig: Figure) -> list[str]:
                 or box.y0 < frame.y0 - slack or box.y1 > frame.y1 + slack)
 
     problems = []
-    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    legends = [*fig.legends, *(legend for ax in fig.axes if (legend := ax.get_legend()))]
     legend_boxes = [legend.get_window_extent(renderer) for legend in legends]
     for ax in fig.axes:
         name = repr(ax.get_title()[:40]) if ax.get_title() else f"axes {fig.axes.index(ax)}"
@@ -188,7 +203,8 @@ def clipped_texts(fig: Figure) -> list[str]:
                     problems.append(f"annotation {text.get_text()[:40]!r} spills over {name}")
         if outside(ax.get_tightbbox(renderer)):
             problems.append(f"the labels, ticks or legend of {name} leave the figure")
-    extras = [*fig.texts, *fig.legends, *([fig._suptitle] if fig._suptitle else [])]
+    suptitle = _suptitle(fig)
+    extras = [*fig.texts, *fig.legends, *([suptitle] if suptitle else [])]
     for artist in extras:
         if artist.get_visible() and outside(artist.get_window_extent(renderer)):
             problems.append(f"{type(artist).__name__.lower()} of the figure leaves it")
@@ -201,10 +217,11 @@ def _wrap_titles(fig: Figure) -> None:
 
     for _ in range(3):  # wrapping moves the layout a little: check again
         fig.draw_without_rendering()
-        renderer = fig.canvas.get_renderer()
+        renderer = _renderer(fig)
         candidates = [(ax.title, _title_room(fig, ax, renderer)) for ax in fig.axes]
-        if fig._suptitle is not None:
-            candidates.append((fig._suptitle, (fig.bbox.x0, fig.bbox.x1)))
+        suptitle = _suptitle(fig)
+        if suptitle is not None:
+            candidates.append((suptitle, (fig.bbox.x0, fig.bbox.x1)))
         changed = False
         for text, (lo, hi) in candidates:
             content = text.get_text()
@@ -352,6 +369,14 @@ def _classes_and_proba(out: Any, n: int) -> tuple[np.ndarray, np.ndarray | None]
     )
 
 
+def _listed_colors(name: str, n: int) -> list[Any]:
+    """The first ``n`` colours of the listed colour map ``name``."""
+    import matplotlib
+
+    colors = cast("ListedColormap", matplotlib.colormaps[name]).colors
+    return list(cast("Sequence[Any]", colors)[:n])
+
+
 def _class_colors(n: int) -> list[Any]:
     """``n`` distinguishable RGBA colours (binary: the red and blue ends of the shading)."""
     import matplotlib
@@ -360,9 +385,9 @@ def _class_colors(n: int) -> list[Any]:
         cmap = matplotlib.colormaps[_BINARY_CMAP]
         return [cmap(0.1), cmap(0.9)][:n]
     if n <= 10:
-        return list(matplotlib.colormaps["tab10"].colors[:n])
+        return _listed_colors("tab10", n)
     if n <= 20:
-        return list(matplotlib.colormaps["tab20"].colors[:n])
+        return _listed_colors("tab20", n)
     cmap = matplotlib.colormaps["turbo"]
     return [cmap(v) for v in np.linspace(0.0, 1.0, n)]
 
@@ -488,10 +513,10 @@ def _draw_boundary(
 
 def plot_decision_boundary(
     model: Model,
-    X: Any,
-    y: Any,
-    X_test: Any = None,
-    y_test: Any = None,
+    X: ArrayLike,
+    y: ArrayLike,
+    X_test: ArrayLike | None = None,
+    y_test: ArrayLike | None = None,
     resolution: int = 200,
     padding: float = 0.5,
     title: str | None = None,
@@ -554,16 +579,18 @@ def plot_decision_boundary(
     y = _labels(y, X.shape[0], "y", "X")
     if (X_test is None) != (y_test is None):
         raise ValueError("Give X_test and y_test together (one of them is None).")
+    test_points = test_labels = None
     if X_test is not None:
-        X_test = _points(X_test, "X_test")
-        y_test = _labels(y_test, X_test.shape[0], "y_test", "X_test")
+        test_points = _points(X_test, "X_test")
+        test_labels = _labels(y_test, test_points.shape[0], "y_test", "X_test")
     if ax is None:
         fig = new_figure(figsize, dpi)
         ax = fig.add_subplot()
     else:
         fig = _root_figure(ax)
         dpi = fig.dpi
-    _draw_boundary(ax, model, X, y, X_test, y_test, resolution, padding, class_names, legend,
+    _draw_boundary(ax, model, X, y, test_points, test_labels, resolution, padding, class_names,
+                   legend,
                    _feature_names(feature_names), _pair_of(split_names, "split_names"))
     ax.set_title("Decision boundary" if title is None else title)
     if path is not None:
@@ -573,8 +600,8 @@ def plot_decision_boundary(
 
 def plot_boundary_grid(
     models_or_fns: Sequence[Model],
-    X: Any,
-    y: Any,
+    X: ArrayLike,
+    y: ArrayLike,
     titles: Sequence[str] | None = None,
     ncols: int | None = None,
     path: PathLike | None = None,
@@ -697,7 +724,7 @@ def _series(history: Any) -> dict[str, np.ndarray]:
 
 
 def plot_history(
-    history: Any,
+    history: History | Mapping[str, Sequence[float]],
     metrics: Sequence[str] | None = None,
     path: PathLike | None = None,
     *,
@@ -797,13 +824,13 @@ def plot_history(
 
 
 def plot_cost_curve(
-    costs: Any,
+    costs: ArrayLike,
     path: PathLike | None = None,
     title: str | None = None,
     xlabel: str = "iteration",
     ylabel: str = "cost",
     *,
-    iterations: Any = None,
+    iterations: ArrayLike | None = None,
     logy: bool = False,
     figsize: tuple[float, float] = (6.0, 4.0),
     dpi: float = DEFAULT_DPI,
@@ -870,7 +897,7 @@ def plot_cost_curve(
 
 
 def plot_confusion_matrix(
-    cm: Any,
+    cm: ArrayLike,
     class_names: Sequence[str] | None = None,
     normalize: bool = False,
     path: PathLike | None = None,
@@ -1029,8 +1056,8 @@ def _annotate_inside(ax: Axes, text: str, xy: tuple[float, float]) -> None:
         note = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=ha,
                            va=va, color="crimson", fontsize="small")  # fmt: skip
         fig.draw_without_rendering()
-        box = note.get_window_extent(fig.canvas.get_renderer())
-        frame = ax.get_window_extent(fig.canvas.get_renderer())
+        box = note.get_window_extent(_renderer(fig))
+        frame = ax.get_window_extent(_renderer(fig))
         if frame.x0 <= box.x0 and box.x1 <= frame.x1:
             return
 
@@ -1098,7 +1125,7 @@ def plot_sweep_scatter(
 
     fig = new_figure(figsize, dpi)
     ax = fig.add_subplot()
-    style = {"s": 28, "edgecolors": "k", "linewidths": 0.3, "alpha": 0.85}
+    style: dict[str, Any] = {"s": 28, "edgecolors": "k", "linewidths": 0.3, "alpha": 0.85}
     numeric = False
     if color is None:
         ax.scatter(xs, ys, color="C0", **style)
@@ -1261,8 +1288,8 @@ def plot_filters(
 
 
 def plot_feature_maps(
-    model: Any,
-    x: Any,
+    model: Model,
+    x: ArrayLike,
     path: PathLike | None = None,
     *,
     layers: Sequence[str] | None = None,

@@ -10,7 +10,8 @@ A regularizer is called on a weight Tensor and returns a scalar Tensor:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, TypeAlias
 
 from scratchnn import ops
 from scratchnn.tensor import Tensor
@@ -66,10 +67,20 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
     return L1L2(l1=l1, l2=l2)
 
 
-REGULARIZERS = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
+REGULARIZERS: dict[str, Callable[..., L1L2]] = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
+
+Regularizer: TypeAlias = Callable[[Tensor], Tensor]
+"""A weight penalty: a weight Tensor in, a scalar Tensor out (an :class:`L1L2` or a function)."""
+
+RegularizerName: TypeAlias = Literal["l1", "l2", "l1_l2"]
+"""The names of :data:`REGULARIZERS`."""
+
+RegularizerLike: TypeAlias = "RegularizerName | dict[str, Any] | Regularizer | None"
+"""What layers take as a regularizer: a name (factor 0.01), a config dict, a penalty, or
+``None``."""
 
 
-def get(identifier: Any) -> L1L2 | None:
+def get(identifier: RegularizerLike) -> Regularizer | None:
     """Return a regularizer for None, a name (default factor 0.01), a config dict or an instance.
 
     Raises:

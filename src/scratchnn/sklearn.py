@@ -45,9 +45,10 @@ import copy
 import numbers
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -62,6 +63,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from scratchnn import backend, callbacks, optimizers
 from scratchnn.layers import LAYERS, Dense, Layer
 from scratchnn.models import RBM, Sequential, saving
+
+if TYPE_CHECKING:
+    from scratchnn.activations import ActivationName
+    from scratchnn.losses import LossName
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "RBMTransformer"]
 
@@ -83,7 +88,7 @@ def _seed(random_state: Any) -> int:
     if random_state is None:
         return int(np.random.default_rng().integers(_SEED_BOUND))
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if not 0 <= random_state <= 2**32 - 1:
+        if not 0 <= int(random_state) <= 2**32 - 1:
             raise ValueError(
                 f"random_state must be an integer in [0, 2**32 - 1], a numpy RandomState or "
                 f"Generator, or None; received random_state={random_state!r}."
@@ -104,10 +109,17 @@ class _NeuralNetBase(BaseEstimator):
 
     _OUTPUT_KIND = ""  # "classifier" or "regressor", for messages
 
+    # set by fit / partial_fit / from_model (scikit-learn's trailing underscore: fitted state)
+    model_: Sequential
+    n_features_in_: int
+    history_: dict[str, list[float]]
+    loss_curve_: list[float]
+    n_iter_: int
+
     def __init__(
         self,
         hidden_layer_sizes: Sequence[int] | int = (100,),
-        activation: str = "relu",
+        activation: ActivationName = "relu",
         optimizer: Any = "adam",
         learning_rate: float = 0.001,
         batch_size: int = 200,
@@ -139,7 +151,7 @@ class _NeuralNetBase(BaseEstimator):
     # ------------------------------------------------------------------------------- checks
     def _checked_params(self) -> dict[str, Any]:
         """The parameters checked and normalised (called by fit, never by __init__)."""
-        sizes = self.hidden_layer_sizes
+        sizes: Any = self.hidden_layer_sizes  # checked here: anything a user may have set
         if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
             sizes = (sizes,)
         try:
@@ -202,7 +214,8 @@ class _NeuralNetBase(BaseEstimator):
         return layers
 
     def _build_network(
-        self, n_features: int, n_outputs: int, output_activation: str, params: dict[str, Any]
+        self, n_features: int, n_outputs: int, output_activation: ActivationName,
+        params: dict[str, Any],
     ) -> Sequential:
         """A compiled Sequential for ``n_features`` inputs and ``n_outputs`` output units."""
         if callable(self.model) and not isinstance(self.model, (list, tuple)):
@@ -218,7 +231,7 @@ class _NeuralNetBase(BaseEstimator):
             layers = [*self._hidden_layers(params), Dense(n_outputs, output_activation)]
             network = Sequential(layers, dtype=params["dtype"], seed=_seed(self.random_state))
             network.build((n_features,))
-        output = tuple(network.output_shape)
+        output = tuple(network.output_shape or ())
         if (
             network.input_shape != (n_features,)
             or len(output) != 1
@@ -237,7 +250,7 @@ class _NeuralNetBase(BaseEstimator):
         """Output sizes the task can train (the classifier also takes 2 units for 2 classes)."""
         return (n_outputs,)
 
-    def _loss_for(self, units: int) -> str:
+    def _loss_for(self, units: int) -> LossName:
         raise NotImplementedError
 
     def _output_rule(self) -> str:
@@ -277,7 +290,7 @@ class _NeuralNetBase(BaseEstimator):
             ))  # fmt: skip
         history = network.fit(
             X, y, batch_size=params["batch_size"], epochs=epochs, validation_data=validation,
-            callbacks=cbs, verbose=int(self.verbose),
+            callbacks=cbs, verbose=cast("Literal[0, 1, 2]", int(self.verbose)),  # fit checks it
         )  # fmt: skip
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
@@ -304,8 +317,8 @@ class _NeuralNetBase(BaseEstimator):
         )
 
     def _start(self) -> None:
-        self.history_: dict[str, list[float]] = {}
-        self.loss_curve_: list[float] = []
+        self.history_ = {}
+        self.loss_curve_ = []
         self.n_iter_ = 0
 
     def _outputs(self, X: Any) -> np.ndarray:
@@ -317,6 +330,7 @@ class _NeuralNetBase(BaseEstimator):
     def _one_more_epoch(self, X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> None:
         """``partial_fit``'s step: one epoch on prepared arrays, from the current state."""
         if self.model_.optimizer is None:  # a network from a file saved without compiling
+            assert self.model_.output_shape is not None  # a fitted network is built
             loss = self._loss_for(int(self.model_.output_shape[-1]))
             self.model_.compile(optimizer=self._make_optimizer(params), loss=loss)
         self._train(self.model_, X, y, 1, params, None, stop=False)
@@ -332,14 +346,15 @@ class _NeuralNetBase(BaseEstimator):
                 "from_model needs a built scratchnn Sequential or the path of a model file; "
                 f"received {type(network).__name__}."
             )
-        if len(network.input_shape) != 1:
+        shape = network.input_shape
+        if shape is None or len(shape) != 1:
             raise ValueError(
-                f"The network takes inputs of shape {network.input_shape}; the estimators take "
+                f"The network takes inputs of shape {shape}; the estimators take "
                 "tables (one feature axis)."
             )
         est = cls(**params)
         est.model_ = network
-        est.n_features_in_ = int(network.input_shape[0])
+        est.n_features_in_ = int(shape[0])
         if feature_names is not None:
             names = np.asarray(list(feature_names), dtype=object)
             if len(names) != est.n_features_in_:
@@ -411,10 +426,11 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
 
     _OUTPUT_KIND = "classifier"
 
-    def fit(self, X: Any, y: Any) -> NeuralNetClassifier:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> NeuralNetClassifier:
         """Train a new network on ``X`` ``(N, D)`` and labels ``y`` ``(N,)``; returns ``self``."""
         params = self._checked_params()
-        X, y = validate_data(self, X, y, dtype=params["dtype"])
+        checked: tuple[np.ndarray, np.ndarray] = validate_data(self, X, y, dtype=params["dtype"])
+        X, y = checked
         self.classes_, encoded = self._encode(y, classes=None)
         self._start()
         self.model_ = self._new_network(X.shape[1], params)
@@ -422,7 +438,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
         return self
 
     def partial_fit(
-        self, X: Any, y: Any, classes: Any = None
+        self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None
     ) -> NeuralNetClassifier:
         """One epoch on ``(X, y)``, continuing from the current weights and optimizer state.
 
@@ -434,7 +450,10 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
         """
         params = self._checked_params()
         first = not hasattr(self, "model_")
-        X, y = validate_data(self, X, y, dtype=params["dtype"], reset=first)
+        checked: tuple[np.ndarray, np.ndarray] = validate_data(
+            self, X, y, dtype=params["dtype"], reset=first
+        )
+        X, y = checked
         if first:
             if classes is None:
                 raise ValueError(
@@ -448,33 +467,34 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
             self._checked_classes(classes), self.classes_
         ):
             raise ValueError(
-                f"classes={list(classes)!r} differs from the classes of the first call "
-                f"{self.classes_.tolist()!r}."
+                f"classes={np.asarray(classes).tolist()!r} differs from the classes of the first "
+                f"call {self.classes_.tolist()!r}."
             )
         _, encoded = self._encode(y, classes=self.classes_)
         self._one_more_epoch(X, encoded, params)
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probability of each class, ``(N, n_classes)`` float64, columns in ``classes_`` order."""
         out = self._outputs(X)  # (N, K) or (N, 1)
         if len(self.classes_) == 2 and out.shape[1] == 1:
             return np.hstack([1.0 - out, out])  # (N, 2)
         return out / out.sum(axis=1, keepdims=True)  # float32 rows renormalised in float64
 
-    def predict_log_proba(self, X: Any) -> np.ndarray:
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The most probable class of each row, ``(N,)``, as labels of ``classes_``."""
         proba = self.predict_proba(X)  # first: it says NotFittedError before fit
         return self.classes_[np.argmax(proba, axis=1)]
 
     @classmethod
     def from_model(
-        cls, model: Any, classes: Any = None, feature_names: Sequence[str] | None = None,
+        cls, model: Sequential | str | os.PathLike[str], classes: ArrayLike | None = None,
+        feature_names: Sequence[str] | None = None,
         **params: Any,
     ) -> NeuralNetClassifier:
         """A fitted classifier around a trained network, e.g. one loaded from a model file.
@@ -549,7 +569,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
     def _accepted_outputs(self, n_outputs: int) -> tuple[int, ...]:
         return (1, 2) if n_outputs == 1 else (n_outputs,)
 
-    def _loss_for(self, units: int) -> str:
+    def _loss_for(self, units: int) -> LossName:
         return "binary_crossentropy" if units == 1 else "sparse_categorical_crossentropy"
 
     def _output_rule(self) -> str:
@@ -584,7 +604,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
 
     _OUTPUT_KIND = "regressor"
 
-    def fit(self, X: Any, y: Any) -> NeuralNetRegressor:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> NeuralNetRegressor:
         """Train a new network on ``X`` ``(N, D)`` and targets ``y`` ``(N,)`` or ``(N, T)``."""
         params = self._checked_params()
         X, y = self._validate_Xy(X, y, params, reset=True)
@@ -594,7 +614,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
         self._train(self.model_, X, y, params["epochs"], params, None, stop=True)
         return self
 
-    def partial_fit(self, X: Any, y: Any) -> NeuralNetRegressor:
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> NeuralNetRegressor:
         """One epoch on ``(X, y)``, continuing from the current weights (a new network the first
         time)."""
         params = self._checked_params()
@@ -611,14 +631,15 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
         self._one_more_epoch(X, y, params)
         return self
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets, float64: ``(N,)`` when fitted on a 1-D ``y``, else ``(N, T)``."""
         out = self._outputs(X)  # (N, T)
         return out[:, 0] if self._y_1d else out
 
     @classmethod
     def from_model(
-        cls, model: Any, feature_names: Sequence[str] | None = None, **params: Any
+        cls, model: Sequential | str | os.PathLike[str], feature_names: Sequence[str] | None = None,
+        **params: Any,
     ) -> NeuralNetRegressor:
         """A fitted regressor around a trained network (a Sequential or a model file's path);
         see :meth:`NeuralNetClassifier.from_model`. One output unit predicts ``(N,)``."""
@@ -638,7 +659,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
         y = np.asarray(y, dtype=params["dtype"])
         return X, y.reshape(len(y), -1)  # (N, T)
 
-    def _loss_for(self, units: int) -> str:
+    def _loss_for(self, units: int) -> LossName:
         return "mse"
 
     def _output_rule(self) -> str:

@@ -30,14 +30,57 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scratchnn import backend
+from scratchnn.backend import FloatDType
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
+
+    from scratchnn import ops
+else:
+
+    class _OpsOnFirstUse:
+        """Stands for :mod:`scratchnn.ops` until an operator first needs it.
+
+        ``ops`` imports this module, so this module imports ``ops`` lazily: the first attribute
+        looked up here imports it and rebinds the module-level name ``ops`` to the real module.
+        From then on every operator costs one global lookup and one call, as a direct import
+        would (an import statement inside each operator would cost a lookup in ``sys.modules``
+        on every call).
+        """
+
+        def __getattr__(self, name: str) -> Any:
+            global ops
+            from scratchnn import ops
+
+            return getattr(ops, name)
+
+    ops = _OpsOnFirstUse()
+
+TensorLike: TypeAlias = "Tensor | ArrayLike"
+"""What ops and operators accept: a :class:`Tensor`, or anything NumPy makes an array of (Python
+numbers, nested lists, arrays), taken as a constant of the other operand's dtype."""
+
+Axis: TypeAlias = "int | Sequence[int] | None"
+"""The axes a reduction runs over: one, several, or ``None`` for all."""
+
+Index: TypeAlias = "int | slice | EllipsisType | ArrayLike | Tensor | tuple[Any, ...] | None"
+"""What ``t[index]`` accepts: NumPy's basic and advanced indices, or an integer Tensor."""
+
+Array: TypeAlias = "NDArray[Any]"
+"""An array of the backend (a NumPy ``ndarray``): what :attr:`Tensor.data` and ``.grad`` hold."""
+
+Gradients: TypeAlias = "Sequence[Array | None]"
+"""What a local backward returns: one gradient per parent, ``None`` where a parent needs none."""
 
 # A local backward: gradient of the result w.r.t. this node's output -> one gradient per parent.
-BackwardFn = Callable[[Any], Sequence[Any]]
+BackwardFn: TypeAlias = "Callable[[Array], Gradients]"
 
 _grad_enabled = True
 
@@ -115,13 +158,17 @@ class Tensor:
     __slots__ = (
         "_backward", "_op", "_parents", "_stamp", "data", "grad", "name", "requires_grad"
     )
+    data: Array
+    grad: Array | None
+    requires_grad: bool
+    name: str | None
     # Make ``ndarray + Tensor`` dispatch to ``Tensor.__radd__`` instead of broadcasting elementwise.
     __array_priority__ = 1000
 
     def __init__(
         self,
-        data: Any,
-        dtype: Any = None,
+        data: TensorLike,
+        dtype: FloatDType = None,
         requires_grad: bool = False,
         name: str | None = None,
     ) -> None:
@@ -145,7 +192,7 @@ class Tensor:
             raise TypeError(
                 f"Cannot make a Tensor from {type(data).__name__}: {exc}. {hint}"
             ) from exc
-        self.grad: Any = None
+        self.grad = None
         self.requires_grad = bool(requires_grad)
         self.name = name
         self._parents: tuple[Tensor, ...] = ()
@@ -156,7 +203,7 @@ class Tensor:
     @classmethod
     def _from_op(
         cls, data: Any, parents: tuple[Tensor, ...], backward: BackwardFn, op: str
-    ) -> Tensor:
+    ) -> Self:
         """Wrap an op's output; record the graph only when a parent needs gradients."""
         out = cls.__new__(cls)
         out.data = data
@@ -204,15 +251,13 @@ class Tensor:
         return self.data.size
 
     @property
-    def dtype(self) -> Any:
+    def dtype(self) -> np.dtype[Any]:
         """dtype of ``data`` (float32 or float64)."""
         return self.data.dtype
 
     @property
     def T(self) -> Tensor:
         """The transpose (reversed axes)."""
-        from scratchnn import ops
-
         return ops.transpose(self)
 
     @property
@@ -282,34 +327,34 @@ class Tensor:
             return other
         return NotImplemented
 
-    def __lt__(self, other: Any) -> Any:
+    def __lt__(self, other: TensorLike) -> NDArray[np.bool_]:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data < other
 
-    def __le__(self, other: Any) -> Any:
+    def __le__(self, other: TensorLike) -> NDArray[np.bool_]:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data <= other
 
-    def __gt__(self, other: Any) -> Any:
+    def __gt__(self, other: TensorLike) -> NDArray[np.bool_]:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data > other
 
-    def __ge__(self, other: Any) -> Any:
+    def __ge__(self, other: TensorLike) -> NDArray[np.bool_]:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data >= other
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: object) -> Any:  # element-wise: an array, not one bool
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data == other
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: object) -> Any:
         other = self._compare_with(other)
         return NotImplemented if other is NotImplemented else self.data != other
 
     # Defining __eq__ would otherwise make tensors unhashable: hashing stays by identity.
     __hash__ = object.__hash__
 
-    def equal(self, other: Any) -> bool:
+    def equal(self, other: TensorLike) -> bool:
         """Whether ``other`` has the same shape and the same values (one ``bool``, as
         ``torch.equal``); dtypes may differ.
 
@@ -328,10 +373,8 @@ class Tensor:
         """Return a tensor sharing this data but cut from the graph (no gradient flows back)."""
         return Tensor._from_op(self.data, (), _no_backward, "detach")
 
-    def astype(self, dtype: Any) -> Tensor:
+    def astype(self, dtype: FloatDType) -> Tensor:
         """Return a copy cast to ``dtype`` (float32/float64); gradients flow back, cast back."""
-        from scratchnn import ops
-
         return ops.cast(self, dtype)
 
     def zero_grad(self) -> None:
@@ -339,7 +382,7 @@ class Tensor:
         self.grad = None
 
     # -------------------------------------------------------------------------------- backward
-    def backward(self, grad: Any = None) -> None:
+    def backward(self, grad: TensorLike | None = None) -> None:
         """Back-propagate from this tensor, accumulating into the ``.grad`` of every leaf reached.
 
         The walk takes the pending node with the largest creation stamp: every node that used
@@ -382,7 +425,7 @@ class Tensor:
                 else:
                     grads[parent_id] = previous + pg
 
-    def _seed(self, grad: Any) -> Any:
+    def _seed(self, grad: TensorLike | None) -> Array:
         """The gradient ``backward`` starts from (checked), as an array of this tensor's dtype."""
         if not self.requires_grad:
             raise RuntimeError(
@@ -397,13 +440,15 @@ class Tensor:
                     "backward(grad) with an array of that shape."
                 )
             return backend.xp.ones_like(self.data)
-        grad = backend.xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
-        if grad.shape != self.shape:
+        seed: Array = backend.xp.asarray(
+            grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype
+        )
+        if seed.shape != self.shape:
             raise ValueError(
-                f"backward(grad): grad has shape {grad.shape} but the tensor has shape "
+                f"backward(grad): grad has shape {seed.shape} but the tensor has shape "
                 f"{self.shape}; they must match."
             )
-        return grad
+        return seed
 
     def _accumulate(self, g: Any, shared: bool) -> None:
         """Add ``g`` to this leaf's ``.grad`` (accumulate, never overwrite).
@@ -418,14 +463,130 @@ class Tensor:
             )
         if self.grad is not None:
             self.grad = self.grad + g.astype(self.data.dtype, copy=False)
-        elif shared or not g.flags.owndata or not g.flags.writeable or g.dtype != self.dtype:
+        elif shared or not g.flags.owndata or not g.flags.writeable or g.dtype != self.data.dtype:
             self.grad = backend.xp.array(g, dtype=self.data.dtype, copy=True)
         else:
             self.grad = g
 
     # ------------------------------------------------------------------------------- operators
-    # Defined in scratchnn.ops and attached below, so that each op's forward sits beside its
-    # backward in one place.
+    # Each one delegates to its op in scratchnn.ops, where forward sits beside backward; being
+    # defined here, they are seen by type checkers and editors (``x @ w + b`` is a Tensor).
+    def __add__(self, other: TensorLike) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: TensorLike) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: TensorLike) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: TensorLike) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: TensorLike) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: TensorLike) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: TensorLike) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: TensorLike) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, other: TensorLike) -> Tensor:
+        return ops.power(self, other)
+
+    def __rpow__(self, other: TensorLike) -> Tensor:
+        return ops.power(other, self)
+
+    def __matmul__(self, other: TensorLike) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: TensorLike) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
+
+    def __getitem__(self, index: Index) -> Tensor:
+        return ops.getitem(self, index)
+
+    # ---------------------------------------------------------------------- methods of the ops
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes when ``None``): :func:`scratchnn.ops.sum`."""
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all axes when ``None``): :func:`scratchnn.ops.mean`."""
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis``: :func:`scratchnn.ops.max`."""
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis``: :func:`scratchnn.ops.min`."""
+        return ops.min(self, axis, keepdims)
+
+    def exp(self) -> Tensor:
+        """Element-wise ``e**x``: :func:`scratchnn.ops.exp`."""
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        """Element-wise natural logarithm: :func:`scratchnn.ops.log`."""
+        return ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        """Element-wise square root: :func:`scratchnn.ops.sqrt`."""
+        return ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        """Element-wise absolute value: :func:`scratchnn.ops.abs`."""
+        return ops.abs(self)
+
+    def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
+        """Clip into ``[low, high]``: :func:`scratchnn.ops.clip`."""
+        return ops.clip(self, low, high)
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """Reshape (one axis may be -1), as ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``:
+        :func:`scratchnn.ops.reshape`."""
+        return ops.reshape(self, *shape)
+
+    @overload
+    def transpose(self, axes: Sequence[int] | None = None, /) -> Tensor: ...
+    @overload
+    def transpose(self, *axes: int) -> Tensor: ...
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """Permute axes, as ``t.transpose(1, 0)`` or ``t.transpose((1, 0))``; reverse them when
+        none are given: :func:`scratchnn.ops.transpose`."""
+        return ops.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+    def sigmoid(self) -> Tensor:
+        """Logistic sigmoid: :func:`scratchnn.ops.sigmoid`."""
+        return ops.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        """Hyperbolic tangent: :func:`scratchnn.ops.tanh`."""
+        return ops.tanh(self)
+
+    def relu(self) -> Tensor:
+        """``max(x, 0)``: :func:`scratchnn.ops.relu`."""
+        return ops.relu(self)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """Softmax along ``axis``: :func:`scratchnn.ops.softmax`."""
+        return ops.softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """Log of the softmax along ``axis``, computed stably: :func:`scratchnn.ops.log_softmax`."""
+        return ops.log_softmax(self, axis)
 
 
 class _Deferred(Tensor):
@@ -438,10 +599,12 @@ class _Deferred(Tensor):
     """
 
     __slots__ = ("_compute", "_meta")
-    _value = Tensor.data  # the slot the value lives in, once computed
+    _compute: Callable[[], Array] | None
+    _meta: tuple[tuple[int, ...], np.dtype[Any]]  # shape and dtype, known before the value
+    _value: Any = vars(Tensor)["data"]  # the slot the value lives in, once computed
 
-    @property  # type: ignore[override]
-    def data(self) -> Any:
+    @property
+    def data(self) -> Array:
         """The value (computed now if it was not yet)."""
         compute = self._compute
         if compute is not None:
@@ -450,7 +613,7 @@ class _Deferred(Tensor):
         return _Deferred._value.__get__(self, _Deferred)
 
     @data.setter
-    def data(self, value: Any) -> None:
+    def data(self, value: Array) -> None:
         self._compute = None
         _Deferred._value.__set__(self, value)
 
@@ -470,7 +633,7 @@ class _Deferred(Tensor):
         return math.prod(self._meta[0])
 
     @property
-    def dtype(self) -> Any:
+    def dtype(self) -> np.dtype[Any]:
         """dtype of the value."""
         return self._meta[1]
 

@@ -28,9 +28,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+if TYPE_CHECKING:
+    from scratchnn.models import Model  # generate() runs one; nothing here imports it
 
 # ----------------------------------------------------------------------------- vocabularies
 
@@ -215,7 +219,9 @@ def vocabulary_from_config(config: dict[str, Any]) -> CharVocabulary | WordVocab
 # -------------------------------------------------------------------------------- sequences
 
 
-def windows(ids: Any, length: int, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def windows(
+    ids: ArrayLike, length: int, stride: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Training pairs of a long encoded text: each window and the window one step later.
 
     ``inputs[n] = ids[n*stride : n*stride + length]`` and ``targets[n]`` is the same window
@@ -254,10 +260,10 @@ def windows(ids: Any, length: int, stride: int | None = None) -> tuple[np.ndarra
 def pad_sequences(
     sequences: Sequence[Sequence[int]],
     maxlen: int | None = None,
-    padding: str = "pre",
-    truncating: str = "pre",
+    padding: Literal["pre", "post"] = "pre",
+    truncating: Literal["pre", "post"] = "pre",
     value: int | float = 0,
-    dtype: Any = np.int64,
+    dtype: DTypeLike = np.int64,
 ) -> np.ndarray:
     """Ragged sequences as one ``(N, maxlen)`` array (Keras' ``pad_sequences``).
 
@@ -294,7 +300,8 @@ def pad_sequences(
 
 
 def sample_index(
-    probabilities: Any, temperature: float = 1.0, top_k: int | None = None, rng: Any = None
+    probabilities: ArrayLike, temperature: float = 1.0, top_k: int | None = None,
+    rng: np.random.Generator | None = None,
 ) -> int:
     """Draw one id from a probability vector, sharpened or flattened by ``temperature``.
 
@@ -352,13 +359,13 @@ def _feed(layers: Sequence[Any], ids: np.ndarray, states: list[Any]) -> np.ndarr
 
 
 def generate(
-    model: Any,
+    model: Model,
     vocabulary: CharVocabulary | WordVocabulary,
     prime: str,
     length: int,
     temperature: float = 1.0,
     top_k: int | None = None,
-    rng: Any = None,
+    rng: np.random.Generator | None = None,
 ) -> str:
     """Sample ``length`` tokens from a language model after the text ``prime``.
 

@@ -192,14 +192,14 @@ def _csv_rows(
     for row in reader:
         if not any(cell.strip() for cell in row):
             continue
-        number = len(lines) + 1
+        number: int = len(lines) + 1
         _refuse_binary(row, number, reader.line_num, path)
         if len(row) != width:
             raise ValueError(
                 f"{path}: row {number} (line {reader.line_num}) has {len(row)} cells; the header "
                 f"has {width} columns."
             )
-        if cells is not None and row[text].strip():
+        if cells is not None and text is not None and row[text].strip():
             cells.append(row[text].strip())
             if not _is_number(row[text]):
                 row = [*row[:text], "nan", *row[text + 1:]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -29,7 +30,7 @@ def export(model_path: Path, output: Path, preprocess: bool) -> None:
     model = load_model(model_path)
     prep_file = model_path.parent / PREPROCESS_FILE
     prep = Preprocess.load(prep_file) if preprocess and prep_file.is_file() else None
-    options = {}
+    options: dict[str, Any] = {}
     if prep is not None:
         options = {"scaler": prep, "feature_names": prep.feature_names}
         if prep.task != "regression":

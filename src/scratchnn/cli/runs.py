@@ -195,7 +195,7 @@ def format_sweeps(trials: list[Run]) -> str:
 
 def _list_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The filters and the store options of ``runs`` / ``runs list``."""
-    for decorator in reversed([
+    decorators: list[Callable[[Any], Any]] = [
         click.option("--kind", type=click.Choice(KINDS), default=None,
                      help="train: runs that are not sweep trials (the default); trial: sweep "
                           "trials; all: both."),
@@ -208,7 +208,8 @@ def _list_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--sort", default="-created", show_default=True,
                      help=f"Column to sort by ({', '.join(SORT_KEYS)}); prefix - to reverse."),
         store_options,
-    ]):  # fmt: skip
+    ]  # fmt: skip
+    for decorator in reversed(decorators):
         command = decorator(command)
     return command
 

@@ -14,8 +14,13 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from scratchnn.sweep.executors import ExecutorName
+    from scratchnn.sweep.plan import Engine
 
 _RUNS_DIR = click.option(
     "--runs-dir", type=click.Path(path_type=Path), default=None,
@@ -67,8 +72,8 @@ def sweep() -> None:
               help="Allow trials estimated up to SIZE (e.g. 64GiB; default: this machine's "
                    "memory, or the process's lower address-space limit).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def run_command(spec: Path, runs_dir: Path | None, executor: str, workers: int | None,
-                scheduler: str | None, engine: str, name: str | None, check: bool,
+def run_command(spec: Path, runs_dir: Path | None, executor: ExecutorName, workers: int | None,
+                scheduler: str | None, engine: Engine, name: str | None, check: bool,
                 max_trials: int | None, max_memory: int | None, quiet: bool) -> None:
     """Run every trial of SPEC not yet finished in the run store.
 

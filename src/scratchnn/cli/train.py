@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 import numpy as np
@@ -260,8 +260,21 @@ class LastEpoch(callbacks.Callback):
         self.epoch = epoch
 
 
+class FitRows(Protocol):
+    """The rows :func:`_fit` trains on: a :class:`Split`, or a language model's windows."""
+
+    @property
+    def x_train(self) -> np.ndarray: ...
+    @property
+    def y_train(self) -> np.ndarray: ...
+    @property
+    def x_val(self) -> np.ndarray | None: ...
+    @property
+    def y_val(self) -> np.ndarray | None: ...
+
+
 def _fit(
-    model: Any, split: Split, fit_args: dict[str, Any], run: Any, extra: Sequence[Any] = ()
+    model: Any, split: FitRows, fit_args: dict[str, Any], run: Any, extra: Sequence[Any] = ()
 ) -> Any:
     """Fit, logging epochs to ``run``; other warnings are echoed as one line each.
 
@@ -310,8 +323,9 @@ def _plots(model: Any, split: Split, history: Any, run_dir: Path, title: str) ->
             feature_names=prep.feature_names, split_names=("train", "validation"),
             figsize=PNG_SIZES[BOUNDARY_PNG],
         )  # fmt: skip
-    on_val = split.x_val is not None
-    x, y = (split.x_val, split.y_val) if on_val else (split.x_train, split.y_train)
+    x, y, on_val = split.x_train, split.y_train, False
+    if split.x_val is not None and split.y_val is not None:
+        x, y, on_val = split.x_val, split.y_val, True
     cm = metrics.confusion_matrix(y, model.predict(x), num_classes=len(names))
     written.append(run_dir / CONFUSION_PNG)
     plotting.plot_confusion_matrix(
@@ -530,8 +544,8 @@ def _train_and_save(
             _save(model, split, run_dir, include_optimizer=False)
             run.set_result(timings={"fit_seconds": time.perf_counter() - start},
                            model_path=str(run_dir / MODEL_FILE))  # fmt: skip
-            click.echo(f"Stopped after epoch {last.epoch + 1}: its model is saved in {run_dir}.",
-                       err=True)  # fmt: skip
+            click.echo(f"Stopped after epoch {(last.epoch or 0) + 1}: its model is saved in "
+                       f"{run_dir}.", err=True)  # fmt: skip
         raise
     timings = {"fit_seconds": time.perf_counter() - start}
     results = model.evaluate(split.x_train, split.y_train, return_dict=True)

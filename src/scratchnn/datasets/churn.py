@@ -29,6 +29,7 @@ the tutorial's model saw.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -146,7 +147,7 @@ class ChurnData:
 def _read_packaged_csv() -> list[dict[str, str]]:
     """Read ``data/churn_modelling.csv`` from the installed package, checking its header."""
     source = resources.files("scratchnn.datasets") / "data" / "churn_modelling.csv"
-    with source.open("r", encoding="utf-8", newline="") as handle:
+    with source.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         if tuple(reader.fieldnames or ()) != CHURN_COLUMNS:
             raise ValueError(

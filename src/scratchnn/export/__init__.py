@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -49,6 +49,7 @@ from scratchnn.export.converters import (
     LAYER_CONVERTERS,
     chain_of_layers,
     convert_layer,
+    exportable,
     register_activation,
     register_layer,
 )
@@ -56,7 +57,7 @@ from scratchnn.export.graph import ONNX_EXTRA, GraphBuilder, require_onnx
 from scratchnn.io import atomic_write, library_version
 
 if TYPE_CHECKING:
-    from scratchnn.models import Sequential
+    from scratchnn.models import Model
 
 OPSET = 17
 """The ONNX operator set the exported graphs declare (ONNX 1.12, 2022; onnxruntime >= 1.12)."""
@@ -86,9 +87,9 @@ __all__ = [
 ]
 
 
-def export(model: Sequential, path: str | os.PathLike[str], format: str = "onnx",
+def export(model: Model, path: str | os.PathLike[str], format: Literal["onnx"] = "onnx",
            **options: Any) -> None:  # fmt: skip
-    """Write ``model`` to ``path`` in ``format`` (what ``Sequential.export`` calls).
+    """Write ``model`` to ``path`` in ``format`` (what ``Model.export`` calls).
 
     Args:
         model: a built model.
@@ -107,7 +108,7 @@ def export(model: Sequential, path: str | os.PathLike[str], format: str = "onnx"
 
 
 def to_onnx(
-    model: Sequential,
+    model: Model,
     path: str | os.PathLike[str] | None = None,
     *,
     scaler: Any = None,
@@ -141,7 +142,7 @@ def to_onnx(
         ... # doctest: +SKIP
     """
     onnx = require_onnx()
-    chain_of_layers(model)  # a Sequential, or a ValueError before anything else
+    model = exportable(model)  # a Sequential, or a ValueError before anything else
     if not model.built or model.input_shape is None:
         raise ValueError(
             f"Cannot export model {model.name!r}: it is not built (its input shape is unknown). "
@@ -164,6 +165,7 @@ def to_onnx(
     for layer in chain_of_layers(model):
         h = convert_layer(g, layer, h)
     out = g.node("Identity", [h], output=OUTPUT_NAME)
+    assert model.output_shape is not None  # built, with a known input shape
     output_shape = ("N", *(int(d) for d in model.output_shape))
     outputs = [onnx.helper.make_tensor_value_info(out, g.elem_type, output_shape)]
     if classes is not None:

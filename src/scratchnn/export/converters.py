@@ -108,6 +108,15 @@ def chain_of_layers(model: Any) -> list[Layer]:
     """The layers of a ``Sequential`` whose forward pass is its layers one after the other.
 
     Raises:
+        ValueError: another kind of model (see :func:`exportable`).
+    """
+    return exportable(model).layers
+
+
+def exportable(model: Any) -> Sequential:
+    """``model``, checked to be a ``Sequential`` whose forward pass is its layers in order.
+
+    Raises:
         ValueError: another kind of model (a functional graph, a subclass with its own ``call``
             or ``predict_step``): its forward pass is not the chain of its layers.
     """
@@ -123,7 +132,7 @@ def chain_of_layers(model: Any) -> list[Layer]:
             f"(a {kind.__name__} computes its own way). Rebuild the network as a Sequential, "
             "or copy its weights into one (set_weights)."
         )
-    return model.layers
+    return model
 
 
 # --- layers -------------------------------------------------------------------------------------
@@ -140,10 +149,10 @@ def _sequential(g: GraphBuilder, layer: Sequential, x: str) -> str:
 @register_layer(Dense)
 def _dense(g: GraphBuilder, layer: Dense, x: str) -> str:
     """``activation(x @ kernel + bias)``: MatMul (any leading axes), Add, the activation."""
-    y = g.node("MatMul", [x, g.weight(layer.kernel.data, f"{layer.name}/kernel")],
+    y = g.node("MatMul", [x, g.weight(layer.weights["kernel"].data, f"{layer.name}/kernel")],
                hint=f"{layer.name}/matmul")  # fmt: skip
     if layer.use_bias:
-        y = g.node("Add", [y, g.weight(layer.bias.data, f"{layer.name}/bias")],
+        y = g.node("Add", [y, g.weight(layer.weights["bias"].data, f"{layer.name}/bias")],
                    hint=f"{layer.name}/add")  # fmt: skip
     return convert_activation(g, layer.activation, y, layer.name)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from scratchnn.backend import FloatDType
 from scratchnn.layers.base import Layer
 from scratchnn.ops import conv as conv_ops
 from scratchnn.tensor import Tensor
@@ -97,7 +98,7 @@ def op_padding(padding: Any) -> Any:
     return padding if isinstance(padding, str) else tuple(tuple(p) for p in padding)
 
 
-def data_format(layer: Any, value: Any) -> str:
+def data_format(layer: Any, value: Any) -> conv_ops.DataFormat:
     """``"channels_last"`` (for ``None``) or ``"channels_first"``, or a ValueError."""
     return conv_ops.check_data_format(value, label(layer))
 
@@ -127,7 +128,7 @@ class ShapeCheckedLayer(Layer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Check ``input_shape`` (see :meth:`compute_output_shape`), then record it."""
         self.compute_output_shape(tuple(input_shape))

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from scratchnn import backend, initializers
+from scratchnn.backend import FloatDType
 from scratchnn.tensor import Tensor, no_grad
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
@@ -120,7 +121,9 @@ class Layer:
     supports_masking: ClassVar[bool] = False
     """Whether an incoming mask is passed on unchanged to the next layer (see compute_mask)."""
 
-    def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None) -> None:
+    def __init__(
+        self, trainable: bool = True, name: str | None = None, dtype: FloatDType = None
+    ) -> None:
         self.name = name or _auto_name(type(self))
         # An automatic name is replaced by one unique within the first model that takes the
         # layer (dense, dense_1, ... in model order), so that weight names do not depend on what
@@ -209,13 +212,13 @@ class Layer:
 
     # ------------------------------------------------------------------------ build and call
     def build(
-        self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        self, input_shape: Any, rng: np.random.Generator | None = None, dtype: FloatDType = None,
     ) -> None:
         """Create the weights for inputs of ``input_shape`` (batch axis excluded).
 
         Args:
-            input_shape: shape of one sample.
+            input_shape: shape of one sample (a tuple of ints; a list of them for layers that
+                take several inputs, which override this method).
             rng: generator for weight draws (a fresh unseeded one when ``None``).
             dtype: dtype to use when the layer was not given one.
         """
@@ -224,8 +227,13 @@ class Layer:
         self.input_shape = tuple(int(n) for n in input_shape)
         self.built = True
 
-    def call(self, x: Tensor, training: bool = False) -> Tensor:
-        """The layer's computation on a batch ``x``."""
+    def call(self, x: Any, training: bool = False) -> Any:
+        """The layer's computation on a batch ``x``.
+
+        ``x`` is a Tensor, or a list of them for layers that take several inputs (``Add``,
+        ``Concatenate``); the result is a Tensor, or a tuple of them for layers with several
+        outputs (a recurrent layer with ``return_state``). Subclasses narrow both.
+        """
         raise NotImplementedError
 
     def __call__(self, x: Any, training: bool = False, mask: Any = None, **kwargs: Any) -> Any:
@@ -241,7 +249,7 @@ class Layer:
             if not self.built:
                 self.build(x.shape[1:], rng=self._build_rng, dtype=x.dtype)
             if mask is not None and _takes_mask(type(self)):
-                return self.call(x, training=training, mask=mask, **kwargs)
+                kwargs["mask"] = mask
             return self.call(x, training=training, **kwargs)
         symbolic = symbolic_inputs(x)
         if symbolic is not None:
@@ -256,7 +264,7 @@ class Layer:
             if not self.built:
                 self.build(x.shape[1:], rng=self._build_rng, dtype=x.dtype)
         if mask is not None and _takes_mask(type(self)):
-            return self.call(x, training=training, mask=mask, **kwargs)
+            kwargs["mask"] = mask
         return self.call(x, training=training, **kwargs)
 
     def call_stateful(self, x: Any, state: Any = None) -> tuple[Any, Any]:
@@ -310,10 +318,10 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
 
 
-_TAKES_MASK: dict[type, bool] = {}
+_TAKES_MASK: dict[type[Layer], bool] = {}
 
 
-def _takes_mask(cls: type) -> bool:
+def _takes_mask(cls: type[Layer]) -> bool:
     """Whether ``cls.call`` accepts a ``mask`` argument (looked up once per class)."""
     found = _TAKES_MASK.get(cls)
     if found is None:

@@ -8,14 +8,20 @@ Shape legend: N batch, H/W height/width, L length, C input channels, F filters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
 from scratchnn import activations, initializers, ops, regularizers
+from scratchnn.activations import ActivationLike
+from scratchnn.backend import FloatDType
+from scratchnn.initializers import InitializerLike
 from scratchnn.layers import _spatial as sp
 from scratchnn.layers.base import Layer
 from scratchnn.layers.core import _FUSED_NAMES, _config_of, _positive_int
+from scratchnn.ops.conv import DataFormat, IntOrInts, Padding
+from scratchnn.regularizers import RegularizerLike
 from scratchnn.tensor import Tensor
 
 
@@ -28,21 +34,21 @@ class _Conv(Layer):
     def __init__(
         self,
         filters: int,
-        kernel_size: Any,
-        strides: Any = 1,
-        padding: Any = "valid",
-        data_format: str | None = None,
-        dilation_rate: Any = 1,
-        activation: Any = None,
+        kernel_size: IntOrInts,
+        strides: IntOrInts = 1,
+        padding: Padding = "valid",
+        data_format: DataFormat | None = None,
+        dilation_rate: IntOrInts = 1,
+        activation: ActivationLike = None,
         use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        input_shape: Any = None,
+        kernel_initializer: InitializerLike = "glorot_uniform",
+        bias_initializer: InitializerLike = "zeros",
+        kernel_regularizer: RegularizerLike = None,
+        bias_regularizer: RegularizerLike = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.filters = _positive_int(filters, "filters")
@@ -89,7 +95,7 @@ class _Conv(Layer):
     # ------------------------------------------------------------------------------ build, call
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Create ``kernel`` and ``bias`` for samples of ``input_shape``, drawn from ``rng``.
 
@@ -107,7 +113,7 @@ class _Conv(Layer):
                 "layer.build(input_shape, rng=numpy.random.default_rng(seed)) first."
             )
         super().build(input_shape, rng, dtype)
-        shapes = self.weight_shapes(self.input_shape)
+        shapes = self.weight_shapes(tuple(input_shape))
         self.kernel = self.add_weight(
             "kernel", shapes["kernel"], self.kernel_initializer, rng, self.kernel_regularizer
         )
@@ -125,22 +131,24 @@ class _Conv(Layer):
                 and the fix.
         """
         sp.check_batch(self, x, self.rank, self.data_format)
+        built, kernel = self.input_shape, self.kernel
+        assert built is not None and kernel is not None  # __call__ builds first
         sample = tuple(x.shape[1:])
-        expected = self._channels(self.input_shape)
+        expected = self._channels(built)
         if self._channels(sample) != expected:
             raise ValueError(
                 f"{sp.label(self)} was built for samples with {expected} channels "
-                f"{(None, *self.input_shape)}; received a batch of shape {x.shape} with "
+                f"{(None, *built)}; received a batch of shape {x.shape} with "
                 f"{self._channels(sample)}. Feed {expected}-channel inputs ({self.data_format}) "
                 "or build a new layer for these."
             )
-        if sample != self.input_shape:
+        if sample != built:
             self.compute_output_shape(sample)  # other spatial sizes: still large enough?
-        if x.data.dtype != self.kernel.data.dtype:
-            x = ops.cast(x, self.kernel.data.dtype)
+        if x.data.dtype != kernel.data.dtype:
+            x = ops.cast(x, kernel.data.dtype)
         fused = _FUSED_NAMES.get(self.activation)
         out = self._op(
-            x, self.kernel, self.bias, strides=self.strides, padding=sp.op_padding(self.padding),
+            x, kernel, self.bias, strides=self.strides, padding=sp.op_padding(self.padding),
             dilation_rate=self.dilation_rate, data_format=self.data_format, activation=fused,
         )
         return out if fused is not None else self.activation(out)

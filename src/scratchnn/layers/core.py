@@ -6,12 +6,17 @@ Shape legend: N batch rows, D input features, H units.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from scratchnn import activations, ops, regularizers
+from scratchnn.activations import ActivationLike
+from scratchnn.backend import FloatDType
+from scratchnn.initializers import InitializerLike
 from scratchnn.layers.base import Layer, Node, SymbolicTensor, require_rng
+from scratchnn.regularizers import RegularizerLike
 from scratchnn.tensor import Tensor
 
 # Activation functions that Dense fuses into its affine node, with the name ops.linear takes.
@@ -57,7 +62,8 @@ class Input(Layer):
     """
 
     def __init__(
-        self, shape: Any, name: str | None = None, dtype: Any = None, trainable: bool = False
+        self, shape: int | Sequence[int], name: str | None = None, dtype: FloatDType = None,
+        trainable: bool = False,
     ) -> None:
         super().__init__(trainable=False, name=name, dtype=dtype)
         self.shape = _shape_tuple(shape, "shape")
@@ -72,6 +78,11 @@ class Input(Layer):
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments as a dict."""
         return {**super().get_config(), "shape": list(self.shape)}
+
+
+GraphTensors: TypeAlias = "SymbolicTensor | Input | Sequence[SymbolicTensor | Input]"
+"""The inputs or the outputs of a functional graph: symbolic tensors (an :class:`Input` stands
+for the one it makes), one or a list."""
 
 
 class Dense(Layer):
@@ -103,17 +114,17 @@ class Dense(Layer):
     def __init__(
         self,
         units: int,
-        activation: Any = None,
+        activation: ActivationLike = None,
         use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
+        kernel_initializer: InitializerLike = "glorot_uniform",
+        bias_initializer: InitializerLike = "zeros",
+        kernel_regularizer: RegularizerLike = None,
+        bias_regularizer: RegularizerLike = None,
         input_dim: int | None = None,
-        input_shape: Any = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.units = _positive_int(units, "units")
@@ -136,10 +147,11 @@ class Dense(Layer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Create ``kernel`` (D, units) and ``bias`` (units,)."""
         super().build(input_shape, rng, dtype)
+        assert self.input_shape is not None  # set by Layer.build
         if len(self.input_shape) == 0:
             raise ValueError(
                 f"{self.name}: Dense needs inputs with a feature axis; received a scalar."
@@ -156,7 +168,7 @@ class Dense(Layer):
 
     def weight_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
         """``kernel`` ``(D, units)`` and, with ``use_bias``, ``bias`` ``(units,)``."""
-        shapes = {"kernel": (int(input_shape[-1]), self.units)}
+        shapes: dict[str, tuple[int, ...]] = {"kernel": (int(input_shape[-1]), self.units)}
         if self.use_bias:
             shapes["bias"] = (self.units,)
         return shapes
@@ -181,6 +193,7 @@ class Dense(Layer):
                 measured on the character model's output layer).
             activation: a name of :data:`scratchnn.ops.FUSED_ACTIVATIONS` to fuse into the node.
         """
+        assert self.kernel is not None, "Dense.call before build"  # __call__ builds first
         kernel = self.kernel.data
         if x.data.shape[-1] != kernel.shape[0]:
             raise ValueError(
@@ -207,8 +220,7 @@ class Dense(Layer):
             "bias_initializer": _config_of(self.bias_initializer),
             "kernel_regularizer": _config_of(self.kernel_regularizer),
             "bias_regularizer": _config_of(self.bias_regularizer),
-            "input_shape": None if self.input_shape is None and self.declared_input_shape is None
-            else list(self.input_shape or self.declared_input_shape),
+            "input_shape": _shape_config(self),
         }
 
 
@@ -221,6 +233,12 @@ def _config_of(obj: Any) -> Any:
     return {"class_name": type(obj).__name__, "config": get_config()}
 
 
+def _shape_config(layer: Any) -> list[int] | None:
+    """The ``input_shape`` entry of a layer's config: the built shape, else the declared one."""
+    shape = layer.input_shape or layer.declared_input_shape
+    return None if shape is None else list(shape)
+
+
 class Activation(Layer):
     """Applies an activation function element-wise (or row-wise for softmax).
 
@@ -229,7 +247,8 @@ class Activation(Layer):
     """
 
     def __init__(
-        self, activation: Any, trainable: bool = True, name: str | None = None, dtype: Any = None
+        self, activation: ActivationLike, trainable: bool = True, name: str | None = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.activation = activations.get(activation)
@@ -261,7 +280,7 @@ class Dropout(Layer):
         seed: int | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
@@ -275,7 +294,7 @@ class Dropout(Layer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Take the mask generator: one seeded with ``seed``, else the model's ``rng``."""
         super().build(input_shape, rng, dtype)

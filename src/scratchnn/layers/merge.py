@@ -20,6 +20,7 @@ from functools import reduce
 from typing import Any
 
 from scratchnn import ops
+from scratchnn.backend import FloatDType
 from scratchnn.layers.base import Layer
 from scratchnn.tensor import Tensor
 
@@ -46,7 +47,7 @@ class _Merge(Layer):
             )
         return shapes
 
-    def build(self, input_shape: Any, rng: Any = None, dtype: Any = None) -> None:
+    def build(self, input_shape: Any, rng: Any = None, dtype: FloatDType = None) -> None:
         """Check the input shapes (no weights)."""
         self.compute_output_shape(input_shape)
         super().build(self._check(input_shape)[0], rng, dtype)

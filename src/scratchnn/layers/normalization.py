@@ -10,14 +10,18 @@ Shape legend: N batch, C channels (the ``axis``), ``...`` any other axes.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from scratchnn import initializers, ops, regularizers
+from scratchnn.backend import FloatDType
+from scratchnn.initializers import InitializerLike
 from scratchnn.layers import _spatial as sp
 from scratchnn.layers.base import Layer
 from scratchnn.layers.core import _config_of
+from scratchnn.regularizers import RegularizerLike
 from scratchnn.tensor import Tensor
 
 
@@ -59,16 +63,16 @@ class BatchNormalization(Layer):
         epsilon: float = 1e-3,
         center: bool = True,
         scale: bool = True,
-        beta_initializer: Any = "zeros",
-        gamma_initializer: Any = "ones",
-        moving_mean_initializer: Any = "zeros",
-        moving_variance_initializer: Any = "ones",
-        beta_regularizer: Any = None,
-        gamma_regularizer: Any = None,
-        input_shape: Any = None,
+        beta_initializer: InitializerLike = "zeros",
+        gamma_initializer: InitializerLike = "ones",
+        moving_mean_initializer: InitializerLike = "zeros",
+        moving_variance_initializer: InitializerLike = "ones",
+        beta_regularizer: RegularizerLike = None,
+        gamma_regularizer: RegularizerLike = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or axis == 0:
@@ -125,7 +129,7 @@ class BatchNormalization(Layer):
         """``gamma``, ``beta`` (when ``scale``/``center``), ``moving_mean``,
         ``moving_variance``: each ``(C,)``."""
         c = (int(input_shape[self._sample_axis(tuple(input_shape))]),)
-        shapes = {}
+        shapes: dict[str, tuple[int, ...]] = {}
         if self.scale:
             shapes["gamma"] = c
         if self.center:
@@ -136,7 +140,7 @@ class BatchNormalization(Layer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Create the four ``(C,)`` weights (no randomness with the default initializers)."""
         shapes = self.weight_shapes(tuple(input_shape))
@@ -165,11 +169,13 @@ class BatchNormalization(Layer):
             ValueError: inputs whose channel count differs from the built layer's, or, in
                 training, a batch with a single value per channel.
         """
-        axis = self._sample_axis(self.input_shape) + 1
-        c = self.moving_mean.shape[0]
-        if x.ndim != len(self.input_shape) + 1 or x.shape[axis] != c:
+        shape, mean, variance = self.input_shape, self.moving_mean, self.moving_variance
+        assert shape is not None and mean is not None and variance is not None  # __call__ builds
+        axis = self._sample_axis(shape) + 1
+        c = mean.shape[0]
+        if x.ndim != len(shape) + 1 or x.shape[axis] != c:
             raise ValueError(
-                f"{sp.label(self)} was built for inputs of shape {(None, *self.input_shape)} "
+                f"{sp.label(self)} was built for inputs of shape {(None, *shape)} "
                 f"({c} channels on axis {axis}); received shape {x.shape}. Feed inputs of that "
                 "shape or build a new layer."
             )
@@ -181,10 +187,10 @@ class BatchNormalization(Layer):
                 "so its variance is 0). Train with batches of at least 2 samples (batch_size "
                 ">= 2; watch a last batch of 1), or call the layer with training=False."
             )
-        if x.data.dtype != self.moving_mean.data.dtype:
-            x = ops.cast(x, self.moving_mean.data.dtype)
+        if x.data.dtype != mean.data.dtype:
+            x = ops.cast(x, mean.data.dtype)
         return ops.batch_norm(
-            x, self.gamma, self.beta, self.moving_mean.data, self.moving_variance.data,
+            x, self.gamma, self.beta, mean.data, variance.data,
             training=training, momentum=self.momentum, epsilon=self.epsilon, axis=axis,
         )
 

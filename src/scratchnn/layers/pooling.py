@@ -7,10 +7,13 @@ Shape legend: N batch, H/W height/width, L length, C channels.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
 
 from scratchnn import ops
+from scratchnn.backend import FloatDType
 from scratchnn.layers import _spatial as sp
+from scratchnn.ops.conv import DataFormat, IntOrInts
 from scratchnn.tensor import Tensor
 
 _WINDOW_OPS = {
@@ -31,14 +34,14 @@ class _Pooling(sp.ShapeCheckedLayer):
 
     def __init__(
         self,
-        pool_size: Any = 2,
-        strides: Any = None,
-        padding: str = "valid",
-        data_format: str | None = None,
-        input_shape: Any = None,
+        pool_size: IntOrInts = 2,
+        strides: IntOrInts | None = None,
+        padding: Literal["valid", "same"] = "valid",
+        data_format: DataFormat | None = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.pool_size = sp.ints(self, pool_size, self.rank, "pool_size")
@@ -134,10 +137,10 @@ class _GlobalPooling(sp.ShapeCheckedLayer):
         self,
         data_format: str | None = None,
         keepdims: bool = False,
-        input_shape: Any = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.data_format = sp.data_format(self, data_format)

@@ -17,13 +17,17 @@ Shape legend: B batch, T time steps, D input features, H units.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict
 
 import numpy as np
 
 from scratchnn import activations, initializers, ops, regularizers
+from scratchnn.activations import ActivationLike
+from scratchnn.backend import FloatDType
+from scratchnn.initializers import InitializerLike
 from scratchnn.layers.base import Layer
-from scratchnn.layers.core import _config_of, _positive_int, _shape_tuple
+from scratchnn.layers.core import _config_of, _positive_int, _shape_config, _shape_tuple
 from scratchnn.layers.sequence import (
     SequenceLayer,
     Wrapper,
@@ -32,7 +36,11 @@ from scratchnn.layers.sequence import (
     layer_config,
     layer_from_config,
 )
+from scratchnn.regularizers import RegularizerLike
 from scratchnn.tensor import Tensor, no_grad
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 """How :class:`Bidirectional` combines its two directions (``None``: a list of both)."""
@@ -57,6 +65,37 @@ def _activation_name(value: Any, label: str, layer: str) -> str:
     return name
 
 
+class SharedOptions(TypedDict, total=False):
+    """Keyword arguments of :class:`SimpleRNN`, :class:`LSTM` and :class:`GRU` (what their
+    common base takes besides ``units``; see :class:`LSTM` for each one's meaning)."""
+
+    use_bias: bool
+    kernel_initializer: InitializerLike
+    recurrent_initializer: InitializerLike
+    bias_initializer: InitializerLike
+    kernel_regularizer: RegularizerLike
+    recurrent_regularizer: RegularizerLike
+    bias_regularizer: RegularizerLike
+    dropout: float
+    recurrent_dropout: float
+    seed: int | None
+    return_sequences: bool
+    return_state: bool
+    go_backwards: bool
+    zero_output_for_mask: bool
+    input_shape: Sequence[int] | None
+    trainable: bool
+    name: str | None
+    dtype: FloatDType
+
+
+class GatedOptions(SharedOptions, total=False):
+    """:class:`SharedOptions` and the two activations of the gated layers (LSTM, GRU)."""
+
+    activation: ActivationLike
+    recurrent_activation: ActivationLike
+
+
 class _Recurrent(SequenceLayer):
     """What SimpleRNN, LSTM and GRU share: arguments, weights, dropout masks, calls, config."""
 
@@ -68,15 +107,15 @@ class _Recurrent(SequenceLayer):
     def __init__(
         self,
         units: int,
-        activation: Any = "tanh",
-        recurrent_activation: Any = "sigmoid",
+        activation: ActivationLike = "tanh",
+        recurrent_activation: ActivationLike = "sigmoid",
         use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        recurrent_initializer: Any = "orthogonal",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        recurrent_regularizer: Any = None,
-        bias_regularizer: Any = None,
+        kernel_initializer: InitializerLike = "glorot_uniform",
+        recurrent_initializer: InitializerLike = "orthogonal",
+        bias_initializer: InitializerLike = "zeros",
+        kernel_regularizer: RegularizerLike = None,
+        recurrent_regularizer: RegularizerLike = None,
+        bias_regularizer: RegularizerLike = None,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         seed: int | None = None,
@@ -84,10 +123,10 @@ class _Recurrent(SequenceLayer):
         return_state: bool = False,
         go_backwards: bool = False,
         zero_output_for_mask: bool = False,
-        input_shape: Any = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         label = f"{type(self).__name__} {self.name!r}"
@@ -139,7 +178,9 @@ class _Recurrent(SequenceLayer):
     def weight_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
         """``kernel`` ``(D, G*units)``, ``recurrent_kernel`` ``(units, G*units)``, ``bias``."""
         g, h = self._gates, self.units
-        shapes = {"kernel": (int(input_shape[-1]), g * h), "recurrent_kernel": (h, g * h)}
+        shapes: dict[str, tuple[int, ...]] = {
+            "kernel": (int(input_shape[-1]), g * h), "recurrent_kernel": (h, g * h)
+        }
         if self.use_bias:
             shapes["bias"] = self._bias_shape()
         return shapes
@@ -149,7 +190,7 @@ class _Recurrent(SequenceLayer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Create the weights, drawn from ``rng`` (the model's generator) or from ``seed``.
 
@@ -160,7 +201,7 @@ class _Recurrent(SequenceLayer):
         self._check_input_shape(tuple(input_shape))
         super().build(input_shape, rng, dtype)
         rng = self._generator(rng)
-        shapes = self.weight_shapes(self.input_shape)
+        shapes = self.weight_shapes(tuple(input_shape))
         self.kernel = self.add_weight(
             "kernel", shapes["kernel"], self.kernel_initializer, rng, self.kernel_regularizer
         )
@@ -196,15 +237,17 @@ class _Recurrent(SequenceLayer):
              return_state: bool) -> Any:
         if x.ndim != 3:
             self._check_input_shape(tuple(x.shape[1:]))
-        if x.shape[-1] != self.kernel.shape[0]:
+        kernel = self.kernel
+        assert kernel is not None  # __call__ builds first
+        if x.shape[-1] != kernel.shape[0]:
             raise ValueError(
-                f"{describe(self)} was built for {self.kernel.shape[0]} features per step; "
+                f"{describe(self)} was built for {kernel.shape[0]} features per step; "
                 f"received input of shape {x.shape}."
             )
-        if x.dtype != self.kernel.dtype:
-            x = ops.cast(x, self.kernel.dtype)
+        if x.dtype != kernel.dtype:
+            x = ops.cast(x, kernel.dtype)
         b = x.shape[0]
-        states = self._initial_states(initial_state, b)
+        states = self._initial_states(initial_state, b, kernel.dtype)
         rmask = None
         if training and (self.dropout or self.recurrent_dropout):
             rng = self._dropout_rng()
@@ -233,7 +276,7 @@ class _Recurrent(SequenceLayer):
             self.rng = self._generator(None)
         return self.rng
 
-    def _initial_states(self, initial_state: Any, batch: int) -> list[Any] | None:
+    def _initial_states(self, initial_state: Any, batch: int, dtype: Any) -> list[Any] | None:
         if initial_state is None:
             return None
         if isinstance(initial_state, (Tensor, np.ndarray)):
@@ -247,7 +290,7 @@ class _Recurrent(SequenceLayer):
             )
         out = []
         for state in states:
-            t = state if isinstance(state, Tensor) else Tensor(state, dtype=self.kernel.dtype)
+            t = state if isinstance(state, Tensor) else Tensor(state, dtype=dtype)
             if t.shape != (batch, self.units):
                 raise ValueError(
                     f"{describe(self)}: each initial state must have shape (batch, units) = "
@@ -303,8 +346,7 @@ class _Recurrent(SequenceLayer):
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
             "zero_output_for_mask": self.zero_output_for_mask,
-            "input_shape": None if self.input_shape is None and self.declared_input_shape is None
-            else list(self.input_shape or self.declared_input_shape),
+            "input_shape": _shape_config(self),
         }
         if self._has_recurrent_activation:
             config["recurrent_activation"] = self.recurrent_activation
@@ -342,7 +384,9 @@ class SimpleRNN(_Recurrent):
 
     _has_recurrent_activation = False
 
-    def __init__(self, units: int, activation: Any = "tanh", **kwargs: Any) -> None:
+    def __init__(
+        self, units: int, activation: ActivationLike = "tanh", **kwargs: Unpack[SharedOptions]
+    ) -> None:
         super().__init__(units, activation=activation, **kwargs)
 
     def _op(self, x: Tensor, states: list[Any] | None, mask: Any, **kwargs: Any) -> Any:
@@ -376,7 +420,9 @@ class LSTM(_Recurrent):
     _gates = 4
     _states = ("h", "c")
 
-    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, units: int, unit_forget_bias: bool = True, **kwargs: Unpack[GatedOptions]
+    ) -> None:
         super().__init__(units, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
@@ -425,7 +471,9 @@ class GRU(_Recurrent):
 
     _gates = 3
 
-    def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, units: int, reset_after: bool = True, **kwargs: Unpack[GatedOptions]
+    ) -> None:
         super().__init__(units, **kwargs)
         self.reset_after = bool(reset_after)
 
@@ -474,13 +522,13 @@ class Bidirectional(SequenceLayer, Wrapper):
 
     def __init__(
         self,
-        layer: Any,
-        merge_mode: str | None = "concat",
-        backward_layer: Any = None,
-        input_shape: Any = None,
+        layer: Layer | dict[str, Any],
+        merge_mode: Literal["concat", "sum", "mul", "ave"] | None = "concat",
+        backward_layer: Layer | dict[str, Any] | None = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         if merge_mode not in MERGE_MODES:
             raise ValueError(
@@ -497,11 +545,10 @@ class Bidirectional(SequenceLayer, Wrapper):
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.merge_mode = merge_mode
         self.forward_layer = self._copy(template, f"forward_{base}", go_backwards=False)
-        if backward_layer is None:
-            self.backward_layer = self._copy(template, f"backward_{base}", go_backwards=True)
-        else:
-            self.backward_layer = layer_from_config(backward_layer)
-        self._check_pair()
+        self.backward_layer = self._checked_pair(
+            self._copy(template, f"backward_{base}", go_backwards=True)
+            if backward_layer is None else layer_from_config(backward_layer)
+        )
         for part in (self.forward_layer, self.backward_layer):
             part.zero_output_for_mask = part.return_sequences  # masked steps: zeros, as Keras
         self.return_sequences = self.forward_layer.return_sequences
@@ -515,8 +562,9 @@ class Bidirectional(SequenceLayer, Wrapper):
         config = {**layer.get_config(), "name": name, **changes}
         return type(layer)(**config)
 
-    def _check_pair(self) -> None:
-        f, b = self.forward_layer, self.backward_layer
+    def _checked_pair(self, b: Layer) -> _Recurrent:
+        """``b``, once checked to be a recurrent layer matching the forward one."""
+        f = self.forward_layer
         if not isinstance(b, _Recurrent) or f.go_backwards == b.go_backwards:
             raise ValueError(
                 "Bidirectional: backward_layer must be a recurrent layer whose go_backwards "
@@ -530,6 +578,7 @@ class Bidirectional(SequenceLayer, Wrapper):
                     f"Bidirectional: the forward and backward layers must agree on {attr}; "
                     f"received {getattr(f, attr)!r} and {getattr(b, attr)!r}."
                 )
+        return b
 
     def parts(self) -> dict[str, Layer]:
         """The forward and the backward layer."""
@@ -601,6 +650,5 @@ class Bidirectional(SequenceLayer, Wrapper):
             "layer": layer_config(self.forward_layer),
             "merge_mode": self.merge_mode,
             "backward_layer": layer_config(self.backward_layer),
-            "input_shape": None if self.input_shape is None and self.declared_input_shape is None
-            else list(self.input_shape or self.declared_input_shape),
+            "input_shape": _shape_config(self),
         }

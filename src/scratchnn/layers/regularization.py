@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from scratchnn import ops
+from scratchnn.backend import FloatDType
 from scratchnn.layers import _spatial as sp
 from scratchnn.layers.base import Layer, require_rng
 from scratchnn.tensor import Tensor
@@ -46,7 +47,7 @@ class SpatialDropout2D(Layer):
 
     def __init__(
         self, rate: float, data_format: str | None = None, seed: int | None = None,
-        trainable: bool = True, name: str | None = None, dtype: Any = None,
+        trainable: bool = True, name: str | None = None, dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
@@ -61,7 +62,7 @@ class SpatialDropout2D(Layer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Check the rank; take the model's generator (or one seeded with ``seed``)."""
         sp.check_sample_rank(self, tuple(input_shape), 2, self.data_format)

@@ -6,10 +6,13 @@ They hold no weights. Shape legend: N batch, H/W height/width, C channels.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from scratchnn import ops
+from scratchnn.backend import FloatDType
 from scratchnn.layers import _spatial as sp
+from scratchnn.ops.conv import DataFormat, IntOrInts
 from scratchnn.tensor import Tensor
 
 
@@ -30,8 +33,8 @@ class Reshape(sp.ShapeCheckedLayer):
     """
 
     def __init__(
-        self, target_shape: Any, input_shape: Any = None, trainable: bool = True,
-        name: str | None = None, dtype: Any = None,
+        self, target_shape: Sequence[int], input_shape: Sequence[int] | None = None,
+        trainable: bool = True, name: str | None = None, dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         try:
@@ -87,8 +90,9 @@ class UpSampling2D(sp.ShapeCheckedLayer):
     """
 
     def __init__(
-        self, size: Any = 2, data_format: str | None = None, interpolation: str = "nearest",
-        trainable: bool = True, name: str | None = None, dtype: Any = None,
+        self, size: IntOrInts = 2, data_format: DataFormat | None = None,
+        interpolation: Literal["nearest"] = "nearest",
+        trainable: bool = True, name: str | None = None, dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.size = sp.ints(self, size, 2, "size")
@@ -138,8 +142,9 @@ class ZeroPadding2D(sp.ShapeCheckedLayer):
     """
 
     def __init__(
-        self, padding: Any = 1, data_format: str | None = None, trainable: bool = True,
-        name: str | None = None, dtype: Any = None,
+        self, padding: int | Sequence[int] | Sequence[tuple[int, int]] = 1,
+        data_format: DataFormat | None = None, trainable: bool = True,
+        name: str | None = None, dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         spec = sp.padding(self, padding, 2)

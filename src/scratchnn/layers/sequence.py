@@ -11,13 +11,18 @@ Shape legend: B batch, T time steps, D features, V vocabulary size, E embedding 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scratchnn import initializers, ops, regularizers
+from scratchnn.backend import FloatDType
+from scratchnn.initializers import InitializerLike
 from scratchnn.layers.base import Layer
-from scratchnn.layers.core import _config_of, _positive_int, _shape_tuple
+from scratchnn.layers.core import _config_of, _positive_int, _shape_config, _shape_tuple
+from scratchnn.regularizers import RegularizerLike
 from scratchnn.tensor import Tensor
 
 # ------------------------------------------------------------------------------------ helpers
@@ -90,11 +95,6 @@ def _declared(input_shape: Any) -> tuple[int, ...] | None:
     return None if input_shape is None else _shape_tuple(input_shape, "input_shape")
 
 
-def _shape_config(layer: Any) -> list[int] | None:
-    shape = layer.input_shape or layer.declared_input_shape
-    return None if shape is None else list(shape)
-
-
 class SequenceLayer(Layer):
     """A layer fed batches of sequences: a list of sequences of different lengths is refused
     with a message that says how to pad and mask them (see :func:`check_not_ragged`)."""
@@ -139,13 +139,13 @@ class Wrapper(Layer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Build every part (in :meth:`parts` order, drawing from ``rng``) and list its weights."""
         super().build(input_shape, rng, dtype)
         for part in self.parts().values():
             if not part.built:
-                part.build(self._part_shape(self.input_shape), rng, self.dtype)
+                part.build(self._part_shape(tuple(input_shape)), rng, self.dtype)
         self._adopt()
 
     @property
@@ -198,15 +198,15 @@ class Embedding(SequenceLayer):
         self,
         input_dim: int,
         output_dim: int,
-        embeddings_initializer: Any = "uniform",
-        embeddings_regularizer: Any = None,
+        embeddings_initializer: InitializerLike = "uniform",
+        embeddings_regularizer: RegularizerLike = None,
         mask_zero: bool = False,
         input_length: int | None = None,
         seed: int | None = None,
-        input_shape: Any = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.input_dim = _positive_int(input_dim, "input_dim")
@@ -226,7 +226,7 @@ class Embedding(SequenceLayer):
 
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         """Create the table, drawn from ``rng`` (the model's) or from ``seed``."""
         super().build(input_shape, rng, dtype)
@@ -242,6 +242,7 @@ class Embedding(SequenceLayer):
             ValueError: naming the layer, the first bad id and where it is, and the fix.
         """
         raw = np.asarray(x.data if isinstance(x, Tensor) else x)
+        ids: NDArray[np.int64] | None
         if raw.dtype.kind in "iu":
             ids = raw.astype(np.int64, copy=False)
         else:
@@ -268,6 +269,7 @@ class Embedding(SequenceLayer):
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         """Look the ids ``x`` ``(B, T)`` up: ``(B, T, output_dim)``."""
+        assert self.embeddings is not None  # __call__ builds first
         return ops.embedding(self.ids(x), self.embeddings)
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:
@@ -321,10 +323,10 @@ class Masking(Layer):
     def __init__(
         self,
         mask_value: float = 0.0,
-        input_shape: Any = None,
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.mask_value = float(mask_value)
@@ -371,11 +373,11 @@ class TimeDistributed(Wrapper):
 
     def __init__(
         self,
-        layer: Any,
-        input_shape: Any = None,
+        layer: Layer | dict[str, Any],
+        input_shape: Sequence[int] | None = None,
         trainable: bool = True,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
     ) -> None:
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self.layer = layer_from_config(layer)

@@ -70,13 +70,18 @@ class StackedDense(Layer):
             self.runs = None
             self.activation = activations.get(activation)
 
+    @property
+    def activation_name(self) -> str | None:
+        """The registry name of the one activation; ``None`` when runs of activations apply."""
+        return None if self.activation is None else activations.name_of(self.activation)
+
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         """``activation(kernel @ x + bias)``: ``(D, B)`` or ``(P, D, B)`` -> ``(P, H, B)``.
 
         Activations other than relu/tanh/sigmoid/linear are applied on the ``(P, B, H)`` view, so
         that row-wise ones (softmax) act over the units, as in a Dense layer.
         """
-        name = None if self.activation is None else activations.name_of(self.activation)
+        name = self.activation_name
         if self.runs is not None or name in FUSED_NAMES:
             fused = self.runs if self.runs is not None else name
             return ops.stacked_linear(x, self.kernel, self.bias, fused, self.kernel_mask)

@@ -28,7 +28,7 @@ Shape legend: N samples (B in a batch), K output units.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,13 +39,13 @@ from scratchnn.models import data
 from scratchnn.tensor import Tensor
 
 # Cross-entropies on probabilities and the output activation whose logits they can take instead.
-_LOGIT_PAIRS = {
+_LOGIT_PAIRS: dict[type[losses.Loss], Callable[[Tensor], Tensor]] = {
     losses.BinaryCrossentropy: ops.sigmoid,
     losses.CategoricalCrossentropy: ops.softmax,
     losses.SparseCategoricalCrossentropy: ops.softmax,
 }
 # The fused ops that compute such a loss and its batch mean as one node.
-_MEAN_OPS = {
+_MEAN_OPS: dict[type[losses.Loss], Callable[..., Tensor]] = {
     losses.BinaryCrossentropy: ops.sigmoid_binary_crossentropy,
     losses.CategoricalCrossentropy: ops.softmax_crossentropy,
     losses.SparseCategoricalCrossentropy: ops.sparse_softmax_crossentropy,
@@ -68,7 +68,8 @@ def logits_form(loss: losses.Loss, layer: Any) -> losses.Loss | None:
         return None
     if _LOGIT_PAIRS.get(type(loss)) is not layer.activation:
         return None
-    return type(loss)(from_logits=True, reduction=loss.reduction, name=loss.name)
+    twin: Callable[..., losses.Loss] = type(loss)  # a class of _LOGIT_PAIRS: takes from_logits
+    return twin(from_logits=True, reduction=loss.reduction, name=loss.name)
 
 
 def loss_value(loss: losses.Loss, y: Any, pred: Tensor, sw: Any, from_logits: bool) -> Tensor:
@@ -184,9 +185,11 @@ class CompiledLoss:
         for i, pred in enumerate(preds):
             fused = self.fused[i]
             value = loss_value(fused or self.losses[i], ys[i], pred, sws[i], fused is not None)
-            if self.weights[i] is not None:
-                value = ops.mul(value, self.weights[i])
+            weight = self.weights[i]
+            if weight is not None:
+                value = ops.mul(value, weight)
             total = value if total is None else ops.add(total, value)
+        assert total is not None  # a model has at least one output
         if penalty is not None:
             total = ops.add(total, penalty)
         return total

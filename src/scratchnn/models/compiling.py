@@ -14,13 +14,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from scratchnn import optimizers
+from scratchnn.losses import LossLike
+from scratchnn.metrics import MetricLike
 from scratchnn.models.compiled import CompiledLoss, MetricTracker, per_output, resolve_metric
+from scratchnn.models.parts import ModelParts
+from scratchnn.optimizers.registry import OptimizerLike
 
 
 def overrides(model: Any, method: str) -> bool:
@@ -30,24 +34,16 @@ def overrides(model: Any, method: str) -> bool:
     return getattr(type(model), method) is not getattr(Model, method)
 
 
-class Compiling:
+class Compiling(ModelParts):
     """``compile`` and what it makes: part of :class:`~scratchnn.models.Model`."""
-
-    optimizer: optimizers.Optimizer | None
-    compiled_loss: CompiledLoss | None
-    _compile_args: dict[str, Any] | None
-    _trackers: list[MetricTracker]
-    output_names: list[str]
-
-    def _output_layers(self) -> list[Any]:  # pragma: no cover - Model defines it
-        raise NotImplementedError
 
     def compile(
         self,
-        optimizer: Any = "rmsprop",
-        loss: Any = None,
-        metrics: Any = None,
-        loss_weights: Any = None,
+        optimizer: OptimizerLike = "rmsprop",
+        loss: LossLike | Sequence[LossLike] | Mapping[str, LossLike] | None = None,
+        metrics: MetricLike | Sequence[MetricLike]
+        | Mapping[str, MetricLike | Sequence[MetricLike]] | None = None,
+        loss_weights: float | Sequence[float] | Mapping[str, float] | None = None,
     ) -> None:
         """Choose the optimizer, the loss and the metrics for training.
 

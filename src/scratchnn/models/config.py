@@ -21,15 +21,29 @@ model files written by hand use).
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from scratchnn.layers import LAYERS, Layer
 
-MODELS: dict[str, type] = {}
+if TYPE_CHECKING:
+    from scratchnn.models.model import Model
+
+ModelClass = TypeVar("ModelClass", bound="type[Model]")
+
+MODELS: dict[str, type[Model]] = {}
 """Registered model classes by name (``Sequential`` and ``Functional`` are built in)."""
 
 
-def register(cls: type | None = None, *, name: str | None = None) -> Any:
+@overload
+def register(cls: ModelClass, *, name: str | None = None) -> ModelClass: ...
+@overload
+def register(
+    cls: None = None, *, name: str | None = None
+) -> Callable[[ModelClass], ModelClass]: ...
+
+
+def register(cls: Any = None, *, name: str | None = None) -> Any:
     """Register a ``Model`` subclass so that model files naming it can be loaded.
 
     Use as a decorator (``@scratchnn.models.register``). Loading finds the class here by the
@@ -40,7 +54,7 @@ def register(cls: type | None = None, *, name: str | None = None) -> Any:
         TypeError: for anything but a Model subclass.
         ValueError: a name already registered to another class.
     """
-    def decorate(klass: type) -> type:
+    def decorate(klass: Any) -> Any:
         from scratchnn.models.model import Model
 
         if not (isinstance(klass, type) and issubclass(klass, Model)):
@@ -58,7 +72,7 @@ def register(cls: type | None = None, *, name: str | None = None) -> Any:
     return decorate if cls is None else decorate(cls)
 
 
-def layer_from_config(entry: Any) -> Layer:
+def layer_from_config(entry: dict[str, Any]) -> Layer:
     """A layer from ``{"class_name", "config"}`` or the flattened ``{"class_name", **kwargs}``.
 
     Raises:
@@ -106,7 +120,7 @@ def model_class_name(model: Any) -> str:
     )
 
 
-def model_from_config(config: Any, class_name: str | None = None) -> Any:
+def model_from_config(config: dict[str, Any], class_name: str | None = None) -> Model:
     """A model from its ``get_config`` data.
 
     Args:
@@ -127,7 +141,7 @@ def model_from_config(config: Any, class_name: str | None = None) -> Any:
     config.pop("class_name", None)
     if name is None:
         name = "Functional" if "input_layers" in config else "Sequential"
-    builtin = {"Sequential": Sequential, "Functional": Functional}
+    builtin: dict[str, type[Model]] = {"Sequential": Sequential, "Functional": Functional}
     cls = builtin.get(name) or MODELS.get(name)
     if cls is None:
         known = sorted({*builtin, *MODELS})
@@ -141,8 +155,8 @@ def model_from_config(config: Any, class_name: str | None = None) -> Any:
 def build_model(
     model: dict[str, Any],
     compile: dict[str, Any] | None = None,
-    input_shape: Any = None,
-) -> Any:
+    input_shape: Sequence[int] | None = None,
+) -> Model:
     """The one configuration -> model builder: build, optionally compile.
 
     Args:

@@ -11,7 +11,7 @@ Shape legend: N samples, D features, K output units.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, SupportsInt
 
 import numpy as np
 
@@ -25,7 +25,7 @@ def _raw(values: Any) -> np.ndarray:
     return np.asarray(backend.to_numpy(values) if not isinstance(values, list) else values)
 
 
-def _first_string(arr: np.ndarray) -> tuple[tuple[int, ...], Any]:
+def _first_string(arr: np.ndarray) -> tuple[tuple[SupportsInt, ...], Any]:
     """Index and value of the first entry that is not a number."""
     flat = arr.reshape(-1)
     for i, value in enumerate(flat):
@@ -43,7 +43,7 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _where(index: tuple[int, ...]) -> str:
+def _where(index: tuple[SupportsInt, ...]) -> str:
     """``row 3, column 1`` (or ``row 3`` / ``row 3, position (1, 2)``)."""
     index = tuple(int(i) for i in index)
     if len(index) == 1:

@@ -19,18 +19,35 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scratchnn import callbacks as callbacks_module
 from scratchnn.layers.sequence import check_not_ragged
 from scratchnn.models import data, trainer
 from scratchnn.models.compiling import overrides
+from scratchnn.models.parts import ModelParts
 from scratchnn.tensor import Tensor
 
+if TYPE_CHECKING:
+    from scratchnn.models.model import Model
+
 PREDICT_BATCH_SIZE = trainer.PREDICT_BATCH_SIZE
+
+Inputs: TypeAlias = (
+    "ArrayLike | Tensor | Sequence[ArrayLike | Tensor] | Mapping[str, ArrayLike | Tensor]"
+)
+"""A model's inputs: an array ``(N, ...)`` (or anything NumPy makes one of: lists, a DataFrame),
+a Tensor, a list of them for several inputs, or a dict by input name."""
+
+Targets: TypeAlias = Inputs
+"""A model's targets, shaped as its inputs are: one array, a list, or a dict by output name."""
+
+ValidationData: TypeAlias = "tuple[Inputs, Targets] | tuple[Inputs, Targets, ArrayLike | None]"
+"""``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``."""
 
 
 def check_int(value: Any, label: str, minimum: int) -> int:
@@ -40,7 +57,7 @@ def check_int(value: Any, label: str, minimum: int) -> int:
     return int(value)
 
 
-class Fitting:
+class Fitting(ModelParts):
     """``fit`` / ``evaluate`` / ``predict`` and the loop's hooks: part of
     :class:`~scratchnn.models.Model`."""
 
@@ -188,7 +205,7 @@ class Fitting:
     @contextlib.contextmanager
     def _use_rng(self, rng: np.random.Generator) -> Iterator[None]:
         """Hand ``rng`` to the layers that draw masks (those without a seed of their own)."""
-        swapped = []
+        swapped: list[tuple[Any, np.random.Generator | None]] = []  # (layer with an rng, its own)
         for layer in self._leaf_layers():
             if hasattr(layer, "rng") and getattr(layer, "seed", None) is None:
                 swapped.append((layer, layer.rng))
@@ -202,17 +219,17 @@ class Fitting:
     # ------------------------------------------------------------------- fit / evaluate / ...
     def fit(
         self,
-        x: Any,
-        y: Any = None,
+        x: Inputs,
+        y: Targets | None = None,
         batch_size: int | None = 32,
         epochs: int = 1,
         validation_split: float = 0.0,
-        validation_data: tuple[Any, ...] | None = None,
+        validation_data: ValidationData | None = None,
         shuffle: bool = True,
-        class_weight: dict[int, float] | None = None,
-        sample_weight: Any = None,
+        class_weight: Mapping[int, float] | None = None,
+        sample_weight: ArrayLike | None = None,
         callbacks: Sequence[callbacks_module.Callback] | None = None,
-        verbose: int = 1,
+        verbose: Literal[0, 1, 2] = 1,
         initial_epoch: int = 0,
         seed: int | None = None,
     ) -> callbacks_module.History:
@@ -307,13 +324,26 @@ class Fitting:
         x_val, y_val, *rest = validation_data
         return self._prepare(x_val, y_val, rest[0] if rest else None, prefix="validation ")
 
+    @overload
+    def evaluate(
+        self, x: Inputs, y: Targets | None = None, batch_size: int | None = None,
+        sample_weight: ArrayLike | None = None, verbose: Literal[0, 1, 2] = 0, *,
+        return_dict: Literal[True], callbacks: Sequence[callbacks_module.Callback] | None = None,
+    ) -> dict[str, float]: ...
+    @overload
+    def evaluate(
+        self, x: Inputs, y: Targets | None = None, batch_size: int | None = None,
+        sample_weight: ArrayLike | None = None, verbose: Literal[0, 1, 2] = 0,
+        return_dict: bool = False, callbacks: Sequence[callbacks_module.Callback] | None = None,
+    ) -> Any: ...
+
     def evaluate(
         self,
-        x: Any,
-        y: Any = None,
+        x: Inputs,
+        y: Targets | None = None,
         batch_size: int | None = None,
-        sample_weight: Any = None,
-        verbose: int = 0,
+        sample_weight: ArrayLike | None = None,
+        verbose: Literal[0, 1, 2] = 0,
         return_dict: bool = False,
         callbacks: Sequence[callbacks_module.Callback] | None = None,
     ) -> Any:
@@ -330,9 +360,17 @@ class Fitting:
         self._check_compiled("evaluate")
         bs = PREDICT_BATCH_SIZE if batch_size is None else check_int(batch_size, "batch_size", 1)
         arrays = self._prepare(x, y, sample_weight)
-        cbs = callbacks_module.CallbackList(callbacks, model=self) if callbacks else None
+        cbs = self._callback_list(callbacks)
         logs = trainer.evaluate(self, arrays, bs, cbs, verbose)
         return self._result(logs, return_dict)
+
+    def _callback_list(
+        self, callbacks: Sequence[callbacks_module.Callback] | None
+    ) -> callbacks_module.CallbackList | None:
+        """The callbacks of ``evaluate`` / ``predict`` attached to this model (``None``: none)."""
+        if not callbacks:
+            return None
+        return callbacks_module.CallbackList(callbacks, model=cast("Model", self))
 
     def _result(self, logs: dict[str, Any], return_dict: bool) -> Any:
         if return_dict:
@@ -343,10 +381,10 @@ class Fitting:
 
     def train_on_batch(
         self,
-        x: Any,
-        y: Any = None,
-        sample_weight: Any = None,
-        class_weight: dict[int, float] | None = None,
+        x: Inputs,
+        y: Targets | None = None,
+        sample_weight: ArrayLike | None = None,
+        class_weight: Mapping[int, float] | None = None,
         return_dict: bool = False,
     ) -> Any:
         """One :meth:`train_step` on one batch (the step ``fit`` takes).
@@ -372,7 +410,8 @@ class Fitting:
         return self._result({**logs, **self._metric_results()}, return_dict)
 
     def test_on_batch(
-        self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
+        self, x: Inputs, y: Targets | None = None, sample_weight: ArrayLike | None = None,
+        return_dict: bool = False,
     ) -> Any:
         """Loss and metrics of one batch, without updating (the step ``evaluate`` takes)."""
         self._check_compiled("test_on_batch")
@@ -383,9 +422,9 @@ class Fitting:
 
     def predict(
         self,
-        x: Any,
+        x: Inputs,
         batch_size: int | None = None,
-        verbose: int = 0,
+        verbose: Literal[0, 1, 2] = 0,
         callbacks: Sequence[callbacks_module.Callback] | None = None,
     ) -> Any:
         """Outputs of the model for ``x``, as NumPy arrays (a list for several outputs).
@@ -400,7 +439,7 @@ class Fitting:
         """
         bs = PREDICT_BATCH_SIZE if batch_size is None else check_int(batch_size, "batch_size", 1)
         arrays = trainer.Arrays(self._prepare_inputs(x))
-        cbs = callbacks_module.CallbackList(callbacks, model=self) if callbacks else None
+        cbs = self._callback_list(callbacks)
         outs = trainer.predict(self, arrays, bs, cbs, verbose)
         return outs[0] if len(outs) == 1 else outs
 

@@ -24,11 +24,13 @@ registry, never from code.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from scratchnn.backend import FloatDType
 from scratchnn.layers import Dense, Input, Layer
 from scratchnn.layers.base import Layer as BaseLayer
 from scratchnn.layers.base import Node, SymbolicTensor
+from scratchnn.layers.core import GraphTensors
 from scratchnn.models.model import Model, claim_names
 from scratchnn.tensor import Tensor
 
@@ -65,10 +67,10 @@ class Functional(Model):
 
     def __init__(
         self,
-        inputs: Any = None,
-        outputs: Any = None,
+        inputs: GraphTensors | None = None,
+        outputs: GraphTensors | None = None,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
         seed: int | None = None,
     ) -> None:
         super().__init__(name=name, dtype=dtype, seed=seed)
@@ -198,7 +200,7 @@ class Functional(Model):
         return [t.shape for t in self._outputs]
 
     @property
-    def input_shape(self) -> Any:  # type: ignore[override]
+    def input_shape(self) -> Any:
         """The input shape (a list of shapes for several inputs)."""
         shapes = self.input_shapes
         return shapes[0] if self._single_input else shapes
@@ -249,10 +251,11 @@ class Functional(Model):
         wanted = {id(t.node) for t, flag in zip(self._outputs, logits, strict=False) if flag}
         for node in self._nodes:
             args = [values[id(t)] for t in node.inputs]
-            arg = args[0] if node.single_input else args
+            arg: Any = args[0] if node.single_input else args
             layer = node.layer
             if id(node) in wanted:
-                values[id(node.outputs[0])] = layer.pre_activation(arg)
+                # a Dense whose activation the output's loss takes as logits (compiled.fused)
+                values[id(node.outputs[0])] = cast(Dense, layer).pre_activation(arg)
                 continue
             mask = None
             if self._masking:
@@ -316,7 +319,7 @@ class Functional(Model):
             name, index = keys[id(t.node)]
             return [name, index, t.index]
 
-        layers = []
+        layers: list[dict[str, Any]] = []
         for t in self._inputs:
             layer = t.node.layer
             layers.append({
@@ -373,7 +376,9 @@ class Functional(Model):
             if class_name in ("Sequential", "Functional") or (
                 isinstance(class_name, str) and class_name not in _layer_names()
             ):
-                layers[name] = model_from_config(entry.get("config"), class_name)
+                # not a dict: model_from_config raises the ValueError naming it
+                nested = cast("dict[str, Any]", entry.get("config"))
+                layers[name] = model_from_config(nested, class_name)
             else:
                 layers[name] = layer_from_config(
                     {"class_name": class_name, "config": entry.get("config")}

@@ -44,8 +44,10 @@ import numpy as np
 
 from scratchnn import backend, ops, optimizers
 from scratchnn import callbacks as callbacks_module
+from scratchnn.backend import FloatDType
 from scratchnn.layers import Layer
 from scratchnn.layers.base import snake_name
+from scratchnn.layers.core import GraphTensors
 from scratchnn.models import data
 from scratchnn.models.compiled import CompiledLoss, MetricTracker
 from scratchnn.models.compiling import Compiling
@@ -82,6 +84,10 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
     ``__init__`` and implements :meth:`call` is a model too.
 
     Args:
+        inputs: with ``outputs``, the symbolic tensors of a functional graph
+            (``Model(inputs=..., outputs=...)`` is then a :class:`~.functional.Functional`);
+            a subclass passes neither.
+        outputs: the graph's outputs (see ``inputs``).
         name: the model's name (default: its class name in snake case).
         dtype: ``"float32"`` (default) or ``"float64"``: weights and computations.
         seed: seed of the model's ``numpy.random.Generator``, which draws the initial weights
@@ -96,6 +102,11 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
     registry_name: ClassVar[str | None] = None
     """The name a registered subclass is saved under (see :func:`scratchnn.models.register`)."""
 
+    dtype: np.dtype[Any]  # a model always has one (a layer may wait for its model's)
+    _tracked: dict[str, Layer | list[Layer]]  # layers assigned as attributes, by name
+    _params_cache: list[Tensor] | None
+    _leaf_cache: list[Layer] | None
+
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         if cls is Model and ("inputs" in kwargs or "outputs" in kwargs or args):
             from scratchnn.models.functional import Functional
@@ -104,8 +115,21 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
         return super().__new__(cls)
 
     def __init__(
-        self, *, name: str | None = None, dtype: Any = None, seed: int | None = None
+        self,
+        inputs: GraphTensors | None = None,
+        outputs: GraphTensors | None = None,
+        *,
+        name: str | None = None,
+        dtype: FloatDType = None,
+        seed: int | None = None,
     ) -> None:
+        # Model(inputs=..., outputs=...) is made a Functional by __new__, whose __init__ takes
+        # them; they are in this signature so that type checkers accept that call.
+        if inputs is not None or outputs is not None:
+            raise TypeError(
+                f"{type(self).__name__}.__init__ takes no inputs or outputs: only "
+                "Model(inputs=..., outputs=...) itself builds a functional graph."
+            )
         object.__setattr__(self, "_tracked", {})
         super().__init__(trainable=True, name=name or snake_name(type(self)), dtype=dtype)
         self._auto_named = name is None
@@ -216,7 +240,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
             layer.trainable = value
 
     @property
-    def weights(self) -> dict[str, Tensor]:  # type: ignore[override]
+    def weights(self) -> dict[str, Tensor]:
         """All weights by name (see :meth:`weight_dict` for copies)."""
         return dict(self._weight_entries())
 
@@ -226,7 +250,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
             raise AttributeError("a model's weights belong to its layers")
 
     @property
-    def built(self) -> bool:  # type: ignore[override]
+    def built(self) -> bool:
         """Whether every layer has its weights."""
         layers = self._child_layers()
         return bool(layers) and all(layer.built for layer in layers)
@@ -271,16 +295,17 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
             "with Model(inputs=..., outputs=...) or Sequential([...])."
         )
 
-    def __call__(self, x: Any, training: bool = False, mask: Any = None) -> Any:
+    def __call__(self, x: Any, training: bool = False, mask: Any = None, **kwargs: Any) -> Any:
         """The forward pass on a batch, recording the graph (or a node on symbolic inputs).
 
         Arrays are cast to the model's dtype (``x`` is one array, or a list for several inputs).
+        Other keyword arguments go to :meth:`call`.
         """
         if isinstance(x, (list, tuple)):
             x = [self._as_tensor(t) for t in x]
         elif not _is_symbolic(x):
             x = self._as_tensor(x)
-        return super().__call__(x, training=training, mask=mask)
+        return super().__call__(x, training=training, mask=mask, **kwargs)
 
     def _as_tensor(self, x: Any) -> Any:
         if isinstance(x, Tensor) or _is_symbolic(x):
@@ -355,7 +380,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
         ys = y if isinstance(y, tuple) else (y,)
         sws = sample_weight if isinstance(sample_weight, tuple) else (sample_weight,) * len(ys)
         loss = self.compiled_loss(ys, preds, sws, self.regularization_loss())
-        outputs = None
+        outputs: list[np.ndarray] | None = None
         if any(t.active for t in self._trackers):
             outputs = []
             with no_grad():
@@ -373,13 +398,18 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
             params: the weights to update (default: all of this model's; frozen ones are
                 skipped). A GAN passes the generator's or the discriminator's.
         """
-        if self.optimizer is None:
-            raise RuntimeError("minimize() needs an optimizer: call model.compile(...) first.")
+        optimizer = self._require_optimizer("minimize")
         params = self.params if params is None else list(params)
         for p in params:
             p.grad = None
         loss.backward()
-        self.optimizer.step(params)
+        optimizer.step(params)
+
+    def _require_optimizer(self, method: str) -> optimizers.Optimizer:
+        """The compiled optimizer, or a RuntimeError saying ``method`` needs one."""
+        if self.optimizer is None:
+            raise RuntimeError(f"{method}() needs an optimizer: call model.compile(...) first.")
+        return self.optimizer
 
     def train_step(self, batch: tuple[Any, Any, Any]) -> dict[str, Any]:
         """One gradient step on a batch; the step ``fit`` and ``train_on_batch`` take.
@@ -400,7 +430,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
         value = float(loss.data)
         if math.isfinite(value):
             loss.backward()
-            self.optimizer.step(params)
+            self._require_optimizer("train_step").step(params)
         if outputs is not None:
             self._update_metrics(y, outputs)
         return {"loss": value}

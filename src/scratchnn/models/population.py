@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -83,15 +83,18 @@ def unsupported_reason(models: Sequence[Any]) -> str | None:
             return "the members differ in depth"
         if model.input_shape != first.input_shape or model.dtype != first.dtype:
             return "the members differ in input shape or dtype"
-        for a, b in zip(model.layers, first.layers, strict=True):
+        dense = cast("list[Dense]", model.layers)  # checked above
+        for a, b in zip(dense, first.layers, strict=True):
             if a.use_bias != b.use_bias:
                 return "the members differ in which layers have biases"
-        last, first_last = model.layers[-1], first.layers[-1]
+        last, first_last = dense[-1], first.layers[-1]
         if last.units != first_last.units or last.activation is not first_last.activation:
             return "the members differ in their output layer"
         if model.compiled_loss.config() != first.compiled_loss.config():
             return "the members differ in their loss"
-        if model.compile_config()["metrics"] != first.compile_config()["metrics"]:
+        config, first_config = model.compile_config(), first.compile_config()
+        assert config is not None  # compiled: checked above
+        if config["metrics"] != first_config["metrics"]:
             return "the members differ in their metrics"
         if model.optimizer.structure() != first.optimizer.structure():
             return "the members' optimizers differ in more than numbers"
@@ -125,6 +128,8 @@ class Population(Model):
         ValueError: members that cannot share a population (:func:`unsupported_reason`).
     """
 
+    optimizer: optimizers.Optimizer  # the members' optimizers, stacked (never None here)
+
     def __init__(
         self,
         members: Sequence[Any],
@@ -155,9 +160,10 @@ class Population(Model):
         first_hidden = self.stacked[0]
         self._perceptron = depth == 2 and (
             first_hidden.runs is not None
-            or activations.name_of(first_hidden.activation) in FUSED_NAMES
+            or first_hidden.activation_name in FUSED_NAMES
         )
         self._template = first
+        self._sample_rank = len(first.input_shape)  # axes of one sample
         self.optimizer = optimizers.stack([members[i].optimizer for i in order])
         self._compile_args = dict(first._compile_args or {})
         self._link_compiled()
@@ -268,9 +274,9 @@ class Population(Model):
         self.optimizer.select_members(idx)
         if self._snapshot is not None:
             self._snapshot = [s[idx] for s in self._snapshot]
-        live = set(self.ids.tolist())
-        self.dead = {m: w for m, w in self.dead.items() if m in live}
-        self._pinned = {m: w for m, w in self._pinned.items() if m in live}
+        alive = set(self.ids.tolist())
+        self.dead = {m: w for m, w in self.dead.items() if m in alive}
+        self._pinned = {m: w for m, w in self._pinned.items() if m in alive}
 
     # ---------------------------------------------------------------------------- forward
     @staticmethod
@@ -298,8 +304,7 @@ class Population(Model):
         last = self.stacked[-1]
         if self._perceptron:
             hidden = self.stacked[0]
-            activation = hidden.runs if hidden.runs is not None else activations.name_of(
-                hidden.activation)
+            activation = hidden.runs if hidden.runs is not None else hidden.activation_name
             out = ops.stacked_perceptron(h, hidden.kernel, hidden.bias, activation,
                                          last.kernel, last.bias, last.kernel_mask)
             if not logits:
@@ -409,7 +414,7 @@ class Population(Model):
         """The targets as ``(P, B, ...)``: a batch shared by the members (``x`` is ``(B, D)``)
         is broadcast (no copy); per-member batches (``x`` is ``(P, B, D)``) already are."""
         y = np.asarray(y)
-        if np.ndim(x) == len(self.input_shapes[0]) + 1:  # shared rows
+        if np.ndim(x) == self._sample_rank + 1:  # shared rows
             return np.broadcast_to(y, (self.members, *y.shape))
         return y
 
@@ -423,7 +428,7 @@ class Population(Model):
 
     # -------------------------------------------------------------------- per-member metrics
     def _reset_metrics(self) -> None:
-        self._batches: list[tuple[np.ndarray, np.ndarray]] = []
+        self._batches = []
 
     def _metric_results(self) -> dict[str, Any]:
         """Each compiled metric per member, on all the batches since the last reset."""

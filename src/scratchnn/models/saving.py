@@ -61,9 +61,9 @@ def save_model(model: Model, path: io.PathLike, include_optimizer: bool = True) 
     """
     tensors = _weight_tensors(model)
     compile_config = model.compile_config()
-    optimizer = getattr(model, "optimizer", None)
-    with_state = bool(include_optimizer) and compile_config is not None and optimizer is not None
-    if with_state:
+    optimizer = model.optimizer if include_optimizer and compile_config is not None else None
+    with_state = optimizer is not None
+    if optimizer is not None:
         for key, value in optimizer.get_state().items():
             tensors[io.OPTIMIZER_PREFIX + key] = io.as_stored(value)
     header = {
@@ -151,6 +151,8 @@ def load_model(path: io.PathLike) -> Model:
             ) from exc
     if header["optimizer_state"]:
         try:
+            if model.optimizer is None:
+                raise ValueError("the file holds an optimizer state but no compile settings")
             model.optimizer.set_state(found.optimizer)
         except (TypeError, ValueError, KeyError) as exc:
             raise ValueError(f"{path}: cannot restore the optimizer state: {exc}") from exc

@@ -21,13 +21,20 @@ Shape legend: N samples (B in a batch), D input features, K output units.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from scratchnn.layers import Input, Layer
+from scratchnn.backend import FloatDType
+from scratchnn.layers import Dense, Input, Layer
 from scratchnn.models import data
 from scratchnn.models.model import Model, claim_names
 from scratchnn.tensor import Tensor
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from scratchnn.callbacks import Callback
+    from scratchnn.models.fitting import Inputs
 
 
 class Sequential(Model):
@@ -58,7 +65,7 @@ class Sequential(Model):
         self,
         layers: Iterable[Layer] | None = None,
         name: str | None = None,
-        dtype: Any = None,
+        dtype: FloatDType = None,
         seed: int | None = None,
     ) -> None:
         super().__init__(name=name, dtype=dtype, seed=seed)
@@ -73,13 +80,21 @@ class Sequential(Model):
     def _child_layers(self) -> list[Layer]:
         return list(self._layers)
 
+    if TYPE_CHECKING:
+        # A stack has one output: predict returns one array (Model.predict, unchanged at run
+        # time; declared here for type checkers only).
+        def predict(
+            self, x: Inputs, batch_size: int | None = None, verbose: Literal[0, 1, 2] = 0,
+            callbacks: Sequence[Callback] | None = None,
+        ) -> np.ndarray: ...
+
     @property
     def layers(self) -> list[Layer]:
         """The layers, in order (without the ``Input``)."""
         return list(self._layers)
 
     @property
-    def input_shape(self) -> tuple[int, ...] | None:  # type: ignore[override]
+    def input_shape(self) -> tuple[int, ...] | None:
         """Shape of one input sample (batch axis excluded), or ``None`` before it is known."""
         return self._input_shape
 
@@ -232,7 +247,8 @@ class Sequential(Model):
             if self._masking:
                 mask = layer.compute_mask(h, mask)
             h = out
-        return [self._layers[-1].pre_activation(h)]
+        # the last layer is a Dense whose activation the loss takes as logits (compiled.fused)
+        return [cast(Dense, self._layers[-1]).pre_activation(h)]
 
     def _input_shape_error(
         self, name: str, shape: tuple[int, ...], expected: tuple[int, ...], was_1d: bool
@@ -270,7 +286,7 @@ class Sequential(Model):
         layers = []
         if self._input_shape is not None:
             first = self._input_layer or Input(
-                self._input_shape, name=f"{self.name}_input", dtype=self.dtype.name
+                self._input_shape, name=f"{self.name}_input", dtype=self.dtype
             )
             config = first.get_config()
             config["shape"] = list(self._input_shape)

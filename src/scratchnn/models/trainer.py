@@ -29,7 +29,7 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -151,7 +151,7 @@ def fit(
     shuffle: bool,
     rng: np.random.Generator,
     callbacks: Sequence[callbacks_module.Callback],
-    verbose: int,
+    verbose: Literal[0, 1, 2],
     validation: Arrays | None,
 ) -> callbacks_module.History:
     """Train ``model`` on prepared arrays; the loop behind ``Model.fit``.

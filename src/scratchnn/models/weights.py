@@ -14,16 +14,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
 from scratchnn import backend
+from scratchnn.io import PathLike
 from scratchnn.layers import Layer
+from scratchnn.models.parts import ModelParts
+
+if TYPE_CHECKING:
+    from scratchnn.models.model import Model
 
 
-class WeightsAndFiles:
+class WeightsAndFiles(ModelParts):
     """Weights, summary and files: part of :class:`~scratchnn.models.Model`."""
 
     # -------------------------------------------------------------------------------- summary
@@ -31,7 +36,7 @@ class WeightsAndFiles:
         """``(layer, output shape text)`` per layer, in order."""
         return [(layer, "?") for layer in self.layers]
 
-    def summary(self, print_fn: Any = print) -> str:
+    def summary(self, print_fn: Callable[[str], object] | None = print) -> str:
         """Print and return a table of the layers: name (type), output shape, parameters.
 
         Frozen layers (``trainable=False``) are marked, and totals split trainable and
@@ -138,27 +143,27 @@ class WeightsAndFiles:
             )
         self.set_weights([weights[n] for n in names])
 
-    def save(self, path: Any, include_optimizer: bool = True) -> None:
+    def save(self, path: PathLike, include_optimizer: bool = True) -> None:
         """Save architecture, weights and optimizer state (see :func:`~.saving.save_model`)."""
         from scratchnn.models import saving  # here: saving builds models
 
-        saving.save_model(self, path, include_optimizer=include_optimizer)
+        saving.save_model(cast("Model", self), path, include_optimizer=include_optimizer)
 
-    def save_weights(self, path: Any) -> None:
+    def save_weights(self, path: PathLike) -> None:
         """Save the weights only (see :func:`~.saving.save_weights`)."""
         from scratchnn.models import saving  # here: saving builds models
 
-        saving.save_weights(self, path)
+        saving.save_weights(cast("Model", self), path)
 
-    def load_weights(self, path: Any) -> None:
+    def load_weights(self, path: PathLike) -> None:
         """Load weights saved by :meth:`save_weights` (see :func:`~.saving.load_weights`)."""
         from scratchnn.models import saving  # here: saving builds models
 
-        saving.load_weights(self, path)
+        saving.load_weights(cast("Model", self), path)
 
-    def export(self, path: Any, format: str = "onnx", **options: Any) -> None:
+    def export(self, path: PathLike, format: Literal["onnx"] = "onnx", **options: Any) -> None:
         """Write the model for another runtime (ONNX): see :func:`scratchnn.export.export`."""
         from scratchnn import export
 
-        export.export(self, path, format=format, **options)
+        export.export(cast("Model", self), path, format=format, **options)
 

@@ -38,15 +38,28 @@ import builtins
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from scratchnn import backend
 from scratchnn.ops.core import _FUSED_FORMS, FUSED_ACTIVATIONS
-from scratchnn.tensor import Tensor, is_grad_enabled
+from scratchnn.tensor import Array, Gradients, Tensor, is_grad_enabled
 
 Pads = tuple[tuple[int, int], ...]
 
 DATA_FORMATS = ("channels_last", "channels_first")
+
+DataFormat: TypeAlias = Literal["channels_last", "channels_first"]
+"""Where the channel axis is: last, ``(N, H, W, C)`` (the default), or first, ``(N, C, H, W)``."""
+
+IntOrInts: TypeAlias = "int | Sequence[int]"
+"""One int for every spatial axis, or one per axis (window sizes, strides, dilations)."""
+
+Padding: TypeAlias = (
+    "Literal['valid', 'same', 'causal'] | int | Sequence[int] | Sequence[tuple[int, int]]"
+)
+"""``"valid"`` (none), ``"same"`` (output size = input size / stride), ``"causal"`` (1-D
+convolutions: all on the left), or explicit zeros: one int, one per axis, or ``(before,
+after)`` pairs."""
 
 BLOCK_BYTES = 1 << 20
 """A convolution builds its window matrix and multiplies it a block of images at a time, about
@@ -76,7 +89,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def check_data_format(data_format: Any, op: str) -> str:
+def check_data_format(data_format: Any, op: str) -> DataFormat:
     """``data_format`` (``None`` means channels-last) as one of :data:`DATA_FORMATS`."""
     if data_format is None:
         return "channels_last"
@@ -173,8 +186,8 @@ def _geometry(
 
 
 def spatial_output_shape(
-    sizes: Sequence[int], window: Any, strides: Any = 1, padding: Any = "valid",
-    dilation_rate: Any = 1, transposed: bool = False, op: str = "conv",
+    sizes: Sequence[int], window: IntOrInts, strides: IntOrInts = 1, padding: Padding = "valid",
+    dilation_rate: IntOrInts = 1, transposed: bool = False, op: str = "conv",
 ) -> tuple[int, ...]:
     """Output sizes of a convolution or pooling (or a transposed convolution) over ``sizes``.
 
@@ -243,8 +256,8 @@ def _pad_array(x: Any, pads: Pads, value: float = 0.0) -> Any:
     return out
 
 
-def _windows(xpad: Any, kernel: tuple[int, int], strides: tuple[int, int],
-             dilation: tuple[int, int], out: tuple[int, int]) -> Any:
+def _windows(xpad: Any, kernel: tuple[int, ...], strides: tuple[int, ...],
+             dilation: tuple[int, ...], out: tuple[int, ...]) -> Any:
     """The ``(N, OH, OW, KH, KW, C)`` windows of ``(N, HP, WP, C)``, a read-only strided view."""
     xp = backend.xp
     n, _, _, c = xpad.shape
@@ -257,16 +270,16 @@ def _windows(xpad: Any, kernel: tuple[int, int], strides: tuple[int, int],
     )
 
 
-def _im2col(xpad: Any, kernel: tuple[int, int], strides: tuple[int, int],
-            dilation: tuple[int, int], out: tuple[int, int]) -> Any:
+def _im2col(xpad: Any, kernel: tuple[int, ...], strides: tuple[int, ...],
+            dilation: tuple[int, ...], out: tuple[int, ...]) -> Any:
     """``(N, HP, WP, C)`` -> ``(M, KK)``: one row per output pixel, one copy."""
     n, _, _, c = xpad.shape
     win = _windows(xpad, kernel, strides, dilation, out)  # (N, OH, OW, KH, KW, C)
     return win.reshape(n * out[0] * out[1], kernel[0] * kernel[1] * c)  # (M, KK), a copy
 
 
-def _offset_slices(kernel: tuple[int, int], strides: tuple[int, int],
-                   dilation: tuple[int, int], out: tuple[int, int]) -> list[tuple[Any, ...]]:
+def _offset_slices(kernel: tuple[int, ...], strides: tuple[int, ...],
+                   dilation: tuple[int, ...], out: tuple[int, ...]) -> list[tuple[Any, ...]]:
     """Per kernel offset ``(i, j)``: the index of the input pixels it meets, ``(:, rows, cols)``.
 
     ``xpad[index]`` is ``(N, OH, OW, C)``: the input under offset ``(i, j)`` of every window.
@@ -282,16 +295,16 @@ def _offset_slices(kernel: tuple[int, int], strides: tuple[int, int],
     ]
 
 
-def _col2im(dcols: Any, padded: tuple[int, ...], kernel: tuple[int, int],
-            strides: tuple[int, int], dilation: tuple[int, int], out: tuple[int, int]) -> Any:
+def _col2im(dcols: Any, padded: tuple[int, ...], kernel: tuple[int, ...],
+            strides: tuple[int, ...], dilation: tuple[int, ...], out: tuple[int, ...]) -> Any:
     """``(M, KK)`` -> ``(N, HP, WP, C)``: each window's entries added back, offset by offset."""
     grad = backend.xp.zeros(padded, dtype=dcols.dtype)
     _col2im_add(grad, dcols, kernel, strides, dilation, out)
     return grad
 
 
-def _col2im_add(grad: Any, dcols: Any, kernel: tuple[int, int], strides: tuple[int, int],
-                dilation: tuple[int, int], out: tuple[int, int]) -> None:
+def _col2im_add(grad: Any, dcols: Any, kernel: tuple[int, ...], strides: tuple[int, ...],
+                dilation: tuple[int, ...], out: tuple[int, ...]) -> None:
     """Add the ``(M, KK)`` window entries ``dcols`` onto ``grad`` ``(N, HP, WP, C)`` in place."""
     n, _, _, c = grad.shape
     d = dcols.reshape(n, out[0], out[1], kernel[0] * kernel[1], c)  # (N, OH, OW, KH*KW, C)
@@ -299,13 +312,13 @@ def _col2im_add(grad: Any, dcols: Any, kernel: tuple[int, int], strides: tuple[i
         grad[index] += d[:, :, :, k]  # (N, OH, OW, C) onto a strided slice
 
 
-def _blocks(n: int, row_bytes: int) -> list[tuple[int, int]]:
+def _blocks(n: int, row_bytes: int) -> list[tuple[int, ...]]:
     """``(lo, hi)`` ranges of images, each about :data:`BLOCK_BYTES` of a matrix."""
     rows = builtins.max(1, BLOCK_BYTES // builtins.max(row_bytes, 1))
     return [(lo, builtins.min(lo + rows, n)) for lo in range(0, n, rows)]
 
 
-def _crop(xpad: Any, pads: Pads, size: tuple[int, int]) -> Any:
+def _crop(xpad: Any, pads: Pads, size: tuple[int, ...]) -> Any:
     """The inverse of :func:`_pad_array`: ``(N, HP, WP, C)`` -> ``(N, H, W, C)`` (a view)."""
     (t, _), (left, _) = pads
     if xpad.shape[1:3] == size:
@@ -392,7 +405,7 @@ def _conv(
                 out_block[...] = done
     y = out.reshape(n, oh, ow, f)  # (N, OH, OW, F)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         # Block by block, like the forward (whose window matrix is rebuilt rather than kept):
         # each block of the gradient, its activation derivative and its windows are used while
         # they are in cache, and no array of the gradient's or the window matrix's size is made
@@ -425,8 +438,9 @@ def _conv(
 
 
 def conv2d(
-    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = 1,
-    padding: Any = "valid", dilation_rate: Any = 1, data_format: str | None = None,
+    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: IntOrInts = 1,
+    padding: Padding = "valid", dilation_rate: IntOrInts = 1,
+    data_format: DataFormat | None = None,
     activation: str | None = None,
 ) -> Tensor:
     """2-D convolution (cross-correlation, as every deep-learning library computes it).
@@ -464,8 +478,9 @@ def conv2d(
 
 
 def conv1d(
-    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = 1,
-    padding: Any = "valid", dilation_rate: Any = 1, data_format: str | None = None,
+    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: IntOrInts = 1,
+    padding: Padding = "valid", dilation_rate: IntOrInts = 1,
+    data_format: DataFormat | None = None,
     activation: str | None = None,
 ) -> Tensor:
     """1-D convolution over the length axis: :func:`conv2d` on images of height 1.
@@ -487,8 +502,9 @@ def conv1d(
 
 
 def conv2d_transpose(
-    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: Any = 1,
-    padding: Any = "valid", dilation_rate: Any = 1, data_format: str | None = None,
+    x: Tensor, kernel: Tensor, bias: Tensor | None = None, strides: IntOrInts = 1,
+    padding: Padding = "valid", dilation_rate: IntOrInts = 1,
+    data_format: DataFormat | None = None,
     activation: str | None = None,
 ) -> Tensor:
     """Transposed 2-D convolution: the gradient of :func:`conv2d` with respect to its input.
@@ -552,7 +568,7 @@ def conv2d_transpose(
     if apply is not None:
         out = apply(out)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         g = _to_nhwc(g, fmt, 2)  # (N, OH, OW, F)
         if derivative is not None:
             g = derivative(g, out)
@@ -615,7 +631,7 @@ def _pool(x: Tensor, pool_size: Any, strides: Any, padding: Any, data_format: An
             count = builtins.sum(ones[index] for index in offsets)  # (1, OH, OW, 1)
         out /= count
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         g = _to_nhwc(g, fmt, spatial)  # (N, OH, OW, C)
         grad = xp.zeros(xpad.shape, dtype=g.dtype)  # (N, HP, WP, C)
         if kind == "max":
@@ -644,8 +660,8 @@ def _pool(x: Tensor, pool_size: Any, strides: Any, padding: Any, data_format: An
     return Tensor._from_op(_from_nhwc(out, fmt, spatial), (x,), backward, op)
 
 
-def max_pool2d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any = "valid",
-               data_format: str | None = None) -> Tensor:
+def max_pool2d(x: Tensor, pool_size: IntOrInts = 2, strides: IntOrInts | None = None,
+               padding: Padding = "valid", data_format: DataFormat | None = None) -> Tensor:
     """Maximum over each ``pool_size`` window, moved by ``strides`` (default: ``pool_size``).
 
     The gradient goes to the first maximal entry of each window (PyTorch's choice on ties).
@@ -669,8 +685,8 @@ def max_pool2d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any 
     return _pool(x, pool_size, strides, padding, data_format, 2, "max")
 
 
-def avg_pool2d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any = "valid",
-               data_format: str | None = None) -> Tensor:
+def avg_pool2d(x: Tensor, pool_size: IntOrInts = 2, strides: IntOrInts | None = None,
+               padding: Padding = "valid", data_format: DataFormat | None = None) -> Tensor:
     """Mean over each ``pool_size`` window; padding is not counted (Keras, TensorFlow).
 
     Arguments and shapes as :func:`max_pool2d`.
@@ -678,14 +694,14 @@ def avg_pool2d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any 
     return _pool(x, pool_size, strides, padding, data_format, 2, "avg")
 
 
-def max_pool1d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any = "valid",
-               data_format: str | None = None) -> Tensor:
+def max_pool1d(x: Tensor, pool_size: IntOrInts = 2, strides: IntOrInts | None = None,
+               padding: Padding = "valid", data_format: DataFormat | None = None) -> Tensor:
     """:func:`max_pool2d` along the length of ``(N, L, C)`` sequences (ints for the sizes)."""
     return _pool(x, pool_size, strides, padding, data_format, 1, "max")
 
 
-def avg_pool1d(x: Tensor, pool_size: Any = 2, strides: Any = None, padding: Any = "valid",
-               data_format: str | None = None) -> Tensor:
+def avg_pool1d(x: Tensor, pool_size: IntOrInts = 2, strides: IntOrInts | None = None,
+               padding: Padding = "valid", data_format: DataFormat | None = None) -> Tensor:
     """:func:`avg_pool2d` along the length of ``(N, L, C)`` sequences (ints for the sizes)."""
     return _pool(x, pool_size, strides, padding, data_format, 1, "avg")
 
@@ -702,12 +718,12 @@ def _global(x: Tensor, data_format: Any, keepdims: bool, spatial: int, kind: str
         count = math.prod(xd.shape[a] for a in axes)
         out = xd.mean(axis=axes, keepdims=True)  # (N, 1, 1, C)
 
-        def backward(g):
+        def backward(g: Array) -> Gradients:
             return (xp.broadcast_to(g.reshape(out.shape) / count, xd.shape),)
     else:
         out = xd.max(axis=axes, keepdims=True)
 
-        def backward(g):
+        def backward(g: Array) -> Gradients:
             hit = (xd == out).astype(xd.dtype)  # ties share the gradient, as torch.amax
             hit /= hit.sum(axis=axes, keepdims=True)
             return (hit * g.reshape(out.shape),)
@@ -716,25 +732,25 @@ def _global(x: Tensor, data_format: Any, keepdims: bool, spatial: int, kind: str
     return Tensor._from_op(value, (x,), backward, op)
 
 
-def global_avg_pool2d(x: Tensor, data_format: str | None = None, keepdims: bool = False
+def global_avg_pool2d(x: Tensor, data_format: DataFormat | None = None, keepdims: bool = False
                       ) -> Tensor:
     """Mean over height and width: ``(N, H, W, C) -> (N, C)`` (``(N, 1, 1, C)`` with keepdims)."""
     return _global(x, data_format, keepdims, 2, "avg")
 
 
-def global_max_pool2d(x: Tensor, data_format: str | None = None, keepdims: bool = False
+def global_max_pool2d(x: Tensor, data_format: DataFormat | None = None, keepdims: bool = False
                       ) -> Tensor:
     """Maximum over height and width: ``(N, H, W, C) -> (N, C)``; ties share the gradient."""
     return _global(x, data_format, keepdims, 2, "max")
 
 
-def global_avg_pool1d(x: Tensor, data_format: str | None = None, keepdims: bool = False
+def global_avg_pool1d(x: Tensor, data_format: DataFormat | None = None, keepdims: bool = False
                       ) -> Tensor:
     """Mean over the length: ``(N, L, C) -> (N, C)`` (``(N, 1, C)`` with keepdims)."""
     return _global(x, data_format, keepdims, 1, "avg")
 
 
-def global_max_pool1d(x: Tensor, data_format: str | None = None, keepdims: bool = False
+def global_max_pool1d(x: Tensor, data_format: DataFormat | None = None, keepdims: bool = False
                       ) -> Tensor:
     """Maximum over the length: ``(N, L, C) -> (N, C)``; ties share the gradient."""
     return _global(x, data_format, keepdims, 1, "max")
@@ -743,7 +759,9 @@ def global_max_pool1d(x: Tensor, data_format: str | None = None, keepdims: bool 
 # ---------------------------------------------------------------------- resampling and padding
 
 
-def upsample2d(x: Tensor, size: Any = 2, data_format: str | None = None) -> Tensor:
+def upsample2d(
+    x: Tensor, size: IntOrInts = 2, data_format: DataFormat | None = None
+) -> Tensor:
     """Nearest-neighbour upsampling: each pixel repeated ``size`` times along height and width.
 
     Args:
@@ -762,7 +780,7 @@ def upsample2d(x: Tensor, size: Any = 2, data_format: str | None = None) -> Tens
     out = backend.xp.broadcast_to(xd[:, :, None, :, None], (n, h, sh, w, sw, c)).reshape(
         n, h * sh, w * sw, c)  # (N, H*sh, W*sw, C)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         g = _to_nhwc(g, fmt, 2).reshape(n, h, sh, w, sw, c)
         return (_from_nhwc(g.sum(axis=(2, 4)), fmt, 2),)
 
@@ -806,7 +824,7 @@ def pad(x: Tensor, pad_width: Sequence[Sequence[int]], value: float = 0.0) -> Te
 
 def batch_norm(
     x: Tensor, gamma: Tensor | None = None, beta: Tensor | None = None,
-    moving_mean: Any = None, moving_variance: Any = None, training: bool = False,
+    moving_mean: Array | None = None, moving_variance: Array | None = None, training: bool = False,
     momentum: float = 0.99, epsilon: float = 1e-3, axis: int = -1,
 ) -> Tensor:
     """Batch normalisation: ``gamma * (x - mean) / sqrt(var + epsilon) + beta`` per channel.
@@ -874,7 +892,7 @@ def batch_norm(
     if beta is not None:
         out += beta.data.reshape(bshape)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         gxhat = g * g_ if g_ is not None else g
         gx = None
         if x.requires_grad:

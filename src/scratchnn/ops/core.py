@@ -14,23 +14,26 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
 
 from scratchnn import backend
-from scratchnn.tensor import Tensor
+from scratchnn.backend import FloatDType
+from scratchnn.tensor import Array, Axis, Gradients, Index, Tensor, TensorLike
 
 # --------------------------------------------------------------------------------------- helpers
 
 
-def _lift(value: Any, like: Tensor) -> Tensor:
+def _lift(value: TensorLike, like: Tensor) -> Tensor:
     """A constant operand (number, list, array) as a Tensor of ``like``'s dtype."""
     if isinstance(value, Tensor):
         return value
     return Tensor._from_op(backend.xp.asarray(value, dtype=like.dtype), (), _none, "const")
 
 
-def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+def _pair(a: TensorLike, b: TensorLike) -> tuple[Tensor, Tensor]:
     if isinstance(a, Tensor):
         return a, _lift(b, a)
     if isinstance(b, Tensor):
@@ -43,7 +46,7 @@ def _none(g: Any) -> tuple[()]:
     return ()
 
 
-def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
     """Sum ``grad`` over the axes along which an operand of ``shape`` was broadcast."""
     if grad.shape == shape:
         return grad
@@ -88,11 +91,11 @@ def _spread(g: Any, shape: tuple[int, ...]) -> Any:
 # ------------------------------------------------------------------------------------ arithmetic
 
 
-def add(a: Any, b: Any) -> Tensor:
+def add(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise ``a + b`` with broadcasting."""
     a, b = _pair(a, b)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (
             unbroadcast(g, a.shape) if a.requires_grad else None,
             unbroadcast(g, b.shape) if b.requires_grad else None,
@@ -101,11 +104,11 @@ def add(a: Any, b: Any) -> Tensor:
     return Tensor._from_op(a.data + b.data, (a, b), backward, "add")
 
 
-def sub(a: Any, b: Any) -> Tensor:
+def sub(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise ``a - b`` with broadcasting."""
     a, b = _pair(a, b)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (
             unbroadcast(g, a.shape) if a.requires_grad else None,
             unbroadcast(-g, b.shape) if b.requires_grad else None,
@@ -114,11 +117,11 @@ def sub(a: Any, b: Any) -> Tensor:
     return Tensor._from_op(a.data - b.data, (a, b), backward, "sub")
 
 
-def mul(a: Any, b: Any) -> Tensor:
+def mul(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise ``a * b`` with broadcasting."""
     a, b = _pair(a, b)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (
             unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
             unbroadcast(g * a.data, b.shape) if b.requires_grad else None,
@@ -127,11 +130,11 @@ def mul(a: Any, b: Any) -> Tensor:
     return Tensor._from_op(a.data * b.data, (a, b), backward, "mul")
 
 
-def div(a: Any, b: Any) -> Tensor:
+def div(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise ``a / b`` with broadcasting."""
     a, b = _pair(a, b)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         ga = gb = None
         if a.requires_grad:
             ga = unbroadcast(g / b.data, a.shape)
@@ -147,13 +150,13 @@ def neg(a: Tensor) -> Tensor:
     return Tensor._from_op(-a.data, (a,), lambda g: (-g,), "neg")
 
 
-def power(a: Any, b: Any) -> Tensor:
+def power(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise ``a ** b``; the exponent may itself be a tensor (needs ``a > 0`` then)."""
     a, b = _pair(a, b)
     xp = backend.xp
     out = a.data**b.data
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         ga = gb = None
         if a.requires_grad:
             ga = unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape)
@@ -165,7 +168,7 @@ def power(a: Any, b: Any) -> Tensor:
     return Tensor._from_op(out, (a, b), backward, "pow")
 
 
-def matmul(a: Any, b: Any) -> Tensor:
+def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """Matrix product ``a @ b`` (NumPy's rules: 1-D operands, batched leading axes broadcast)."""
     a, b = _pair(a, b)
     if a.ndim == 0 or b.ndim == 0:
@@ -182,7 +185,7 @@ def matmul(a: Any, b: Any) -> Tensor:
         )
     xp = backend.xp
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         # Promote 1-D operands to matrices, as the forward did implicitly.
         a2 = a.data[None, :] if a.ndim == 1 else a.data  # (..., N, D)
         b2 = b.data[:, None] if b.ndim == 1 else b.data  # (..., D, H)
@@ -240,9 +243,8 @@ def linear(
         )
     xs, ws = x.data.shape, w.data.shape
     if len(xs) != 2 or len(ws) != 2 or xs[1] != ws[0]:
-        out = matmul(x, w) if b is None else add(matmul(x, w), b)
-        return out if activation is None else FUSED_ACTIVATIONS[activation](out)
-    xp = backend.xp
+        node = matmul(x, w) if b is None else add(matmul(x, w), b)
+        return node if activation is None else FUSED_ACTIVATIONS[activation](node)
     if ws[1] < NARROW_UNITS and xs[0] >= NARROW_MIN_ROWS:
         out = (w.data.T @ x.data.T).T  # ((H, D) @ (D, N)).T: (N, H), column-major
     else:
@@ -254,7 +256,7 @@ def linear(
         apply, derivative = _FUSED_FORMS[activation]
         out = apply(out)
 
-    def backward(g):  # g: (N, H)
+    def backward(g: Array) -> Gradients:  # g: (N, H)
         if derivative is not None:
             g = derivative(g, out)  # through the activation: (N, H)
         gx = None
@@ -271,11 +273,27 @@ def linear(
         if b.requires_grad:
             # The column sums as a product with ones: BLAS, where NumPy's axis-0 sum of a narrow
             # (N, H) array walks it row by row (30 us instead of 1.5 us for (2000, 3)).
-            gb = xp.ones(g.shape[0], dtype=g.dtype) @ g  # (N,) @ (N, H) -> (H,)
+            gb = _ones(g.shape[0], g.dtype) @ g  # (N,) @ (N, H) -> (H,)
         return gx, gw, gb
 
     parents = (x, w) if b is None else (x, w, b)
     return Tensor._from_op(out, parents, backward, activation or "linear")
+
+
+_ONES: dict[tuple[int, Any], Any] = {}
+
+
+def _ones(n: int, dtype: Any) -> Any:
+    """A read-only vector of ``n`` ones, made once per length and dtype (a few kept)."""
+    key = (n, dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) >= 8:
+            _ONES.clear()
+        ones = backend.xp.ones(n, dtype=dtype)
+        ones.flags.writeable = False
+        _ONES[key] = ones
+    return ones
 
 
 def _column_major(a: Any) -> bool:
@@ -286,36 +304,36 @@ def _column_major(a: Any) -> bool:
 # ------------------------------------------------------------------------------------ reductions
 
 
-def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def sum(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (all axes when ``None``)."""
     xp = backend.xp
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (_spread(_expand_reduced(g, a.shape, axis, keepdims), a.shape),)
 
     out = xp.asarray(a.data.sum(axis=axis, keepdims=keepdims))
     return Tensor._from_op(out, (a,), backward, "sum")
 
 
-def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def mean(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (all axes when ``None``)."""
     xp = backend.xp
     count = math.prod(a.shape[ax] for ax in _normalize_axes(axis, a.ndim)) if a.ndim else 1
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (_spread(_expand_reduced(g, a.shape, axis, keepdims) / count, a.shape),)
 
     out = xp.asarray(a.data.mean(axis=axis, keepdims=keepdims))
     return Tensor._from_op(out, (a,), backward, "mean")
 
 
-def _extremum(a: Tensor, axis: Any, keepdims: bool, largest: bool) -> Tensor:
+def _extremum(a: Tensor, axis: Axis, keepdims: bool, largest: bool) -> Tensor:
     xp = backend.xp
     if a.size == 0:
         raise ValueError(f"{'max' if largest else 'min'}() of an empty tensor (shape {a.shape}).")
     out = a.data.max(axis=axis, keepdims=True) if largest else a.data.min(axis=axis, keepdims=True)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         # Ties share the gradient equally (as torch.amax / amin do).
         mask = (a.data == out).astype(a.dtype)
         mask /= mask.sum(axis=axis, keepdims=True)
@@ -325,12 +343,12 @@ def _extremum(a: Tensor, axis: Any, keepdims: bool, largest: bool) -> Tensor:
     return Tensor._from_op(value, (a,), backward, "max" if largest else "min")
 
 
-def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def max(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis``; the gradient goes to the maximal entries (shared on ties)."""
     return _extremum(a, axis, keepdims, largest=True)
 
 
-def min(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def min(a: Tensor, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Minimum over ``axis``; the gradient goes to the minimal entries (shared on ties)."""
     return _extremum(a, axis, keepdims, largest=False)
 
@@ -368,7 +386,7 @@ def clip(a: Tensor, low: float | None = None, high: float | None = None) -> Tens
         raise ValueError(f"clip: low ({low}) must not exceed high ({high}).")
     out = xp.clip(a.data, low, high)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         inside = xp.ones(a.shape, dtype=bool)
         if low is not None:
             inside &= a.data >= low
@@ -379,14 +397,14 @@ def clip(a: Tensor, low: float | None = None, high: float | None = None) -> Tens
     return Tensor._from_op(out, (a,), backward, "clip")
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
+def where(condition: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     """Pick ``a`` where ``condition`` is true, ``b`` elsewhere (broadcasting all three)."""
     xp = backend.xp
     cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
     cond = cond.astype(bool)
     a, b = _pair(a, b)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (
             unbroadcast(xp.where(cond, g, 0), a.shape) if a.requires_grad else None,
             unbroadcast(xp.where(cond, 0, g), b.shape) if b.requires_grad else None,
@@ -395,12 +413,12 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return Tensor._from_op(xp.where(cond, a.data, b.data), (a, b), backward, "where")
 
 
-def _binary_extremum(a: Any, b: Any, largest: bool) -> Tensor:
+def _binary_extremum(a: TensorLike, b: TensorLike, largest: bool) -> Tensor:
     xp = backend.xp
     a, b = _pair(a, b)
     out = xp.maximum(a.data, b.data) if largest else xp.minimum(a.data, b.data)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         wins = (a.data > b.data) if largest else (a.data < b.data)
         share_a = wins + 0.5 * (a.data == b.data)  # ties split the gradient, as torch does
         share_a = share_a.astype(g.dtype, copy=False)  # bool + 0.5*bool is float64
@@ -412,17 +430,17 @@ def _binary_extremum(a: Any, b: Any, largest: bool) -> Tensor:
     return Tensor._from_op(out, (a, b), backward, "maximum" if largest else "minimum")
 
 
-def maximum(a: Any, b: Any) -> Tensor:
+def maximum(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise maximum of two operands (ties share the gradient)."""
     return _binary_extremum(a, b, largest=True)
 
 
-def minimum(a: Any, b: Any) -> Tensor:
+def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     """Element-wise minimum of two operands (ties share the gradient)."""
     return _binary_extremum(a, b, largest=False)
 
 
-def cast(a: Tensor, dtype: Any) -> Tensor:
+def cast(a: Tensor, dtype: FloatDType) -> Tensor:
     """Cast to float32/float64; the gradient is cast back to the input's dtype."""
     target = backend.resolve_dtype(dtype)
     return Tensor._from_op(
@@ -433,16 +451,17 @@ def cast(a: Tensor, dtype: Any) -> Tensor:
 # ------------------------------------------------------------------------------- shape changes
 
 
-def reshape(a: Tensor, *shape: Any) -> Tensor:
+def reshape(a: Tensor, *shape: int | Sequence[int]) -> Tensor:
     """Reshape (one axis may be -1)."""
+    dims: Any = shape  # ints, or one sequence of them; NumPy checks them
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+        dims = tuple(shape[0])
     try:
-        out = a.data.reshape(shape)
+        out = a.data.reshape(dims)
     except ValueError as exc:
         raise ValueError(
             f"reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) into "
-            f"{tuple(shape)}."
+            f"{tuple(dims)}."
         ) from exc
     return Tensor._from_op(out, (a,), lambda g: (g.reshape(a.shape),), "reshape")
 
@@ -465,27 +484,28 @@ def _is_basic_index(index: Any) -> bool:
     )
 
 
-def getitem(a: Tensor, index: Any) -> Tensor:
+def getitem(a: Tensor, index: Index) -> Tensor:
     """Indexing and slicing (basic and advanced); repeated indices accumulate their gradients."""
     xp = backend.xp
+    key: Any = index  # NumPy checks it (its stubs know fewer kinds of index than it takes)
     if isinstance(index, Tensor):
-        index = index.data.astype(int)
+        key = index.data.astype(int)
     elif isinstance(index, tuple):
-        index = tuple(i.data.astype(int) if isinstance(i, Tensor) else i for i in index)
-    out = a.data[index]
+        key = tuple(i.data.astype(int) if isinstance(i, Tensor) else i for i in index)
+    out = a.data[key]
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         grad = xp.zeros(a.shape, dtype=g.dtype)
-        if _is_basic_index(index):
-            grad[index] = g  # a view: no index is written twice
+        if _is_basic_index(key):
+            grad[key] = g  # a view: no index is written twice
         else:
-            xp.add.at(grad, index, g)
+            xp.add.at(grad, key, g)
         return (grad,)
 
     return Tensor._from_op(out, (a,), backward, "getitem")
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     xp = backend.xp
     if len(tensors) == 0:
@@ -497,7 +517,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     for t in items:
         bounds.append(bounds[-1] + t.shape[axis])
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return tuple(
             xp.take(g, xp.arange(lo, hi), axis=axis) if t.requires_grad else None
             for t, lo, hi in zip(items, bounds[:-1], bounds[1:], strict=True)
@@ -506,7 +526,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     return Tensor._from_op(out, items, backward, "concatenate")
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis."""
     xp = backend.xp
     if len(tensors) == 0:
@@ -518,7 +538,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
         raise ValueError(f"stack: all tensors must have the same shape; received {sorted(shapes)}.")
     out = xp.stack([t.data for t in items], axis=axis)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return tuple(
             xp.take(g, i, axis=axis) if t.requires_grad else None for i, t in enumerate(items)
         )
@@ -639,7 +659,7 @@ def gelu(a: Tensor, approximate: bool = False) -> Tensor:
         t = xp.tanh(inner)
         out = 0.5 * x * (1 + t)
 
-        def backward(g):
+        def backward(g: Array) -> Gradients:
             d_inner = c * (1 + 3 * 0.044715 * x**2)
             return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner),)
 
@@ -647,7 +667,7 @@ def gelu(a: Tensor, approximate: bool = False) -> Tensor:
         cdf = 0.5 * (1 + backend.erf(x / math.sqrt(2)))
         out = x * cdf
 
-        def backward(g):
+        def backward(g: Array) -> Gradients:
             pdf = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
             return (g * (cdf + x * pdf),)
 
@@ -691,7 +711,9 @@ _FUSED_FORMS = {
     "sigmoid": (lambda z: _stable_sigmoid(z, out=z), _sigmoid_grad),
 }
 
-FUSED_ACTIVATIONS = {"relu": relu, "tanh": tanh, "sigmoid": sigmoid}
+FUSED_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "relu": relu, "tanh": tanh, "sigmoid": sigmoid
+}
 """Activations :func:`linear` can fuse into its node, by name, with the stand-alone op."""
 
 
@@ -701,7 +723,7 @@ def softmax(a: Tensor, axis: int = -1) -> Tensor:
     e = xp.exp(a.data - a.data.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
     return Tensor._from_op(out, (a,), backward, "softmax")
@@ -718,7 +740,7 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
     xp = backend.xp
     out = _log_softmax_array(a.data, axis)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         return (g - xp.exp(out) * g.sum(axis=axis, keepdims=True),)
 
     return Tensor._from_op(out, (a,), backward, "log_softmax")
@@ -727,12 +749,18 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
 # ------------------------------------------------------------------- fused losses (stable forms)
 
 
+FusedReduction: TypeAlias = Literal["none", "mean"]
+"""What the fused losses return: one value per row, or their mean as one scalar node."""
+
+
 def _check_reduction(reduction: str, op: str) -> None:
     if reduction not in ("none", "mean"):
         raise ValueError(f"{op}: reduction must be 'none' or 'mean'; received {reduction!r}.")
 
 
-def sigmoid_binary_crossentropy(logits: Tensor, targets: Any, reduction: str = "none") -> Tensor:
+def sigmoid_binary_crossentropy(
+    logits: Tensor, targets: TensorLike, reduction: FusedReduction = "none"
+) -> Tensor:
     """Element-wise binary cross-entropy of ``sigmoid(logits)`` against ``targets`` in [0, 1].
 
     Uses ``max(x, 0) - x*y + log(1 + e^-|x|)``: finite for any logit. Gradient w.r.t. the logits
@@ -772,7 +800,7 @@ def sigmoid_binary_crossentropy(logits: Tensor, targets: Any, reduction: str = "
             per_sample = out[..., 0] if k == 1 else out.mean(axis=-1)
         return xp.asarray(per_sample.sum() / count)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         if reduction == "mean":
             g = g / count  # d mean / d per-sample value
             if k > 1:
@@ -789,7 +817,7 @@ def sigmoid_binary_crossentropy(logits: Tensor, targets: Any, reduction: str = "
 
 
 def softmax_crossentropy(
-    logits: Tensor, targets: Any, axis: int = -1, reduction: str = "none"
+    logits: Tensor, targets: TensorLike, axis: int = -1, reduction: FusedReduction = "none"
 ) -> Tensor:
     """Per-row cross-entropy of ``softmax(logits)`` against target distributions (one-hot or soft).
 
@@ -808,7 +836,7 @@ def softmax_crossentropy(
     def per_row() -> Any:
         return -(y * (shifted - xp.log(total))).sum(axis=axis)
 
-    def backward(g):
+    def backward(g: Array) -> Gradients:
         if reduction == "mean":
             g = xp.broadcast_to(g / rows, rows_shape)
         g = xp.expand_dims(g, axis)
@@ -820,7 +848,9 @@ def softmax_crossentropy(
     return Tensor._from_op(per_row(), (logits,), backward, "softmax_ce")
 
 
-def sparse_softmax_crossentropy(logits: Tensor, labels: Any, reduction: str = "none") -> Tensor:
+def sparse_softmax_crossentropy(
+    logits: Tensor, labels: TensorLike, reduction: FusedReduction = "none"
+) -> Tensor:
     """Per-row cross-entropy of ``softmax(logits)`` (N, K) against integer ``labels`` (N,).
 
     Logits ``(..., K)`` with labels ``(...)`` (e.g. ``(B, T, K)`` and ``(B, T)`` for one label
@@ -829,10 +859,10 @@ def sparse_softmax_crossentropy(logits: Tensor, labels: Any, reduction: str = "n
     """
     _check_reduction(reduction, "sparse_softmax_crossentropy")
     xp = backend.xp
-    labels = xp.asarray(labels.data if isinstance(labels, Tensor) else labels).astype(int)
+    ids = xp.asarray(labels.data if isinstance(labels, Tensor) else labels).astype(int)
     lead = logits.shape[:-1]
     x = logits.data if logits.ndim == 2 else logits.data.reshape(-1, logits.shape[-1])
-    labels = labels.reshape(-1) if logits.ndim != 2 else labels
+    ids = ids.reshape(-1) if logits.ndim != 2 else ids
     shifted = x - x.max(axis=1, keepdims=True)  # (N, K)
     e = xp.exp(shifted)
     total = e.sum(axis=1)  # (N,)
@@ -840,11 +870,11 @@ def sparse_softmax_crossentropy(logits: Tensor, labels: Any, reduction: str = "n
     count = builtins.max(shifted.shape[0], 1)
 
     def per_row() -> Any:
-        return xp.log(total) - shifted[rows, labels]  # (N,) = -log softmax at the label
+        return xp.log(total) - shifted[rows, ids]  # (N,) = -log softmax at the label
 
-    def backward(g):  # g: (...) rows, or () for the mean
+    def backward(g: Array) -> Gradients:  # g: (...) rows, or () for the mean
         grad = e / total[:, None]  # softmax, (N, K)
-        grad[rows, labels] -= 1
+        grad[rows, ids] -= 1
         if reduction == "mean":
             grad *= g / count
         else:
@@ -858,49 +888,9 @@ def sparse_softmax_crossentropy(logits: Tensor, labels: Any, reduction: str = "n
     return Tensor._from_op(per_row().reshape(lead), (logits,), backward, "sparse_softmax_ce")
 
 
-# ------------------------------------------------------------------------- operator overloading
-
-
-def _attach_operators() -> None:
-    """Give Tensor its arithmetic operators and method forms of the ops above."""
-    T = Tensor
-    T.__add__ = lambda s, o: add(s, o)
-    T.__radd__ = lambda s, o: add(o, s)
-    T.__sub__ = lambda s, o: sub(s, o)
-    T.__rsub__ = lambda s, o: sub(o, s)
-    T.__mul__ = lambda s, o: mul(s, o)
-    T.__rmul__ = lambda s, o: mul(o, s)
-    T.__truediv__ = lambda s, o: div(s, o)
-    T.__rtruediv__ = lambda s, o: div(o, s)
-    T.__pow__ = lambda s, o: power(s, o)
-    T.__rpow__ = lambda s, o: power(o, s)
-    T.__matmul__ = lambda s, o: matmul(s, o)
-    T.__rmatmul__ = lambda s, o: matmul(o, s)
-    T.__neg__ = neg
-    T.__getitem__ = getitem
-    T.sum = sum
-    T.mean = mean
-    T.max = max
-    T.min = min
-    T.exp = exp
-    T.log = log
-    T.sqrt = sqrt
-    T.abs = abs
-    T.__abs__ = abs
-    T.clip = clip
-    T.reshape = reshape
-    T.transpose = lambda s, *axes: transpose(s, axes[0] if len(axes) == 1 else (axes or None))
-    T.sigmoid = sigmoid
-    T.tanh = tanh
-    T.relu = relu
-    T.softmax = softmax
-    T.log_softmax = log_softmax
-
-
-_attach_operators()
-
-
-def dropout(a: Tensor, rate: float, rng: Any, noise_shape: Sequence[int] | None = None) -> Tensor:
+def dropout(
+    a: Tensor, rate: float, rng: np.random.Generator, noise_shape: Sequence[int] | None = None
+) -> Tensor:
     """Inverted dropout: zero each entry with probability ``rate``, scale the rest by 1/(1-rate).
 
     The expected value is unchanged, so nothing is rescaled at prediction time.

@@ -58,12 +58,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 
 from scratchnn.ops.core import getitem
-from scratchnn.tensor import Tensor, is_grad_enabled
+from scratchnn.tensor import Array, Gradients, Tensor, TensorLike, is_grad_enabled
 
 # ----------------------------------------------------------------------- activations (in place)
 # Every recurrent activation is applied in place to a slice of a gate buffer, and its derivative
@@ -122,6 +122,12 @@ _ACTIVATIONS: dict[str, tuple[Callable[[Any], None], Callable[[Any, Any, Any], A
 }
 RECURRENT_ACTIVATIONS = tuple(_ACTIVATIONS)
 """Names the recurrent ops accept for ``activation`` and ``recurrent_activation``."""
+
+RecurrentActivation: TypeAlias = Literal["sigmoid", "tanh", "relu", "linear"]
+"""A name of :data:`RECURRENT_ACTIVATIONS`."""
+
+InitialState: TypeAlias = "TensorLike | Sequence[TensorLike] | None"
+"""``None`` (zeros), or the initial states (``[h]``, ``[h, c]`` for an LSTM), each ``(B, H)``."""
 
 
 def _activation(name: str, label: str, op: str) -> tuple[Any, Any]:
@@ -223,11 +229,12 @@ class _Steps:
         xw = self.x_tm.reshape(t * b, -1) @ w  # (T*B, D [+ 1]) @ (D [+ 1], G*H) -> (T*B, G*H)
         self.xw = xw.reshape(t, b, -1)  # (T, B, G*H): x W + b, later the gates, then their grads
         self.features = d
-        self.mask = None
+        # Any, not Array | None: the loops test `mask is not None` once and index `keep` after it.
+        self.mask: Any = None
         if mask is not None:  # (T, B, 1) booleans in processing order
             self.mask = _time_major(np.asarray(_data(mask), dtype=bool), go_backwards)[:, :, None]
-        self.keep = None if self.mask is None else ~self.mask
-        self.rmask = None if rmask is None else np.asarray(rmask, dtype=dtype)  # (B, H)
+        self.keep: Any = None if self.mask is None else ~self.mask
+        self.rmask: Any = None if rmask is None else np.asarray(rmask, dtype=dtype)  # (B, H)
         self.zero_output = bool(zero_output) and self.mask is not None
 
     def recurrent_input(self, h: Any, out: Any) -> Any:
@@ -294,7 +301,7 @@ def _finish(
     return_sequences: bool,
     return_state: bool,
     parents: tuple[Tensor, ...],
-    backward: Callable[[Any, Any, Sequence[Any]], tuple[Any, ...]],
+    backward: Callable[[Array | None, Array | None, Sequence[Array | None]], Gradients],
 ) -> Tensor | tuple[Tensor, ...]:
     """Wrap the loop's results in one node (and views of it for the states).
 
@@ -311,7 +318,7 @@ def _finish(
     if not return_state:
         data = np.ascontiguousarray(out if return_sequences else out[:, 0])
 
-        def local(g):
+        def local(g: Array) -> Gradients:
             if return_sequences:
                 return backward(g, None, [None] * len(extra_states))
             full = _last_step_only(g, t, steps.zero_output)
@@ -322,7 +329,7 @@ def _finish(
     n_out = out.shape[1]
     packed = np.concatenate([out, *(f[:, None, :] for f in finals)], axis=1)
 
-    def local_packed(g):
+    def local_packed(g: Array) -> Gradients:
         d_out = g[:, :n_out]
         d_finals = [g[:, n_out + k] for k in range(len(finals))]
         if return_sequences:
@@ -378,7 +385,7 @@ def _states_arg(initial_state: Any, n: int, op: str, like: Tensor) -> list[Tenso
 def _pack_parents(*items: Tensor | None) -> tuple[tuple[Tensor, ...], list[int]]:
     """The Tensors among ``items`` and their positions (``None`` entries are left out)."""
     where = [i for i, t in enumerate(items) if t is not None]
-    return tuple(items[i] for i in where), where
+    return tuple(t for t in items if t is not None), where
 
 
 INFERENCE_CHUNK_BYTES = 64 << 20
@@ -392,7 +399,8 @@ def _rows_in_chunks(gates: int) -> Callable[[Callable[..., Any]], Callable[..., 
 
     def wrap(op: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(op)
-        def run(x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None, **kw):
+        def run(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, bias: Tensor | None = None,
+                initial_state: Any = None, mask: Any = None, **kw: Any) -> Any:
             args = (kernel, recurrent_kernel, bias)
             b = x.shape[0] if isinstance(x, Tensor) and x.ndim == 3 else 0
             per_row = x.shape[1] * gates * recurrent_kernel.shape[0] * x.dtype.itemsize if b else 0
@@ -436,15 +444,15 @@ def simple_rnn(
     kernel: Tensor,
     recurrent_kernel: Tensor,
     bias: Tensor | None = None,
-    initial_state: Any = None,
-    mask: Any = None,
+    initial_state: InitialState = None,
+    mask: TensorLike | None = None,
     *,
-    activation: str = "tanh",
+    activation: RecurrentActivation = "tanh",
     go_backwards: bool = False,
     return_sequences: bool = True,
     return_state: bool = False,
     zero_output_for_mask: bool = False,
-    recurrent_dropout_mask: Any = None,
+    recurrent_dropout_mask: Array | None = None,
 ) -> Tensor | tuple[Tensor, ...]:
     """Fully-connected recurrence ``h' = activation(x W + h U + b)`` over all steps, one node.
 
@@ -494,7 +502,8 @@ def simple_rnn(
     parents, where = _pack_parents(x, kernel, recurrent_kernel, bias, h0)
     need_x, need_w, need_u, need_b, need_h0 = _needs(x, kernel, recurrent_kernel, bias, h0)
 
-    def backward(d_out, d_h, d_extra):
+    def backward(d_out: Array | None, d_h: Array | None,
+                 d_extra: Sequence[Array | None]) -> Gradients:
         grad_at = steps.split_gradient(d_out)
         dh = np.zeros((b, h), dtype=x.dtype) if d_h is None else np.array(d_h, dtype=x.dtype)
         for s in range(t - 1, -1, -1):
@@ -530,16 +539,16 @@ def lstm(
     kernel: Tensor,
     recurrent_kernel: Tensor,
     bias: Tensor | None = None,
-    initial_state: Any = None,
-    mask: Any = None,
+    initial_state: InitialState = None,
+    mask: TensorLike | None = None,
     *,
-    activation: str = "tanh",
-    recurrent_activation: str = "sigmoid",
+    activation: RecurrentActivation = "tanh",
+    recurrent_activation: RecurrentActivation = "sigmoid",
     go_backwards: bool = False,
     return_sequences: bool = True,
     return_state: bool = False,
     zero_output_for_mask: bool = False,
-    recurrent_dropout_mask: Any = None,
+    recurrent_dropout_mask: Array | None = None,
 ) -> Tensor | tuple[Tensor, ...]:
     """Long short-term memory over all steps, one node; gates ``i, f, c, o`` (Keras' order).
 
@@ -608,7 +617,8 @@ def lstm(
         x, kernel, recurrent_kernel, bias, h0, c0
     )
 
-    def backward(d_out, d_h, d_extra):
+    def backward(d_out: Array | None, d_h: Array | None,
+                 d_extra: Sequence[Array | None]) -> Gradients:
         grad_at = steps.split_gradient(d_out)
         dh = np.zeros((b, h), dtype=dtype) if d_h is None else np.array(d_h, dtype=dtype)
         dc = np.zeros((b, h), dtype=dtype)
@@ -658,17 +668,17 @@ def gru(
     kernel: Tensor,
     recurrent_kernel: Tensor,
     bias: Tensor | None = None,
-    initial_state: Any = None,
-    mask: Any = None,
+    initial_state: InitialState = None,
+    mask: TensorLike | None = None,
     *,
-    activation: str = "tanh",
-    recurrent_activation: str = "sigmoid",
+    activation: RecurrentActivation = "tanh",
+    recurrent_activation: RecurrentActivation = "sigmoid",
     reset_after: bool = True,
     go_backwards: bool = False,
     return_sequences: bool = True,
     return_state: bool = False,
     zero_output_for_mask: bool = False,
-    recurrent_dropout_mask: Any = None,
+    recurrent_dropout_mask: Array | None = None,
 ) -> Tensor | tuple[Tensor, ...]:
     """Gated recurrent unit over all steps, one node; gates ``z, r, h`` (Keras' order).
 
@@ -739,12 +749,13 @@ def gru(
     parents, where = _pack_parents(x, kernel, recurrent_kernel, bias, h0)
     need_x, need_w, need_u, need_b, need_h0 = _needs(x, kernel, recurrent_kernel, bias, h0)
 
-    def backward(d_out, d_h, d_extra):
+    def backward(d_out: Array | None, d_h: Array | None,
+                 d_extra: Sequence[Array | None]) -> Gradients:
         grad_at = steps.split_gradient(d_out)
         dh = np.zeros((b, h), dtype=dtype) if d_h is None else np.array(d_h, dtype=dtype)
         # Gradients of the recurrent products' outputs (h U [+ b1]); they differ from those of
         # x W + b0 only in the candidate block, which the reset gate multiplies.
-        drec = np.empty((t, b, 3 * h), dtype=dtype) if reset_after else None
+        drec: Any = np.empty((t, b, 3 * h), dtype=dtype) if reset_after else None
         dz_, dhh, t1, t2 = (np.empty((b, h), dtype=dtype) for _ in range(4))
         for s in range(t - 1, -1, -1):
             dnew = grad_at(s, dh)
@@ -800,7 +811,7 @@ def gru(
 # ------------------------------------------------------------------------------------- lookup
 
 
-def embedding(indices: Any, table: Tensor) -> Tensor:
+def embedding(indices: TensorLike, table: Tensor) -> Tensor:
     """Rows of ``table`` picked by integer ``indices``: ``table[indices]``, one node.
 
     The backward adds each output row's gradient into the row it came from (a scatter-add,
@@ -842,7 +853,7 @@ def embedding(indices: Any, table: Tensor) -> Tensor:
         )
     out = table.data.take(idx, axis=0)  # (..., E)
 
-    def backward(g):  # g: (..., E)
+    def backward(g: Array) -> Gradients:  # g: (..., E)
         flat = idx.reshape(-1)
         rows = g.reshape(-1, g.shape[-1])  # (N, E)
         order = np.argsort(flat, kind="stable")

@@ -26,7 +26,7 @@ from typing import Any
 
 from scratchnn import backend
 from scratchnn.ops.core import _FUSED_FORMS, FUSED_ACTIVATIONS, unbroadcast
-from scratchnn.tensor import Tensor
+from scratchnn.tensor import Array, Gradients, Tensor
 
 Runs = Sequence[tuple[str, int, int]]
 """``(activation, start, stop)``: the members ``start:stop`` use ``activation``."""
@@ -96,7 +96,7 @@ def stacked_linear(
     w: Tensor,
     b: Tensor | None = None,
     activation: str | Runs | None = None,
-    kernel_mask: Any = None,
+    kernel_mask: Array | None = None,
 ) -> Tensor:
     """``activation(w @ x + b)`` for every member at once, units-first, as one node.
 
@@ -142,7 +142,7 @@ def stacked_linear(
     for name, lo, hi in runs:
         _FUSED_FORMS[name][0](out[lo:hi])
 
-    def backward(g):  # g: (P, H, B)
+    def backward(g: Array) -> Gradients:  # g: (P, H, B)
         g = _through_activations(g, out, runs, members)
         gx = gw = gb = None
         if x.requires_grad:
@@ -224,7 +224,7 @@ def stacked_perceptron(
     activation: str | Runs | None,
     w2: Tensor,
     b2: Tensor | None = None,
-    hidden_mask: Any = None,
+    hidden_mask: Array | None = None,
 ) -> Tensor:
     """A population's one-hidden-layer network, ``w2 @ activation(w1 @ x + b1) + b2``, as one node.
 
@@ -280,9 +280,9 @@ def stacked_perceptron(
     shared = x.ndim == 2
     fused = shared and (d + 1) * k <= FUSED_PERCEPTRON_WIDTH
 
-    def backward(g):  # g: (P, K, B)
+    def backward(g: Array) -> Gradients:  # g: (P, K, B)
         gw2 = xp.matmul(g, xp.swapaxes(a, 1, 2))  # (P, K, B) @ (P, B, H) -> (P, K, H)
-        gb2 = g.sum(axis=2) if b2 is not None or halved else None
+        gb2: Any = g.sum(axis=2) if b2 is not None or halved else None  # set when halved
         for lo, hi in halved:  # s = (1 + t) / 2: g s^T = (g t^T + sum_b g) / 2
             gw2[lo:hi] += gb2[lo:hi, :, None]
             gw2[lo:hi] *= 0.5
@@ -326,7 +326,7 @@ def _first_layer_gradient(g: Any, a: Any, xa: Any, kernel2: Any, runs: Runs,
     units = a.shape[1]
     small = k == 1 and units <= SMALL_WIDTH
     width = xa.shape[0] * k
-    q = None  # q[p, (d, k), b] = x[d, b] * g[p, k, b]: (P, W, B), when products need it
+    q: Any = None  # q[p, (d, k), b] = x[d, b] * g[p, k, b]: (P, W, B), when products need it
     if not small:
         q = xa * g if k == 1 else (xa[None, :, None, :] * g[:, None, :, :]).reshape(p, -1, b)
     # (P, W): the c0 part, sum_b x[d, b] g[p, k, b]

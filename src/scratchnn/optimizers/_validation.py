@@ -76,7 +76,7 @@ def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> in
     """Return ``value`` as an int after checking that it is an integer > 0 (or >= 0)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
-            value = int(value)
+            value = int(float(value))
         else:
             raise TypeError(
                 f"{name} must be an integer; received {name}={value!r} "

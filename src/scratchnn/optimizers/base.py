@@ -33,7 +33,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 import numpy
@@ -57,9 +57,10 @@ def check_learning_rate(value: Any) -> float | Callable[[int], float]:
     )
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(message)
-    if not (math.isfinite(value) and value > 0):
+    rate = float(value)
+    if not (math.isfinite(rate) and rate > 0):
         raise ValueError(message)
-    return float(value)
+    return rate
 
 
 class Optimizer:
@@ -141,7 +142,7 @@ class Optimizer:
         self._learning_rate = check_learning_rate(value)
 
     @property
-    def current_learning_rate(self) -> Any:
+    def current_learning_rate(self) -> float | numpy.ndarray:
         """The learning rate the next step will use (a schedule evaluated at ``iterations``);
         a ``(P,)`` array for a population whose members' rates differ."""
         if self._member_lr_array is not None:  # constant rates: made once
@@ -361,10 +362,10 @@ class Optimizer:
                 f"{len(params)}. Pass the same parameter list on every step, or create a new "
                 "optimizer for a different model."
             )
-        for i, (known, shape) in enumerate(zip(self._shapes, shapes, strict=True)):
-            if known != shape:
+        for i, (before, shape) in enumerate(zip(self._shapes, shapes, strict=True)):
+            if before != shape:
                 raise ValueError(
-                    f"Parameter {i} had shape {known} when this optimizer's state was built; "
+                    f"Parameter {i} had shape {before} when this optimizer's state was built; "
                     f"received shape {shape}. Pass the same parameters in the same order on "
                     "every step, or create a new optimizer for a different model."
                 )
@@ -388,7 +389,7 @@ class Optimizer:
                 parts.append((key, "number"))
         return tuple(parts)
 
-    def select_members(self, keep: Any) -> None:
+    def select_members(self, keep: Sequence[int] | numpy.ndarray) -> None:
         """Keep only the members ``keep`` (indices) of a population's optimizer: its
         hyper-parameter arrays and every state array are cut along the member axis."""
         if self.members is None:
@@ -526,7 +527,7 @@ class Optimizer:
         self._shapes = None  # checked against the parameters at the next step
 
 
-def stack(optimizers: Any) -> Optimizer:
+def stack(optimizers: Sequence[Optimizer]) -> Optimizer:
     """One optimizer for a population: member ``i`` of every parameter's leading axis is updated
     with ``optimizers[i]``'s hyper-parameters.
 

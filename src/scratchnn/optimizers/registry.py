@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from scratchnn.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from scratchnn.optimizers.base import Optimizer
@@ -22,6 +22,12 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     cls.name: cls for cls in (SGD, RMSprop, Adagrad, Adam, AdamW, Adamax, Nadam)
 }
 """Optimizer classes by lower-case name (the ``"name"`` of their config)."""
+
+OptimizerName: TypeAlias = Literal["sgd", "rmsprop", "adagrad", "adam", "adamw", "adamax", "nadam"]
+"""The names of :data:`OPTIMIZERS` (``get`` also takes them in other cases)."""
+
+OptimizerLike: TypeAlias = "OptimizerName | Optimizer | dict[str, Any]"
+"""What ``compile`` takes as an optimizer: a name, an instance or a config dict."""
 
 
 def from_config(config: dict[str, Any]) -> Optimizer:
@@ -49,7 +55,7 @@ def _lookup(name: Any) -> type[Optimizer]:
     return cls
 
 
-def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
+def get(identifier: OptimizerLike) -> Optimizer:
     """Return an optimizer from a name, an instance (returned as is) or a config dict.
 
     Names: ``"sgd"``, ``"rmsprop"``, ``"adagrad"``, ``"adam"``, ``"adamw"``, ``"adamax"``,
@@ -66,7 +72,8 @@ def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
-        return _lookup(identifier)()
+        # Every registered class has a default learning rate (only the base class needs one).
+        return _lookup(identifier)()  # type: ignore[call-arg]
     if isinstance(identifier, dict):
         return from_config(identifier)
     raise TypeError(

@@ -18,7 +18,7 @@ import bisect
 import itertools
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from scratchnn.optimizers._validation import (
@@ -308,8 +308,12 @@ def register(cls: type[LearningRateSchedule]) -> type[LearningRateSchedule]:
     return cls
 
 
-def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
-    """Return ``{"class_name": <class name>, "config": schedule.get_config()}``."""
+def serialize(schedule: LearningRateSchedule | Callable[[int], float]) -> dict[str, Any]:
+    """Return ``{"class_name": <class name>, "config": schedule.get_config()}``.
+
+    Raises:
+        TypeError: for a plain function (it has no config to save).
+    """
     if not isinstance(schedule, LearningRateSchedule):
         raise TypeError(
             "serialize expects a LearningRateSchedule; received "

@@ -352,7 +352,9 @@ def nadam_update(
     return mu_product
 
 
-def apply_weight_decay(param: Array, *, lr: float, weight_decay: float) -> None:
+def apply_weight_decay(
+    param: Array, *, lr: float | Array, weight_decay: float | Array
+) -> None:
     """Decoupled weight decay, in place: ``p <- p * (1 - lr * weight_decay)``.
 
     This is the decay of Keras 3 optimizers and ``torch.optim.AdamW``: it shrinks the parameter
@@ -375,7 +377,7 @@ def _sqrt(value: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------ gradient clipping
-def clip_by_value(grad: Array, clipvalue: Any) -> Array:
+def clip_by_value(grad: Array, clipvalue: float | Array) -> Array:
     """Return a new array with every element of ``grad`` clipped to ``[-clipvalue, clipvalue]``."""
     return backend.xp.clip(grad, -clipvalue, clipvalue)
 
@@ -390,7 +392,7 @@ def _member_sq_norms(array: Array) -> Array:
     return (flat * flat).sum(axis=1)
 
 
-def _rescale_members(grad: Array, norms: Array, clipnorm: Any) -> Array:
+def _rescale_members(grad: Array, norms: Array, clipnorm: float | Array) -> Array:
     """``grad * clipnorm / norm`` for the members whose norm exceeds ``clipnorm``."""
     xp = backend.xp
     limit = xp.asarray(clipnorm, dtype="float64").reshape(-1)
@@ -400,7 +402,7 @@ def _rescale_members(grad: Array, norms: Array, clipnorm: Any) -> Array:
     return grad * scale.astype(grad.dtype).reshape((-1,) + (1,) * (grad.ndim - 1))
 
 
-def clip_by_norm(grad: Array, clipnorm: Any, members: bool = False) -> Array:
+def clip_by_norm(grad: Array, clipnorm: float | Array, members: bool = False) -> Array:
     """Rescale ``grad`` so that its L2 norm is at most ``clipnorm`` (Keras' per-variable clipnorm).
 
     ``g * clipnorm / max(||g||, clipnorm)``. Returns ``grad`` itself when no rescaling is needed,
@@ -416,7 +418,7 @@ def clip_by_norm(grad: Array, clipnorm: Any, members: bool = False) -> Array:
     return grad * (clipnorm / norm)
 
 
-def clip_by_global_norm(grads: Sequence[Array], clipnorm: Any, members: bool = False
+def clip_by_global_norm(grads: Sequence[Array], clipnorm: float | Array, members: bool = False
                         ) -> list[Array]:
     """Rescale all ``grads`` together so that their joint L2 norm is at most ``clipnorm``.
 

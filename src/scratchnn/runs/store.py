@@ -426,7 +426,9 @@ class RunStore:
         return {"path": str(self.path), "timeout": self.timeout, "auto_reap": self.auto_reap}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], timeout=state["timeout"], auto_reap=state["auto_reap"])
+        RunStore.__init__(
+            self, state["path"], timeout=state["timeout"], auto_reap=state["auto_reap"]
+        )
 
     def close(self) -> None:
         """Close the connection; later calls reopen it. Closing twice is fine."""

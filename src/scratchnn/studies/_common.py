@@ -229,7 +229,7 @@ def _new_figure(figsize: tuple[float, float]) -> Any:
 
 
 def plot_curves(
-    series: Mapping[str, Sequence[float]],
+    series: Mapping[str, Sequence[float] | np.ndarray],
     path: Path,
     title: str,
     xlabel: str = "epoch",

@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from scratchnn.studies._common import (
     shown,
     verdict,
 )
+
+if TYPE_CHECKING:
+    from scratchnn.sweep.executors import ExecutorName
 
 STUDY = "000"
 TITLE = "Two-layer network on moons and its hyper-parameter grid"
@@ -193,7 +196,7 @@ def _config_of(row: dict[str, Any]) -> Config:
 
 def run_grid(
     grid: dict[str, tuple[Any, ...]], splits: Sequence[int], seed: int, store: Path,
-    executor: str = "inline",
+    executor: ExecutorName = "inline",
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Train the grid on every split through the sweep engine; one row per trial.
 
@@ -219,7 +222,7 @@ def run_grid(
 
 
 def time_alone(
-    keys: Sequence[tuple[int, str]], data: tuple[np.ndarray, ...], seed: int, rounds: int = 5
+    keys: Sequence[tuple[int, str]], data: Sequence[np.ndarray], seed: int, rounds: int = 5
 ) -> dict[tuple[int, str], float]:
     """Seconds per full-batch step of each ``(n_h, activation)`` network trained alone with
     ``Sequential.fit`` on the study's training split.
@@ -467,6 +470,7 @@ def _pick_figure(seed: int, picks: dict[int, tuple[Config | None, list[Config]]]
     else:
         shown_split = agree[0] if agree else with_pick[0]
         pick, tied = picks[shown_split]
+        assert pick is not None  # shown_split is one of with_pick
         others = [c.label() for c in tied if c != pick]
         ours = (f"split {shown_split}: {pick.label()}"
                 + (f" (tied within timing noise with {'; '.join(others)})" if others else "")

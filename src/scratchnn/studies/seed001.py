@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from scratchnn import datasets, initializers, losses, plotting, regularizers
+from scratchnn.activations import ActivationName
 from scratchnn.layers import Dense
 from scratchnn.models import Sequential
 from scratchnn.optimizers import SGD, schedules
@@ -55,7 +56,7 @@ MARGIN = 5.0  # points by which the network must beat logistic regression
 def build_network(
     hidden: tuple[int, ...],
     n_classes: int = 2,
-    activation: str = "tanh",
+    activation: ActivationName = "tanh",
     learning_rate: Any = LEARNING_RATE,
     seed: int = 0,
 ) -> Sequential:
@@ -68,7 +69,7 @@ def build_network(
         learning_rate: a float or a schedule (for the annealing exercise).
         seed: the model's seed (weights).
     """
-    layers = []
+    layers: list[Dense] = []
     fan_in = 2
     for units in (*hidden, n_classes):
         is_output = len(layers) == len(hidden)
@@ -287,7 +288,7 @@ def _exercise_fourth_layer(
         title="Exercise 5: a fourth layer (two hidden tanh layers)",
     )
     say("exercise 5 (fourth layer): " + ", ".join(f"{k} {pct(v)}" for k, v in accs.items()))
-    best = max(accs, key=accs.get)
+    best = max(accs, key=lambda k: accs[k])
     fig = shown(
         "001 exercise 5: a fourth layer",
         "exercise (no figure)",

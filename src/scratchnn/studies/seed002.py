@@ -130,6 +130,7 @@ def gradient_descent_on_f(
         x = Tensor(x_old, dtype="float64", requires_grad=True)
         f = x**4 - 3 * x**3 + 2
         f.backward()
+        assert x.grad is not None  # a leaf that requires gradients
         x_new = x_old - gamma * float(x.grad)
         path.append(x_new)
     return x_new, path

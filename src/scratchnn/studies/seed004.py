@@ -84,7 +84,9 @@ def computational_graph() -> dict[str, float]:
     p_leaf = Tensor(p.data, dtype="float64", requires_grad=True, name="p")
     g = p_leaf * z
     g.backward()
+    assert p_leaf.grad is not None and z.grad is not None  # leaves of g that need gradients
     p.backward(p_leaf.grad)
+    assert x.grad is not None and y.grad is not None
     return {
         "p": float(p.data), "g": float(g.data), "dg/dz": float(z.grad),
         "dg/dp": float(p_leaf.grad), "dg/dx": float(x.grad), "dg/dy": float(y.grad),

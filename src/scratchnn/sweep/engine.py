@@ -23,9 +23,12 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scratchnn.models import Model
 
 Emit = Callable[[str, Any], None]
 """``emit(kind, payload)``: how a training engine reports ``"result"`` and ``"progress"``."""
@@ -181,7 +184,7 @@ def load_split(data: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return _load_split_cached(canonical_json(data))
 
 
-def build_model(config: dict[str, Any], input_dim: int) -> Any:
+def build_model(config: dict[str, Any], input_dim: int) -> Model:
     """The compiled, built model of a trial configuration (initial weights drawn).
 
     The trial's ``model`` and ``compile`` tables go to the one builder,
@@ -201,7 +204,7 @@ def build_model(config: dict[str, Any], input_dim: int) -> Any:
     )
 
 
-def evaluate_metrics(model: Any, data: Sequence[np.ndarray]) -> dict[str, float]:
+def evaluate_metrics(model: Model, data: Sequence[np.ndarray]) -> dict[str, float]:
     """``{"train_loss", "train_<metric>", "dev_loss", "dev_<metric>"}`` of a compiled model."""
     x_train, y_train, x_dev, y_dev = data
     out: dict[str, float] = {}

@@ -18,6 +18,7 @@ Only the parent writes to the run store: workers compute and send results back.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import multiprocessing
 import os
 import queue
@@ -25,12 +26,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from scratchnn.sweep.engine import StopTraining, TrialResult
 from scratchnn.sweep.plan import WorkUnit, parent_watch, run_unit
 
-OnEvent = Callable[[WorkUnit, str, Any], None]
+if TYPE_CHECKING:
+    from distributed import Client
+
+OnEvent = Callable[[WorkUnit | None, str, Any], None]
 """``on_event(unit, kind, payload)``, called in the parent for every result and progress."""
 
 MAX_RETRIES = 3
@@ -65,7 +69,7 @@ class InlineExecutor:
         """Train every unit, calling ``on_event`` as results come."""
         for unit in units:
             try:
-                run_unit(unit, lambda kind, payload, unit=unit: on_event(unit, kind, payload))
+                run_unit(unit, functools.partial(on_event, unit))
             except (KeyboardInterrupt, StopTraining):
                 raise
             except Exception as exc:  # a unit that fails must not stop the others
@@ -240,7 +244,7 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, scheduler: Any, workers: int | None = None) -> None:
+    def __init__(self, scheduler: str | Client, workers: int | None = None) -> None:
         self.scheduler = scheduler
         self.workers = max(1, int(workers or 8))
 
@@ -253,7 +257,7 @@ class DaskExecutor:
                 "the dask executor needs dask.distributed: pip install 'scratchnn[dask]'"
             ) from None
         own = not isinstance(self.scheduler, Client)
-        client = Client(self.scheduler) if own else self.scheduler
+        client = self.scheduler if isinstance(self.scheduler, Client) else Client(self.scheduler)
         try:
             attempts = {u.id: 0 for u in units}
             run = uuid.uuid4().hex[:8]  # task keys unique to this run of the sweep
@@ -289,7 +293,14 @@ def _lost_worker(exc: BaseException) -> bool:
     return type(exc).__name__ in ("KilledWorker", "CommClosedError", "FutureCancelledError")
 
 
-def get_executor(name: str, workers: int | None = None, scheduler: Any = None) -> Any:
+ExecutorName: TypeAlias = Literal["processes", "inline", "dask"]
+"""The executors :func:`get_executor` makes by name."""
+
+
+def get_executor(
+    name: str, workers: int | None = None,
+    scheduler: str | Client | None = None,
+) -> InlineExecutor | ProcessExecutor | DaskExecutor:
     """The executor called ``name``: ``"processes"``, ``"inline"`` or ``"dask"``.
 
     Raises:

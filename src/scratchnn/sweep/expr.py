@@ -19,7 +19,7 @@ import ast
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": abs,
@@ -50,7 +50,9 @@ _COMPARE = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
 }
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_
+}
 
 
 class ExpressionError(ValueError):
@@ -206,8 +208,9 @@ def _evaluate(node: ast.AST, row: Mapping[str, Any]) -> Any:
         args = [_evaluate(arg, row) for arg in node.args]
         if any(a is None for a in args):
             return None
+        name = cast(ast.Name, node.func).id  # checked by _check: a Name among FUNCTIONS
         try:
-            return FUNCTIONS[node.func.id](*args)
+            return FUNCTIONS[name](*args)
         except (ValueError, TypeError, OverflowError):  # log(-1), exp(1000), min("a", 1)
             return math.nan
     if isinstance(node, ast.Name):

@@ -20,7 +20,7 @@ import hashlib
 import math
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from scratchnn.sweep.engine import (
     Checkpoint,
@@ -160,8 +160,13 @@ def _partition(members: list[Member]) -> list[list[Member]]:
     return parts[::-1]
 
 
+Engine: TypeAlias = Literal["auto", "population", "sequential"]
+"""How trials train: populations where possible (``"auto"``), always, or never
+(``"sequential"``: every trial with ``Sequential.fit``)."""
+
+
 def plan(trials: Sequence[Trial], history_points: int, workers: int = 1,
-         engine: str = "auto", max_members: int = MAX_MEMBERS) -> list[WorkUnit]:
+         engine: Engine = "auto", max_members: int = MAX_MEMBERS) -> list[WorkUnit]:
     """Work units for ``trials``, longest first.
 
     Args:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +118,9 @@ class SweepReport:
             parts.append(("p", f"Filter: {self.filter} ({len(self.passing)} of "
                                f"{len(self.rows)} trials pass)."))
         if self.pick is not None:
-            how = "largest" if self.pick_by.startswith("-") else "least"
-            parts.append(("p", f"Pick ({how} {self.pick_by.lstrip('-+')}): "
+            by = self.pick_by or ""  # set with pick
+            how = "largest" if by.startswith("-") else "least"
+            parts.append(("p", f"Pick ({how} {by.lstrip('-+')}): "
                                f"{self._describe(self.pick)}."))
             parts.append(("table", [self.pick]))
         elif self.pick_by:
@@ -226,9 +227,12 @@ def sort_rows(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str,
             v = row.get(column)
             return v
 
+        def order(row: Mapping[str, Any], value: Callable[[Mapping[str, Any]], Any] = value) -> Any:
+            return _sort_key(value(row))
+
         present = [r for r in out if _sortable(value(r))]
         absent = [r for r in out if not _sortable(value(r))]
-        present.sort(key=lambda r, value=value: _sort_key(value(r)), reverse=descending)
+        present.sort(key=order, reverse=descending)
         out = present + absent
     return out
 
@@ -405,7 +409,7 @@ def sweep_report(
     if holdout:
         for which, row in (("pick", chosen), ("reference", ref_row)):
             values = _holdout_metrics(row, holdout)
-            if values is not None:
+            if values is not None and row is not None:
                 results[which] = values
                 row.update(values)
     report = SweepReport(

@@ -20,11 +20,21 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scratchnn.sweep.engine import TrialResult, build_model, metric_column
-from scratchnn.sweep.plan import WorkUnit, plan
+from scratchnn.sweep.plan import Engine, WorkUnit, plan
 from scratchnn.sweep.spec import MAX_TRIALS, SweepSpec, Trial, load_spec
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from scratchnn.sweep.executors import (
+        DaskExecutor,
+        ExecutorName,
+        InlineExecutor,
+        ProcessExecutor,
+    )
 
 _record_hook: Callable[[str, int], None] | None = None
 """Test seam, ``None`` outside tests: called in the parent as ``(point, recorded)``, at point
@@ -147,8 +157,11 @@ class _Recorder:
             self.bar.n = sum(self.done_fraction[u] * s for u, s in self.unit_seconds.items())
             self.bar.update(0)  # redraw, at most every mininterval
 
-    def on_event(self, unit: WorkUnit, kind: str, payload: Any) -> None:
-        """Handle one event of an executor."""
+    def on_event(self, unit: WorkUnit | None, kind: str, payload: Any) -> None:
+        """Handle one event of an executor (``unit`` is ``None`` when a worker started)."""
+        if unit is None:
+            self._describe()
+            return
         if kind == "progress":
             self._advance(unit, float(payload))
         elif kind == "result":
@@ -242,10 +255,10 @@ def run_sweep(
     spec: SweepSpec | str | Path,
     runs_dir: str | Path | None = None,
     *,
-    executor: str | Any = "processes",
+    executor: ExecutorName | InlineExecutor | ProcessExecutor | DaskExecutor = "processes",
     workers: int | None = None,
-    scheduler: Any = None,
-    engine: str = "auto",
+    scheduler: str | Client | None = None,
+    engine: Engine = "auto",
     progress: bool = True,
     max_trials: int | None = MAX_TRIALS,
     max_memory: float | None = None,

@@ -40,18 +40,19 @@ import inspect
 import itertools
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
 from scratchnn._memory import available_memory
 from scratchnn.sweep.engine import base_columns, canonical_json
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 SECTIONS = ("sweep", "data", "model", "compile", "fit", "params", "report")
@@ -95,6 +96,18 @@ class Param:
     distribution: str = "choice"
     low: float | None = None
     high: float | None = None
+
+    @property
+    def choices(self) -> tuple[Any, ...]:
+        """The values of a ``choice`` parameter (every parameter of a grid is one)."""
+        assert self.values is not None, f"{self.name} is not a choice parameter"
+        return self.values
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a parameter drawn from a distribution."""
+        assert self.low is not None and self.high is not None, f"{self.name} has no bounds"
+        return self.low, self.high
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,7 +191,7 @@ def _split_dotted(text: str) -> tuple[str, ...]:
 def _code_part(line: str, state: dict[str, Any]) -> str:
     """The line without comments and string contents; tracks multi-line strings and the
     bracket depth of a value spanning lines in ``state``."""
-    out = []
+    out: list[str] = []
     i, n = 0, len(line)
     while i < n:
         quote = state.get("ml")
@@ -273,7 +286,7 @@ class _Locator:
 
 
 # ---------------------------------------------------------------------------- small checks
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -283,7 +296,7 @@ def _named(registry: Mapping[str, Any], name: Any) -> Any:
     return registry.get(name) if isinstance(name, str) else None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -542,7 +555,7 @@ class _Checker:
                 f"[data] name must be one of {', '.join(sorted(DATASETS))}; received {name!r}.",
                 "data", "name" if "name" in table else None,
             )
-        accepted = [p for p in inspect.signature(DATASETS[name]).parameters]
+        accepted = [p for p in inspect.signature(DATASETS[str(name)]).parameters]
         for key in table:
             if key != "name" and key not in accepted and key not in DATA_SPLIT_KEYS:
                 raise self.fail(
@@ -734,8 +747,8 @@ class _Checker:
             if len(path) >= 3 and path[1] == "optimizer":
                 opt = self.raw["compile"].get("optimizer", "rmsprop")
                 opt_name = opt if isinstance(opt, str) else opt.get("name")
-                cls = optimizers.OPTIMIZERS.get(str(opt_name).lower())
-                accepted = ["name", *_accepted(cls)] if cls else ["name"]
+                opt_cls = optimizers.OPTIMIZERS.get(str(opt_name).lower())
+                accepted = ["name", *_accepted(opt_cls)] if opt_cls else ["name"]
                 if path[2] not in accepted:
                     raise self.fail(f"[params.{name}] path {text!r}: {opt_name} has no "
                                     f"parameter {path[2]!r}; accepted: {', '.join(accepted)}.",
@@ -794,6 +807,7 @@ class _Checker:
                 raise self.fail(f"[params.{name}] {key} must be given as {kind} for "
                                 f"distribution = {distribution!r}; received {value!r}.",
                                 *where, key if key in entry else "distribution")
+        assert low is not None and high is not None  # numbers: checked just above
         if (high < low) if distribution == "int" else (high <= low):
             raise self.fail(f"[params.{name}] needs low < high (low <= high for int); "
                             f"received low={low}, high={high}.", *where, "high")
@@ -863,8 +877,8 @@ class _Checker:
         """Refuse more than ``max_trials`` trials, counted without expanding them."""
         seeds = len(sweep["seeds"])
         if sweep["method"] == "grid":
-            count = math.prod(len(p.values) for p in params) * seeds
-            parts = [f"{len(p.values)} {p.name}" for p in params]
+            count = math.prod(len(p.choices) for p in params) * seeds
+            parts = [f"{len(p.choices)} {p.name}" for p in params]
         else:
             count = sweep["samples"] * seeds
             parts = [f"{sweep['samples']} samples"]
@@ -881,7 +895,7 @@ class _Checker:
     def _expand(self, base: dict[str, Any], params: list[Param],
                 sweep: dict[str, Any]) -> list[Trial]:
         if sweep["method"] == "grid":
-            grids = [p.values for p in params]
+            grids = [p.choices for p in params]
             assignments = [dict(zip([p.name for p in params], combo, strict=True))
                            for combo in itertools.product(*grids)]
         else:
@@ -967,7 +981,7 @@ class _Checker:
             self._check_memory(trial, params, len(x_train), x_train.shape[1:], 0.0)
         try:
             model = build_model(trial.config, x_train.shape[1])
-            model_data.as_targets(y_train, model.loss, model.output_shape,
+            model_data.as_targets(y_train, model.loss, model.output_shapes[0],
                                   model.layers[-1].name, model.dtype, len(y_train))
         except (TypeError, ValueError) as exc:
             raise self._trial_error(trial, params, ("model",), str(exc)) from None
@@ -1065,10 +1079,10 @@ def _data_probe(data: dict[str, Any]) -> tuple[int, tuple[int, ...], float] | No
     data reports why)."""
     from scratchnn.datasets import DATASETS
 
-    loader = DATASETS.get(data.get("name"))
-    takes = inspect.signature(loader).parameters if loader is not None else {}
-    if "n_samples" not in takes:
+    loader = _named(DATASETS, data.get("name"))
+    if loader is None or "n_samples" not in inspect.signature(loader).parameters:
         return None
+    takes = inspect.signature(loader).parameters
     args = {k: v for k, v in data.items() if k != "name" and k not in DATA_SPLIT_KEYS}
     rows = args.get("n_samples", takes["n_samples"].default)
     if not _is_int(rows) or rows < 1:
@@ -1109,12 +1123,13 @@ def _show(value: Any) -> str:
 def _draw(param: Param, rng: np.random.Generator) -> Any:
     """One random-search draw of ``param``."""
     if param.distribution == "choice":
-        return copy.deepcopy(param.values[int(rng.integers(len(param.values)))])
+        return copy.deepcopy(param.choices[int(rng.integers(len(param.choices)))])
+    low, high = param.bounds
     if param.distribution == "int":
-        return int(rng.integers(param.low, param.high + 1))
+        return int(rng.integers(int(low), int(high) + 1))
     if param.distribution == "uniform":
-        return float(rng.uniform(param.low, param.high))
-    return float(math.exp(rng.uniform(math.log(param.low), math.log(param.high))))
+        return float(rng.uniform(low, high))
+    return float(math.exp(rng.uniform(math.log(low), math.log(high))))
 
 
 def _assign(config: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
