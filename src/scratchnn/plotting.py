@@ -1686,8 +1686,8 @@ def save_gif(frames: Sequence[Any], path: PathLike, *, fps: float = 2.0,
     target = Path(path)
     if target.suffix.lower() != ".gif":
         raise ValueError(f"path must name a .gif file; received {str(path)!r}.")
-    pictures = [mpimg.imread(f) if isinstance(f, (str, os.PathLike)) else _numeric(f, "frame")
-                for f in frames]
+    pictures = [mpimg.imread(os.fspath(f)) if isinstance(f, (str, os.PathLike))
+                else _numeric(f, "frame") for f in frames]
     if not pictures:
         raise ValueError("save_gif needs at least one frame.")
     if any(p.shape != pictures[0].shape for p in pictures):
@@ -1699,13 +1699,19 @@ def save_gif(frames: Sequence[Any], path: PathLike, *, fps: float = 2.0,
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_axis_off()
     shown = ax.imshow(pictures[0], cmap="gray", vmin=0.0, vmax=1.0)
-    animation = FuncAnimation(fig, lambda i: [shown.set_data(pictures[i])],
-                              frames=len(pictures))
+
+    def draw(i: int) -> list[Any]:
+        shown.set_data(pictures[i])
+        return [shown]
+
+    animation = FuncAnimation(fig, draw, frames=len(pictures))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".gif", dir=target.parent)
     os.close(fd)
     try:
-        animation.save(tmp, writer=PillowWriter(fps=fps), dpi=dpi)
+        # matplotlib's stubs say int; any positive number works (a frame lasts 1000/fps ms)
+        writer = PillowWriter(fps=fps)  # type: ignore[arg-type]
+        animation.save(tmp, writer=writer, dpi=dpi)
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
@@ -1756,7 +1762,11 @@ class SampleGrids(callbacks.Callback):
         last = epoch + 1 == self.params.get("epochs")
         if (epoch + 1) % self.every and not last:
             return
-        images = self.model.generate(z=self.z)
+        generate = getattr(self.model, "generate", None)
+        if generate is None:
+            raise TypeError(f"SampleGrids needs a model with generate(z=...), such as a GAN; "
+                            f"received a {type(self.model).__name__}.")
+        images = generate(z=self.z)
         path = self.out_dir / f"{self.prefix}_epoch_{epoch + 1:03d}.png"
         title = (self.title or "Samples after epoch {epoch}").replace("{epoch}", str(epoch + 1))
         plot_image_grid(images, path, cols=self.cols, title=title)

@@ -740,7 +740,7 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def fit(self, X: Any, y: Any = None) -> RBMTransformer:
         """Train an RBM on ``X`` (rows of features in [0, 1] for Bernoulli units)."""
-        dtype = backend.resolve_dtype(self.dtype)
+        dtype = backend.resolve_dtype(cast("backend.DTypeName", self.dtype))  # checked there
         X = validate_data(self, X, dtype=dtype)
         if self.verbose not in (0, 1, 2, False, True):
             raise ValueError(f"verbose must be 0, 1 or 2; received verbose={self.verbose!r}.")
@@ -753,7 +753,7 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         history = self.model_.fit(
             X, batch_size=_check_positive_int(self.batch_size, "batch_size"),
             epochs=_check_positive_int(self.n_iter, "n_iter"), shuffle=bool(self.shuffle),
-            verbose=int(self.verbose),
+            verbose=cast("Literal[0, 1, 2]", int(self.verbose)),  # checked above
         )
         self.history_ = {k: [float(v) for v in values] for k, values in history.history.items()}
         weights = self.model_.rbm.weights

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from scratchnn.layers import (
 )
 from scratchnn.models._seeds import derived_seeds
 from scratchnn.models.model import Model
+
+if TYPE_CHECKING:
+    from scratchnn.activations import ActivationName
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,8 @@ def dense_autoencoder(
     code_size: int = 32,
     hidden: Sequence[int] = (256,),
     *,
-    activation: str = "relu",
-    output_activation: str | None = "sigmoid",
+    activation: ActivationName = "relu",
+    output_activation: ActivationName | None = "sigmoid",
     noise_stddev: float = 0.0,
     seed: int | None = None,
 ) -> Autoencoder:
@@ -120,8 +123,8 @@ def conv_autoencoder(
     code_size: int = 32,
     filters: Sequence[int] = (16, 32),
     *,
-    activation: str = "relu",
-    output_activation: str | None = "sigmoid",
+    activation: ActivationName = "relu",
+    output_activation: ActivationName | None = "sigmoid",
     noise_stddev: float = 0.0,
     seed: int | None = None,
 ) -> Autoencoder:

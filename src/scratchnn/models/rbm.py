@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -45,6 +45,9 @@ from scratchnn.models.fitting import check_int
 from scratchnn.models.model import Model
 from scratchnn.models.sequential import Sequential
 from scratchnn.tensor import Tensor
+
+if TYPE_CHECKING:
+    from scratchnn.activations import ActivationName
 
 VISIBLE_UNITS = ("bernoulli", "gaussian")
 """The kinds of visible units an RBM may have."""
@@ -297,19 +300,20 @@ class RBM(Model):
                 h = self._sample_hidden(p, rng)
         if self.persistent:
             self._chain[:] = [h]
-        n, c = 1.0 / n, 1.0 / len(v)
+        inv_n, c = 1.0 / n, 1.0 / len(v)
         grad_w = v.T @ p  # (V, C) @ (C, H) -> (V, H)
         grad_w *= c
-        grad_w -= (v0.T @ p0) * n
+        grad_w -= (v0.T @ p0) * inv_n
         if self.weight_decay:
             grad_w += self.weight_decay * w
         # column means as products with a row of 1/rows: one call each
-        neg, pos = np.full(len(v), c, dtype=v.dtype), np.full(len(v0), n, dtype=v0.dtype)
+        neg, pos = np.full(len(v), c, dtype=v.dtype), np.full(len(v0), inv_n, dtype=v0.dtype)
         grads = (neg @ p - pos @ p0, neg @ v - pos @ v0)
         params = self.rbm.params  # kernel, hidden_bias, visible_bias
         params[0].grad = grad_w
         for param, grad in zip(params[1:], grads, strict=True):
             param.grad = grad
+        assert self.optimizer is not None  # fit compiles it
         self.optimizer.step(params)
         for param in params:
             param.grad = None
@@ -437,7 +441,8 @@ class PseudoLikelihood(callbacks_module.Callback):
         if logs is not None:
             n, features = np.shape(self.x)
             index = self.rng.integers(0, features, n)
-            logs["pseudo_likelihood"] = float(np.mean(self.model.score_samples(self.x, index)))
+            rbm = cast(RBM, self.model)  # an RBM is what this callback is given to
+            logs["pseudo_likelihood"] = float(np.mean(rbm.score_samples(self.x, index)))
 
 
 @register
@@ -492,8 +497,10 @@ class DBN(Model):
             raise ValueError(f"hidden must be a non-empty list of layer sizes; received "
                              f"hidden={hidden!r}.")
         self.hidden = tuple(check_int(h, "each hidden size", 1) for h in hidden)
-        self._rbm_args = {"k": k, "persistent": persistent, "learning_rate": learning_rate,
-                          "momentum": momentum, "weight_decay": weight_decay}
+        self._rbm_args: dict[str, Any] = {
+            "k": k, "persistent": persistent, "learning_rate": learning_rate,
+            "momentum": momentum, "weight_decay": weight_decay,
+        }
         sizes = (n_visible, *self.hidden[:-1])
         seeds = derived_seeds(seed, len(self.hidden))
         self.rbms = [
@@ -534,7 +541,7 @@ class DBN(Model):
         batch_size: int | None = 32,
         epochs: int | Sequence[int] = 1,
         callbacks: Sequence[callbacks_module.Callback] | None = None,
-        verbose: int = 1,
+        verbose: Literal[0, 1, 2] = 1,
         shuffle: bool = True,
         seed: int | None = None,
     ) -> list[callbacks_module.History]:
@@ -574,7 +581,7 @@ class DBN(Model):
     def to_model(
         self,
         output_units: int | None = None,
-        output_activation: str | None = "softmax",
+        output_activation: ActivationName | None = "softmax",
         *,
         name: str | None = None,
         seed: int | None = None,

@@ -30,13 +30,16 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scratchnn import datasets, initializers, plotting
 from scratchnn.layers import Dense
 from scratchnn.models import DBN, RBM, Sequential, conv_autoencoder, dense_autoencoder
+
+if TYPE_CHECKING:
+    from scratchnn.activations import ActivationName
 from scratchnn.models.diagnostics import gradient_norms
 from scratchnn.models.rbm import PseudoLikelihood
 from scratchnn.optimizers import SGD, Adam
@@ -149,7 +152,9 @@ def load_data(sizes: DeepSizes, seed: int, say: Reporter, mnist: Any = None) -> 
 
 # --- RBM vs scikit-learn -----------------------------------------------------------------------
 
-RECIPE = {"n_components": 100, "learning_rate": 0.06, "batch_size": 10, "n_iter": 10}
+RECIPE: dict[str, Any] = {
+    "n_components": 100, "learning_rate": 0.06, "batch_size": 10, "n_iter": 10,
+}
 """scikit-learn's recipe for the RBM (its example's settings; persistent CD, no shuffling)."""
 
 
@@ -478,7 +483,7 @@ def autoencoder_section(data: DeepData, sizes: DeepSizes, seed: int, out_dir: Pa
 # --- vanishing gradients ----------------------------------------------------------------------
 
 
-def deep_net(n_in: int, width: int, activation: str, init: Any, seed: int) -> Sequential:
+def deep_net(n_in: int, width: int, activation: ActivationName, init: Any, seed: int) -> Sequential:
     """``DEPTH`` hidden Dense layers of ``width`` units, then a softmax of 10."""
     layers = [Dense(width, activation=activation, kernel_initializer=init,
                     input_dim=n_in if i == 0 else None) for i in range(DEPTH)]
