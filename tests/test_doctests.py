@@ -45,6 +45,9 @@ NO_EXAMPLES: dict[str, str] = {
     "scratchnn.studies.seed003": "a study, a run of minutes; tests/test_studies.py runs it",
     "scratchnn.studies.seed004": "a study, a run of minutes; tests/test_studies.py runs it",
     "scratchnn.studies._rnn004": "study 004's LSTM section; tests/test_studies.py runs it",
+    "scratchnn.studies._deep004": "study 004's RBM, DBN, autoencoder and vanishing-gradient "
+                                  "sections; tests/test_studies.py runs them",
+    "scratchnn.studies._gan004": "study 004's GAN section; tests/test_studies.py runs it",
     "scratchnn.cli.sweep": "the sweep commands; docs/sweeps.md shows them",
     "scratchnn.sweep.executors": "executors need worker processes; test_sweep_run runs them",
     "scratchnn.sweep.plan": "internal planning of work units, tested in test_sweep_population",

@@ -66,6 +66,14 @@ EXPECTED_FIGURES: dict[str, list[str]] = {
         "004 transfer learning",
         "004 recurrent network: character LSTM validation loss",
         "004 recurrent network: generated text",
+        "004 RBM features vs scikit-learn's BernoulliRBM",
+        "004 deep belief net with few labels",
+        "004 RBM filters and Gibbs samples",
+        "004 autoencoders vs PCA",
+        "004 denoising autoencoder and 2-D code space",
+        "004 GAN sample quality (classifier score, Fréchet distance)",
+        "004 GAN samples over training (grids and GIF)",
+        "004 vanishing gradients: sigmoid vs ReLU + He vs DBN-initialised",
     ],
 }
 """Every figure of SEEDS.md, by study: the names the studies give them."""
@@ -195,6 +203,24 @@ def test_004_figures(run_all):
         assert (out / f"004_{name}.png").is_file()
     assert figure(results, "004 early stopping").value < 150  # stopped before the last epoch
     assert "library bug" not in results["004"].notes  # frozen layers stayed frozen
+
+
+def test_004_deep_architectures(run_all):
+    out, results = run_all
+    # quick: scikit-learn's RBM recipe on plain digits, both RBMs within a point of each other
+    rbm = figure(results, "004 RBM features vs scikit-learn's BernoulliRBM")
+    assert rbm.tolerance == 1.0 and rbm.verdict in ("matched", "beaten") and rbm.value > 85
+    ae = figure(results, "004 autoencoders vs PCA")
+    assert ae.verdict == "beaten" and ae.value < ae.target  # both autoencoders beat PCA
+    assert figure(results, "004 denoising autoencoder and 2-D code space").value < 0.04
+    assert figure(results, "004 vanishing gradients: sigmoid vs ReLU + He vs DBN-initialised"
+                  ).value < 1e-2  # the sigmoid net's first layer gets a vanishing share
+    for name in ("rbm_pseudo_likelihood", "rbm_filters", "rbm_gibbs_samples", "dbn_few_labels",
+                 "autoencoders_vs_pca", "denoising_autoencoder", "autoencoder_code_space",
+                 "dense_gan_samples", "dcgan_samples", "vanishing_gradients"):
+        assert (out / f"004_{name}.png").is_file(), name
+    assert (out / "004_dcgan_epochs" / "dcgan.gif").is_file()
+    assert "004_dcgan_epochs/dcgan.gif" in results["004"].notes
 
 
 # --- images and the report --------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Evaluation metrics on plain arrays: accuracy, precision/recall/F1, ROC AUC, regression scores.
+"""Evaluation metrics on plain arrays: accuracy, precision/recall/F1, ROC AUC, regression scores,
+and two scores of generated samples (:func:`classifier_score`, :func:`frechet_distance`).
 
 Every function takes ``(y_true, y_pred)`` as array-likes (NumPy arrays, lists, device arrays) and
 returns a Python float (:func:`confusion_matrix` returns an int array). Nothing here touches
@@ -475,6 +476,69 @@ def r2_score(y_true: ArrayLike, y_pred: ArrayLike) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
+# Generated samples
+
+
+def classifier_score(probabilities: Any) -> float:
+    """The Inception score with a classifier of one's own: ``exp(E_x[KL(p(y|x) || p(y))])``.
+
+    High when each sample is classified confidently (``p(y|x)`` peaked) and the samples cover
+    the classes evenly (``p(y)`` flat): from 1 (every sample alike, or the classifier unsure) to
+    K (confident and balanced over K classes). Salimans et al. (2016) use Inception-v3 on
+    ImageNet; for digits, an MNIST classifier's probabilities.
+
+    Args:
+        probabilities: ``(N, K)`` class probabilities of N generated samples.
+
+    Example:
+        >>> round(classifier_score(np.eye(10)[np.arange(100) % 10]), 6)
+        10.0
+        >>> round(classifier_score(np.full((5, 4), 0.25)), 6)
+        1.0
+    """
+    p = _as_array(probabilities, "probabilities").astype(np.float64)
+    if p.ndim != 2 or not len(p) or np.any(p < 0) or not np.allclose(p.sum(axis=1), 1, atol=1e-4):
+        raise ValueError(f"probabilities must be (N, K) rows of class probabilities summing to "
+                         f"1; received shape {p.shape}.")
+    marginal = p.mean(axis=0)  # (K,)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * (np.log(p) - np.log(marginal)), 0.0)
+    return float(np.exp(terms.sum(axis=1).mean()))
+
+
+def frechet_distance(features_a: Any, features_b: Any) -> float:
+    """Fréchet distance between Gaussians fitted to two sets of features (the FID's formula).
+
+    ``‖μ_a - μ_b‖² + Tr(Σ_a + Σ_b - 2 (Σ_a Σ_b)^½)``: 0 for identical statistics. Heusel et al.
+    (2017) take Inception-v3 features; for digits, a classifier's penultimate layer.
+
+    Args:
+        features_a: ``(N, D)`` features of one set (e.g. generated samples).
+        features_b: ``(M, D)`` features of the other (e.g. real test images).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> a = rng.normal(size=(20000, 2))
+        >>> round(frechet_distance(a, a + [3.0, 0.0]), 3)  # a shift of 3: 3²
+        9.0
+    """
+    a = _as_array(features_a, "features_a").astype(np.float64)
+    b = _as_array(features_b, "features_b").astype(np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or len(a) < 2 or len(b) < 2:
+        raise ValueError(f"features_a and features_b must be (N, D) and (M, D), N, M >= 2; "
+                         f"received shapes {a.shape} and {b.shape}.")
+    mu = a.mean(axis=0) - b.mean(axis=0)
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    # Tr((Σa Σb)^½) = Σ √λ over the eigenvalues λ of Σa^½ Σb Σa^½, a symmetric positive
+    # semi-definite matrix: stable when a feature never varies (singular covariances).
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    cross = float(np.sqrt(np.clip(middle, 0, None)).sum())
+    return float(mu @ mu + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+
+
+# ---------------------------------------------------------------------------------------------
 # Registry
 
 
@@ -652,10 +716,12 @@ __all__ = [
     "auc",
     "binary_accuracy",
     "categorical_accuracy",
+    "classifier_score",
     "confusion_matrix",
     "display_name",
     "f1_score",
     "format_value",
+    "frechet_distance",
     "get",
     "higher_is_better",
     "info",

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 from numpy.typing import ArrayLike
 
-from scratchnn import backend
+from scratchnn import backend, callbacks
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -1382,19 +1382,422 @@ def plot_feature_maps(
     return fig
 
 
+# --- deep architectures: images, codes, gradients, sample grids -------------------------------
+
+
+def _images(x: Any, name: str, image_shape: Sequence[int] | None = None) -> np.ndarray:
+    """``x`` as ``(N, H, W)`` grey or ``(N, H, W, 3)`` colour images (rows reshaped to
+    ``image_shape``; one channel squeezed)."""
+    arr = _numeric(x, name).astype(np.float64, copy=False)
+    if image_shape is not None:
+        try:
+            arr = arr.reshape((len(arr), *tuple(image_shape)))
+        except ValueError:
+            raise ValueError(
+                f"{name} of shape {arr.shape} cannot be read as images of shape "
+                f"{tuple(image_shape)}."
+            ) from None
+    if arr.ndim == 4 and arr.shape[3] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (3, 4) or (arr.ndim == 4 and arr.shape[3] != 3) or not len(arr):
+        raise ValueError(
+            f"{name} must be images (N, H, W), (N, H, W, 1) or (N, H, W, 3), or rows with "
+            f"image_shape=...; received shape {arr.shape}."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return arr
+
+
+def _scaled(tiles: np.ndarray, scale: str) -> np.ndarray:
+    """Tiles in [0, 1]: ``"each"`` stretches every tile to its own range, ``"all"`` the whole
+    set to one range, ``"none"`` clips values that already lie in [0, 1]."""
+    if scale == "none":
+        return np.clip(tiles, 0.0, 1.0)
+    if scale not in ("each", "all"):
+        raise ValueError(f"scale must be 'each', 'all' or 'none'; received scale={scale!r}.")
+    axes = tuple(range(1, tiles.ndim)) if scale == "each" else None
+    low = tiles.min(axis=axes, keepdims=axes is not None)
+    span = tiles.max(axis=axes, keepdims=axes is not None) - low
+    return (tiles - low) / np.where(span > 0, span, 1.0)
+
+
+def _finish(fig: Figure, path: PathLike | None, dpi: float, title: str | None = None) -> Figure:
+    """Give ``fig`` its title, write it to ``path`` when given, return it."""
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        save_png(fig, path, dpi)
+    return fig
+
+
+def _mosaic(tiles: np.ndarray, cols: int, pad: int = 1) -> np.ndarray:
+    """Tiles ``(N, H, W[, 3])`` laid out ``cols`` to a row, ``pad`` pixels apart, one array."""
+    n, h, w = tiles.shape[:3]
+    rows = math.ceil(n / cols)
+    out = np.ones((rows * (h + pad) - pad, cols * (w + pad) - pad, *tiles.shape[3:]))
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, cols)
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = tile
+    return out
+
+
+def plot_image_grid(
+    images: Any,
+    path: PathLike | None = None,
+    *,
+    image_shape: Sequence[int] | None = None,
+    cols: int | None = None,
+    scale: str = "none",
+    title: str | None = None,
+    figsize: tuple[float, float] = (6.0, 6.4),
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Draw images as one grid (a mosaic on a single axes, quick for hundreds of tiles).
+
+    Args:
+        images: ``(N, H, W)``, ``(N, H, W, 1)``, ``(N, H, W, 3)``, or rows ``(N, D)`` with
+            ``image_shape``.
+        path: write a PNG there (atomically) when given.
+        image_shape: the shape to read rows as, e.g. ``(28, 28)``.
+        cols: tiles per row (default: about square).
+        scale: ``"none"`` (values in [0, 1], e.g. pixels or samples), ``"each"`` (each tile to
+            its own range: filters, weights) or ``"all"`` (one range for all).
+        title: the figure title.
+        figsize, dpi: size of the figure.
+
+    Returns:
+        The Figure (one axes).
+
+    Example:
+        >>> import numpy as np
+        >>> fig = plot_image_grid(np.random.default_rng(0).random((12, 8, 8)), cols=6)
+        >>> fig.axes[0].images[0].get_array().shape
+        (17, 53)
+    """
+    tiles = _scaled(_images(images, "images", image_shape), scale)
+    if cols is None:
+        cols = math.ceil(math.sqrt(len(tiles)))
+    if isinstance(cols, bool) or not isinstance(cols, int) or cols < 1:
+        raise ValueError(f"cols must be a positive integer; received cols={cols!r}.")
+    fig = new_figure(figsize, dpi)
+    ax = fig.add_subplot()
+    mosaic = _mosaic(tiles, min(cols, len(tiles)))
+    ax.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_axis_off()
+    return _finish(fig, path, dpi, title)
+
+
+def plot_rbm_filters(
+    kernel: Any,
+    image_shape: Sequence[int],
+    path: PathLike | None = None,
+    *,
+    max_filters: int = 100,
+    title: str | None = None,
+    figsize: tuple[float, float] = (6.0, 6.4),
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Draw an RBM's (or a Dense layer's) filters: each hidden unit's weights as an image.
+
+    Args:
+        kernel: ``(V, H)`` weights (an RBM's ``kernel``; a Dense layer's), V = prod(image_shape).
+        image_shape: the shape of one input image, e.g. ``(28, 28)``.
+        path: write a PNG there when given.
+        max_filters: the first ones drawn, at most.
+        title: the figure title.
+
+    Example:
+        >>> import numpy as np
+        >>> fig = plot_rbm_filters(np.random.default_rng(0).normal(size=(64, 16)), (8, 8))
+        >>> fig.get_suptitle()
+        'RBM filters: 16 of 16 hidden units, 8x8'
+    """
+    w = _numeric(kernel, "kernel")
+    if w.ndim != 2 or w.shape[0] != math.prod(image_shape):
+        raise ValueError(
+            f"kernel must be (V, H) with V = {math.prod(image_shape)} (image_shape "
+            f"{tuple(image_shape)}); received shape {w.shape}."
+        )
+    count = min(w.shape[1], max_filters)
+    label = "x".join(str(n) for n in image_shape)
+    return plot_image_grid(
+        w.T[:count], path, image_shape=image_shape, scale="each", figsize=figsize, dpi=dpi,
+        title=title or f"RBM filters: {count} of {w.shape[1]} hidden units, {label}",
+    )
+
+
+def plot_image_rows(
+    rows: Mapping[str, Any],
+    path: PathLike | None = None,
+    *,
+    image_shape: Sequence[int] | None = None,
+    max_images: int = 12,
+    scale: str = "none",
+    title: str | None = None,
+    figsize: tuple[float, float] | None = None,
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Rows of images with a label each: original / noisy / reconstructed, or Gibbs steps.
+
+    Args:
+        rows: ``{label: images}``; each row shows its first ``max_images`` images.
+        path: write a PNG there when given.
+        image_shape: shape to read rows of features as.
+        max_images: images per row, at most.
+        scale: as :func:`plot_image_grid`.
+        title: the figure title.
+        figsize: default 10 wide, 0.9 + 1 inch per row.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).random((5, 64))
+        >>> fig = plot_image_rows({"original": x, "reconstructed": x}, image_shape=(8, 8))
+        >>> [ax.get_ylabel() for ax in fig.axes]
+        ['original', 'reconstructed']
+    """
+    if not rows:
+        raise ValueError("rows must name at least one row of images.")
+    size = figsize or (10.0, 0.9 + 1.0 * len(rows))
+    fig = new_figure(size, dpi)
+    for i, (label, images) in enumerate(rows.items()):
+        tiles = _scaled(_images(images, f"rows[{label!r}]", image_shape)[:max_images], scale)
+        ax = fig.add_subplot(len(rows), 1, i + 1)
+        ax.imshow(_mosaic(tiles, len(tiles)), cmap="gray", vmin=0.0, vmax=1.0,
+                  interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(str(label), rotation=0, ha="right", va="center", fontsize="small")
+    return _finish(fig, path, dpi, title)
+
+
+def plot_code_space(
+    codes: Any,
+    labels: Any,
+    path: PathLike | None = None,
+    *,
+    title: str | None = None,
+    class_names: Sequence[str] | None = None,
+    figsize: tuple[float, float] = (6.5, 5.5),
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """A 2-D code space (an autoencoder's codes, any embedding) coloured by class.
+
+    Args:
+        codes: ``(N, 2)`` codes.
+        labels: ``(N,)`` classes (e.g. the digit of each image).
+        path: write a PNG there when given.
+        title: the axes title.
+        class_names: legend labels per class (default the class values).
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> fig = plot_code_space(rng.normal(size=(30, 2)), rng.integers(0, 3, 30))
+        >>> len(fig.axes[0].collections)
+        3
+    """
+    points = _points(codes, "codes")
+    classes = _labels(labels, len(points), "labels", "codes")
+    fig = new_figure(figsize, dpi)
+    ax = fig.add_subplot()
+    values = np.unique(classes)
+    colors = _class_colors(len(values))
+    for k, value in enumerate(values):
+        chosen = classes == value
+        name = str(value) if class_names is None else _class_name(class_names, k, value)
+        ax.scatter(points[chosen, 0], points[chosen, 1], s=6, alpha=0.6, color=colors[k],
+                   label=name, linewidths=0)
+    ax.legend(markerscale=3, fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.set_xlabel("code 1")
+    ax.set_ylabel("code 2")
+    ax.set_title(title or "2-D code space")
+    ax.grid(True, alpha=0.3)
+    return _finish(fig, path, dpi)
+
+
+def plot_gradient_norms(
+    norms: Mapping[str, Sequence[float]],
+    path: PathLike | None = None,
+    *,
+    title: str | None = None,
+    styles: Mapping[str, tuple[str, str]] | None = None,
+    ylabel: str = "gradient norm (log scale)",
+    figsize: tuple[float, float] = (7.0, 4.5),
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Gradient norm per layer, one line per network (or moment): vanishing gradients at a glance.
+
+    Args:
+        norms: ``{label: [norm of layer 1, layer 2, ...]}`` (first layer first).
+        path: write a PNG there when given.
+        title: the axes title.
+        styles: ``{label: (color, linestyle)}`` to pair lines, e.g. a network at initialisation
+            (dashed) and after training (solid).
+        ylabel: the y label.
+
+    Example:
+        >>> fig = plot_gradient_norms({"sigmoid": [1e-6, 1e-4, 1e-2], "relu": [0.1, 0.2, 0.3]})
+        >>> fig.axes[0].get_yscale(), fig.axes[0].get_xlabel()
+        ('log', 'layer (input side first)')
+    """
+    if not norms:
+        raise ValueError("norms must hold at least one line {label: [norm per layer]}.")
+    fig = new_figure(figsize, dpi)
+    ax = fig.add_subplot()
+    top = 0
+    for label, values in norms.items():
+        y = _numeric(values, f"norms[{label!r}]").astype(np.float64).ravel()
+        if not np.all(np.isfinite(y)) or np.any(y <= 0):
+            raise ValueError(f"norms[{label!r}] must be finite positive numbers (a log axis).")
+        color, linestyle = (styles or {}).get(label, (None, "-"))
+        x = np.arange(1, y.size + 1)
+        ax.plot(x, y, marker="o", markersize=3, linewidth=1.5, label=label, color=color,
+                linestyle=linestyle)
+        top = max(top, y.size)
+    ax.set_yscale("log")
+    ax.set_xticks(range(1, top + 1))
+    ax.set_xlabel("layer (input side first)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or "Gradient norm per layer")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    if path is not None:
+        save_png(fig, path, dpi)
+    return fig
+
+
+def save_gif(frames: Sequence[Any], path: PathLike, *, fps: float = 2.0,
+             dpi: float = DEFAULT_DPI) -> Path:
+    """Write an animated GIF of pictures (PNG files, or image arrays), with matplotlib's pillow
+    writer; atomically, like the PNGs.
+
+    Args:
+        frames: PNG paths or ``(H, W[, 3|4])`` arrays in [0, 1], all of one size.
+        path: a ``.gif`` path.
+        fps: frames per second.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    from matplotlib import image as mpimg
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    target = Path(path)
+    if target.suffix.lower() != ".gif":
+        raise ValueError(f"path must name a .gif file; received {str(path)!r}.")
+    pictures = [mpimg.imread(os.fspath(f)) if isinstance(f, (str, os.PathLike))
+                else _numeric(f, "frame") for f in frames]
+    if not pictures:
+        raise ValueError("save_gif needs at least one frame.")
+    if any(p.shape != pictures[0].shape for p in pictures):
+        raise ValueError(f"every frame must have one shape; received "
+                         f"{sorted({p.shape for p in pictures})}.")
+    h, w = pictures[0].shape[:2]
+    fig = new_figure((w / dpi, h / dpi), dpi)
+    fig.set_layout_engine("none")
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_axis_off()
+    shown = ax.imshow(pictures[0], cmap="gray", vmin=0.0, vmax=1.0)
+
+    def draw(i: int) -> list[Any]:
+        shown.set_data(pictures[i])
+        return [shown]
+
+    animation = FuncAnimation(fig, draw, frames=len(pictures))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".gif", dir=target.parent)
+    os.close(fd)
+    try:
+        # matplotlib's stubs say int; any positive number works (a frame lasts 1000/fps ms)
+        writer = PillowWriter(fps=fps)  # type: ignore[arg-type]
+        animation.save(tmp, writer=writer, dpi=dpi)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+class SampleGrids(callbacks.Callback):
+    """After every epoch, draw a grid of the model's samples from fixed noise; at the end, an
+    animated GIF of the grids (the GAN learning, epoch by epoch).
+
+    The model must have ``generate(z=...)`` (a :class:`~scratchnn.models.GAN`). Files:
+    ``<out_dir>/<prefix>_epoch_001.png``, ... and ``<out_dir>/<prefix>.gif``.
+
+    Args:
+        out_dir: the folder for the PNGs and the GIF.
+        z: the fixed noise, ``(N, Z)`` (the same samples are followed over training).
+        prefix: start of the file names.
+        cols: tiles per row.
+        gif: write the GIF at the end of training.
+        title: a title; ``"{epoch}"`` in it is replaced by the epoch number.
+        every: draw after every ``every``-th epoch (and after the last one).
+
+    Attributes:
+        paths: the PNGs written, in order; ``gif_path`` the GIF (``None`` before it is written).
+    """
+
+    def __init__(self, out_dir: PathLike, z: Any, *, prefix: str = "samples",
+                 cols: int | None = None, gif: bool = True, title: str | None = None,
+                 every: int = 1) -> None:
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive integer; received every={every!r}.")
+        self.every = every
+        self.out_dir = Path(out_dir)
+        self.z = z
+        self.prefix = prefix
+        self.cols = cols
+        self.gif = gif
+        self.title = title
+        self.paths: list[Path] = []
+        self.gif_path: Path | None = None
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        """Draw this epoch's grid (every ``every`` epochs, and the last)."""
+        last = epoch + 1 == self.params.get("epochs")
+        if (epoch + 1) % self.every and not last:
+            return
+        generate = getattr(self.model, "generate", None)
+        if generate is None:
+            raise TypeError(f"SampleGrids needs a model with generate(z=...), such as a GAN; "
+                            f"received a {type(self.model).__name__}.")
+        images = generate(z=self.z)
+        path = self.out_dir / f"{self.prefix}_epoch_{epoch + 1:03d}.png"
+        title = (self.title or "Samples after epoch {epoch}").replace("{epoch}", str(epoch + 1))
+        plot_image_grid(images, path, cols=self.cols, title=title)
+        self.paths.append(path)
+
+    def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        """Write the GIF of the grids drawn so far."""
+        if self.gif and self.paths:
+            self.gif_path = save_gif(self.paths, self.out_dir / f"{self.prefix}.gif")
+
+
 __all__ = [
     "DEFAULT_DPI",
     "PlotLayoutWarning",
+    "SampleGrids",
     "clipped_texts",
     "new_figure",
     "plain_log_ticks",
     "plot_boundary_grid",
+    "plot_code_space",
     "plot_confusion_matrix",
     "plot_cost_curve",
     "plot_decision_boundary",
     "plot_feature_maps",
     "plot_filters",
+    "plot_gradient_norms",
     "plot_history",
+    "plot_image_grid",
+    "plot_image_rows",
+    "plot_rbm_filters",
     "plot_sweep_scatter",
+    "save_gif",
     "save_png",
 ]

@@ -1,4 +1,5 @@
-"""scikit-learn estimators around scratchnn networks: NeuralNetClassifier, NeuralNetRegressor.
+"""scikit-learn estimators around scratchnn networks: NeuralNetClassifier, NeuralNetRegressor,
+and RBMTransformer (an RBM's hidden probabilities as features, the first step of a pipeline).
 
 They follow scikit-learn's conventions, so ``clone``, ``Pipeline``, ``ColumnTransformer``,
 ``cross_val_score`` and ``GridSearchCV`` work with them (``check_estimator`` passes): the
@@ -48,20 +49,26 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from scratchnn import backend, callbacks, optimizers
 from scratchnn.layers import LAYERS, Dense, Layer
-from scratchnn.models import Sequential, saving
+from scratchnn.models import RBM, Sequential, saving
 
 if TYPE_CHECKING:
     from scratchnn.activations import ActivationName
     from scratchnn.losses import LossName
 
-__all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
+__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "RBMTransformer"]
 
 _SEED_BOUND = 2**31 - 1
 
@@ -664,3 +671,112 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
         tags.target_tags.single_output = True
         return tags
 
+
+
+class RBMTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """An RBM as a scikit-learn transformer: ``fit`` learns it, ``transform`` gives the hidden
+    probabilities (scikit-learn's ``BernoulliRBM`` interface, trained by
+    :class:`scratchnn.models.RBM`).
+
+    The parameters and attributes follow ``BernoulliRBM`` (``n_components``, ``learning_rate``,
+    ``batch_size``, ``n_iter``; ``components_`` of shape ``(n_components, n_features)``,
+    ``intercept_hidden_``, ``intercept_visible_``), and its default algorithm, persistent
+    contrastive divergence with batches in the order of the rows; the others are
+    :class:`~scratchnn.models.RBM`'s. ``model_`` is the trained RBM (save it with
+    ``est.model_.save(path)``).
+
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> X, y = load_digits(return_X_y=True)
+        >>> rbm = RBMTransformer(n_components=64, learning_rate=0.1, n_iter=10, random_state=0)
+        >>> pipe = make_pipeline(rbm, LogisticRegression(solver="newton-cg"))
+        >>> pipe.fit(X / 16, y).score(X / 16, y) > 0.85
+        True
+
+    Args:
+        n_components: hidden units.
+        learning_rate: SGD step.
+        batch_size: rows per update.
+        n_iter: passes over the data.
+        k: Gibbs steps per update.
+        persistent: persistent CD (``True``, as ``BernoulliRBM``) or CD-k.
+        momentum, weight_decay, visible: as for :class:`~scratchnn.models.RBM`.
+        shuffle: reshuffle the rows every pass (``BernoulliRBM`` does not).
+        random_state: ``None``, an int, a ``RandomState`` or a ``Generator``.
+        verbose: 0 silent, 1 a progress bar, 2 a line per pass.
+        dtype: ``"float32"`` or ``"float64"``.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 256,
+        learning_rate: float = 0.1,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        k: int = 1,
+        persistent: bool = True,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        visible: str = "bernoulli",
+        shuffle: bool = False,
+        random_state: Any = None,
+        verbose: int = 0,
+        dtype: str = "float32",
+    ) -> None:
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.k = k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.visible = visible
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = verbose
+        self.dtype = dtype
+
+    def fit(self, X: Any, y: Any = None) -> RBMTransformer:
+        """Train an RBM on ``X`` (rows of features in [0, 1] for Bernoulli units)."""
+        dtype = backend.resolve_dtype(cast("backend.DTypeName", self.dtype))  # checked there
+        X = validate_data(self, X, dtype=dtype)
+        if self.verbose not in (0, 1, 2, False, True):
+            raise ValueError(f"verbose must be 0, 1 or 2; received verbose={self.verbose!r}.")
+        self.model_ = RBM(
+            _check_positive_int(self.n_components, "n_components"), X.shape[1],
+            visible=self.visible, k=self.k, persistent=self.persistent,
+            learning_rate=self.learning_rate, momentum=self.momentum,
+            weight_decay=self.weight_decay, dtype=dtype, seed=_seed(self.random_state),
+        )
+        history = self.model_.fit(
+            X, batch_size=_check_positive_int(self.batch_size, "batch_size"),
+            epochs=_check_positive_int(self.n_iter, "n_iter"), shuffle=bool(self.shuffle),
+            verbose=cast("Literal[0, 1, 2]", int(self.verbose)),  # checked above
+        )
+        self.history_ = {k: [float(v) for v in values] for k, values in history.history.items()}
+        weights = self.model_.rbm.weights
+        self.components_ = np.array(weights["kernel"].data.T, dtype=np.float64)
+        self.intercept_hidden_ = np.array(weights["hidden_bias"].data, dtype=np.float64)
+        self.intercept_visible_ = np.array(weights["visible_bias"].data, dtype=np.float64)
+        self._n_features_out = self.components_.shape[0]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Hidden probabilities ``p(h = 1 | X)``, ``(n_samples, n_components)``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=self.model_.dtype)
+        return np.asarray(self.model_.transform(X), dtype=np.float64)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Pseudo-likelihood of each row, as ``BernoulliRBM.score_samples``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=self.model_.dtype)
+        return np.asarray(self.model_.score_samples(X), dtype=np.float64)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags

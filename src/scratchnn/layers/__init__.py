@@ -8,7 +8,7 @@
 * :mod:`~scratchnn.layers.pooling`: MaxPooling1D/2D, AveragePooling1D/2D and their global forms;
 * :mod:`~scratchnn.layers.normalization`: BatchNormalization;
 * :mod:`~scratchnn.layers.reshaping`: Reshape, UpSampling2D, ZeroPadding2D;
-* :mod:`~scratchnn.layers.regularization`: SpatialDropout2D.
+* :mod:`~scratchnn.layers.regularization`: SpatialDropout2D, GaussianNoise.
 
 :data:`LAYERS` is the registry model files name layers by: a class is found there by its name,
 never imported from a name read from a file.
@@ -38,7 +38,7 @@ from scratchnn.layers.pooling import (
     MaxPooling2D,
 )
 from scratchnn.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
-from scratchnn.layers.regularization import SpatialDropout2D
+from scratchnn.layers.regularization import GaussianNoise, SpatialDropout2D
 from scratchnn.layers.reshaping import Reshape, UpSampling2D, ZeroPadding2D
 from scratchnn.layers.sequence import Embedding, Masking, TimeDistributed
 
@@ -66,7 +66,7 @@ LAYERS.update({cls.__name__: cls for cls in (
     Conv1D, Conv2D, Conv2DTranspose,
     MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D,
     GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
-    BatchNormalization, Reshape, UpSampling2D, ZeroPadding2D, SpatialDropout2D,
+    BatchNormalization, Reshape, UpSampling2D, ZeroPadding2D, SpatialDropout2D, GaussianNoise,
 )})  # fmt: skip
 """Layer class name -> class: every layer a model file may name."""
 
@@ -95,6 +95,7 @@ __all__ += [
     "Conv1D",
     "Conv2D",
     "Conv2DTranspose",
+    "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalMaxPooling1D",

@@ -1,7 +1,10 @@
-"""SpatialDropout2D: dropout of whole feature maps (Keras name).
+"""SpatialDropout2D and GaussianNoise: regularisation layers active in training only (Keras
+names).
 
 Neighbouring pixels of a feature map are strongly correlated, so dropping single pixels hardly
-regularises a convolution; dropping whole channels does (Tompson et al., 2015).
+regularises a convolution; dropping whole channels does (Tompson et al., 2015). Adding noise to
+the input of an autoencoder trained to give back the clean input makes a denoising autoencoder
+(Vincent et al., 2008).
 
 Shape legend: N batch, H/W height/width, C channels.
 """
@@ -15,7 +18,7 @@ import numpy as np
 from scratchnn import ops
 from scratchnn.backend import FloatDType
 from scratchnn.layers import _spatial as sp
-from scratchnn.layers.base import Layer
+from scratchnn.layers.base import Layer, require_rng
 from scratchnn.tensor import Tensor
 
 
@@ -92,3 +95,63 @@ class SpatialDropout2D(Layer):
             "data_format": self.data_format,
             "seed": self.seed,
         }
+
+
+class GaussianNoise(Layer):
+    """In training, add zero-mean Gaussian noise of standard deviation ``stddev``; identity
+    otherwise.
+
+    Put after the ``Input`` of an autoencoder trained with ``fit(x, x)``, it makes a denoising
+    autoencoder: fresh noise on every batch, the clean input as target. The noise is drawn from
+    the model's generator (``Model(..., seed=...)``, or ``fit(seed=...)``), or from one seeded
+    with ``seed``.
+
+    Args:
+        stddev: standard deviation of the noise, >= 0.
+        seed: seed of this layer's own generator; ``None`` uses the model's.
+
+    Shape:
+        any, unchanged.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = GaussianNoise(0.1, seed=0)
+        >>> noisy = layer(np.zeros((1000, 4)), training=True).numpy()
+        >>> round(float(noisy.std()), 1), layer(np.ones((1, 2))).numpy().tolist()
+        (0.1, [[1.0, 1.0]])
+    """
+
+    def __init__(
+        self, stddev: float, seed: int | None = None, trainable: bool = True,
+        name: str | None = None, dtype: Any = None,
+    ) -> None:
+        super().__init__(trainable=trainable, name=name, dtype=dtype)
+        if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or not (
+            0 <= stddev < float("inf")
+        ):
+            raise ValueError(
+                f"GaussianNoise stddev must be a finite number >= 0; received stddev={stddev!r}."
+            )
+        self.stddev = float(stddev)
+        self.seed = seed
+        self.rng: np.random.Generator | None = None
+
+    def build(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None,
+        dtype: Any = None,
+    ) -> None:
+        """Take the noise generator: one seeded with ``seed``, else the model's ``rng``."""
+        super().build(input_shape, rng, dtype)
+        self.rng = np.random.default_rng(self.seed) if self.seed is not None else rng
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        """``x + stddev * z`` with ``z ~ N(0, 1)`` in training; ``x`` otherwise."""
+        if not training or self.stddev == 0:
+            return x
+        rng = require_rng(self.rng, self)
+        noise = rng.standard_normal(x.shape) * self.stddev
+        return ops.add(x, Tensor(noise.astype(x.dtype, copy=False), dtype=x.dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as a dict (Keras' keys)."""
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}

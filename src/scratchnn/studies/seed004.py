@@ -16,7 +16,12 @@ Figures of the guide reproduced here:
   a dense layer) on the same shifted images, with its learned filters and the feature maps of
   one digit;
 * its recurrent networks: a character-level LSTM on Tiny Shakespeare, validation loss per epoch
-  and samples at temperatures 0.5 and 1.0 (:mod:`scratchnn.studies._rnn004`).
+  and samples at temperatures 0.5 and 1.0 (:mod:`scratchnn.studies._rnn004`);
+* its deep architectures, each beside a reference: an RBM against scikit-learn's
+  ``BernoulliRBM`` on scikit-learn's own recipe, a deep belief net fine-tuned on few labels
+  against random initialisation, autoencoders against PCA, a dense GAN and a DCGAN judged by a
+  classifier, and vanishing gradients in a 10-layer network
+  (:mod:`scratchnn.studies._deep004`, :mod:`scratchnn.studies._gan004`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from scratchnn import callbacks, datasets, initializers, metrics, plotting
 from scratchnn.layers import Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
 from scratchnn.models import Sequential
 from scratchnn.optimizers import Adam
+from scratchnn.studies import _deep004, _gan004
 from scratchnn.studies._common import (
     Figure,
     Progress,
@@ -49,7 +55,8 @@ from scratchnn.studies._rnn004 import language_model
 from scratchnn.tensor import Tensor
 
 STUDY = "004"
-TITLE = "Deep-learning quick guide: graph, forward pass, churn, regularisation, recurrent nets"
+TITLE = ("Deep-learning quick guide: graph, forward pass, churn, regularisation, recurrent nets, "
+         "deep architectures")
 
 CHURN_SEED = 3  # split and weights of the headline churn run are seeded with seed + 3
 CHURN_TARGET = 85.8  # percent
@@ -588,6 +595,42 @@ def demo_transfer(images: Images, sizes: DemoSizes, seed: int, out_dir: Path
     return fig, path, note
 
 
+# --- deep architectures ------------------------------------------------------------------------
+
+
+def deep_architectures(mode: str, seed: int, out_dir: Path, say: Reporter
+                       ) -> tuple[list[Figure], list[Path], list[str]]:
+    """RBM, deep belief net, autoencoders, GANs and vanishing gradients at one size.
+
+    Args:
+        mode: ``"quick"`` (digits, seconds), ``"default"`` (MNIST subsets) or ``"full"``
+            (all of MNIST; the sizes of :data:`scratchnn.studies._deep004.SIZES`).
+    """
+    sizes = _deep004.SIZES[mode]
+    data = _deep004.load_data(sizes, seed, say)
+    figures: list[Figure] = []
+    images: list[Path] = []
+    notes: list[str] = []
+    fig, paths, note = _deep004.rbm_section(sizes, seed, out_dir, say)
+    figures.append(fig)
+    images += paths
+    notes.append(f"**Deep architectures** ({mode} sizes, {data.name}). {note}")
+    for section in (_deep004.dbn_section, _deep004.autoencoder_section):
+        figs, paths, note = section(data, sizes, seed, out_dir, say)
+        figures += figs
+        images += paths
+        notes.append(note)
+    figs, paths, note = _gan004.gan_section(data, _gan004.GAN_SIZES[mode], seed, out_dir, say)
+    figures += figs
+    images += paths
+    notes.append(note)
+    fig, path, note = _deep004.vanishing_section(data, sizes, seed, out_dir, say)
+    figures.append(fig)
+    images.append(path)
+    notes.append(note)
+    return figures, images, notes
+
+
 # --- the study --------------------------------------------------------------------------------
 
 
@@ -596,7 +639,8 @@ def run(
     out_dir: Path, quick: bool = False, seed: int = 0, progress: Progress | None = None,
     full: bool = False,
 ) -> StudyResult:
-    """Reproduce study 004: graph, forward exercises, churn, regularisation, recurrent network.
+    """Reproduce study 004: graph, forward exercises, churn, regularisation, recurrent network,
+    deep architectures.
 
     Args:
         out_dir: folder for the PNGs (created when missing).
@@ -605,7 +649,8 @@ def run(
         seed: the churn run uses ``seed + 3`` for its split and weights (see the notes); the
             demos use ``seed``.
         progress: receives one line per step.
-        full: train the character LSTM for 15 epochs instead of 3 (``reproduce 004 --full``).
+        full: train the character LSTM for 15 epochs instead of 3, and the deep architectures
+            at their full sizes on all of MNIST (``reproduce 004 --full``).
 
     Returns:
         The :class:`StudyResult`.
@@ -734,6 +779,12 @@ def run(
     figures += rnn_figures
     images.append(path)
     notes.append(note)
+
+    deep_figures, deep_images, deep_notes = deep_architectures(
+        "quick" if quick else "full" if full else "default", seed, out_dir, say)
+    figures += deep_figures
+    images += deep_images
+    notes += deep_notes
 
     return StudyResult(
         study=STUDY,

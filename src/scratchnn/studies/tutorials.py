@@ -62,7 +62,8 @@ TUTORIALS: dict[str, Tutorial] = {
         "forward-propagation exercises (−3 and 364), a Keras churn model on "
         "Churn_Modelling.csv (85.8 % accuracy, confusion matrix [[1541, 54], [230, 175]], one "
         "customer's prediction), and dropout, early stopping, data augmentation, transfer "
-        "learning, convolutional and recurrent networks described.",
+        "learning, convolutional and recurrent networks, RBMs, deep belief nets, autoencoders, "
+        "GANs and vanishing gradients described.",
     ),
 }
 """Study number -> the tutorial it reproduces."""
@@ -110,5 +111,23 @@ FIGURE_SOURCES: dict[str, str] = {
         "its description of recurrent networks and LSTMs (no figure given)",
     "004 recurrent network: generated text":
         "its description of recurrent networks: the next element from what came before",
+    "004 RBM features vs scikit-learn's BernoulliRBM":
+        "its description of RBMs (no figure given); the reference is scikit-learn's own RBM "
+        "recipe for digits, run beside ours",
+    "004 deep belief net with few labels":
+        "its description of deep belief nets: greedy RBM pretraining, fine-tuning on few labels",
+    "004 RBM filters and Gibbs samples":
+        "its description of RBMs: a forward pass encodes, a backward pass reconstructs",
+    "004 autoencoders vs PCA":
+        "its description of autoencoders (dimensionality reduction); the reference is PCA with "
+        "the same code size",
+    "004 denoising autoencoder and 2-D code space":
+        "its description of autoencoders (no figure given)",
+    "004 GAN sample quality (classifier score, Fréchet distance)":
+        "its description of GANs (no figure given); judged by a digit classifier trained here",
+    "004 GAN samples over training (grids and GIF)":
+        "its description of GANs: random numbers in, handwritten digits out",
+    "004 vanishing gradients: sigmoid vs ReLU + He vs DBN-initialised":
+        "its description of vanishing gradients and of pretraining as the remedy (no figure)",
 }
 """Figure name -> where its tutorial states the value it is compared with."""
