@@ -250,6 +250,17 @@ def test_no_grad_nests_and_restores_the_previous_mode():
     assert is_grad_enabled()
 
 
+def test_no_grad_as_a_decorator_restores_the_mode_when_the_function_calls_itself():
+    @no_grad()
+    def depth(n: int) -> int:
+        assert not is_grad_enabled()
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(3) == 3
+    assert is_grad_enabled()  # one shared instance entered four times, left four times
+    assert (leaf(1.0) * 2.0).requires_grad
+
+
 def test_no_grad_restores_the_mode_after_an_exception():
     with pytest.raises(KeyError), no_grad():
         raise KeyError("boom")

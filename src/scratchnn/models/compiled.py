@@ -236,6 +236,7 @@ class MetricTracker:
     def __init__(self, metrics: Sequence[tuple[str, Any]], prefix: str = "") -> None:
         self.metrics = list(metrics)
         self.prefix = prefix
+        self._names = [f"{prefix}{name}" for name, _ in self.metrics]
         self._ys: list[np.ndarray] = []
         self._outs: list[np.ndarray] = []
 
@@ -264,7 +265,7 @@ class MetricTracker:
 
     def compute(self, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
         """Each metric of ``outputs`` against prepared targets ``y`` (NaN where not finite)."""
-        names = [f"{self.prefix}{name}" for name, _ in self.metrics]
+        names = self._names
         if not math.isfinite(np.add.reduce(outputs, axis=None)) and not np.isfinite(
             outputs
         ).all():
