@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -90,9 +91,9 @@ SIZES = {
     "short": DeepSizes("short", "mnist", 3000, 2000, False, 1, (500, 500), 1, 100, 10, 20, 1,
                        32, (256,), (16, 32), 1, 128, 256, 1, 0.05, 16),
     "default": DeepSizes("default", "mnist", 12000, 5000, True, 1, (500, 500), 5, 100, 100,
-                         60, 2, 32, (256,), (16, 32), 8, 128, 128, 1, 0.05, 16),
+                         60, 2, 32, (256,), (16, 32), 8, 128, 128, 1, 0.01, 16),
     "full": DeepSizes("full", "mnist", None, None, True, 5, (500, 500), 10, 100, 100, 100, 3,
-                      32, (256,), (16, 32), 20, 128, 256, 1, 0.05, 16),
+                      32, (256,), (16, 32), 20, 128, 256, 1, 0.01, 16),
 }
 """The modes: ``quick`` (digits, seconds: ``reproduce --quick``), ``short`` (a taste of MNIST
 for timing the full run: ``benchmarks/deep_architectures.py --mode short``), ``default`` (MNIST
@@ -508,6 +509,7 @@ def vanishing_section(data: DeepData, sizes: DeepSizes, seed: int, out_dir: Path
     norms: dict[str, list[float]] = {}
     styles: dict[str, tuple[str, str]] = {}
     results = {}
+    diverged = []
     for i, (label, net) in enumerate(nets.items()):
         net.compile(optimizer=SGD(sizes.deep_learning_rate, momentum=0.9),
                     loss="sparse_categorical_crossentropy")
@@ -515,9 +517,13 @@ def vanishing_section(data: DeepData, sizes: DeepSizes, seed: int, out_dir: Path
         with say.step(f"{label}: one epoch of SGD"):
             net.fit(x_tr, data.y_train, batch_size=sizes.deep_batch, epochs=1, verbose=0,
                     seed=seed)
-        norms[f"{label}, after one epoch"] = list(gradient_norms(net, xb, yb).values())
+        after = list(gradient_norms(net, xb, yb).values())
         styles[f"{label}, at initialisation"] = (f"C{i}", "--")
-        styles[f"{label}, after one epoch"] = (f"C{i}", "-")
+        if all(math.isfinite(v) and v > 0 for v in after):  # a log axis
+            norms[f"{label}, after one epoch"] = after
+            styles[f"{label}, after one epoch"] = (f"C{i}", "-")
+        else:  # fit put back the last finite weights, but their gradient overflows
+            diverged.append(label)
         first = norms[f"{label}, at initialisation"]
         results[label] = (first[0] / first[-2],  # first hidden layer vs last hidden layer
                           float(np.mean(net.predict(x_te).argmax(axis=1) == data.y_test)))
@@ -550,4 +556,7 @@ def vanishing_section(data: DeepData, sizes: DeepSizes, seed: int, out_dir: Path
         f"DBN-initialised one. Test accuracy after that one epoch: {pct(sig[1])} (sigmoid), "
         f"{pct(relu[1])} (ReLU + He), {pct(pre[1])} (DBN-initialised)."
     )
+    if diverged:
+        note += (f" Training diverged during that epoch for {', '.join(diverged)}: no curve "
+                 "after one epoch is drawn for it.")
     return fig, path, note
