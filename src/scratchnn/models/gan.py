@@ -68,6 +68,7 @@ from scratchnn.models.config import (
 from scratchnn.models.fitting import check_int
 from scratchnn.models.model import Model
 from scratchnn.models.sequential import Sequential
+from scratchnn.optimizers._validation import check_bool
 from scratchnn.tensor import Tensor
 
 
@@ -90,6 +91,7 @@ class GAN(Model):
 
     Raises:
         ValueError: unbuilt networks, or shapes that do not fit together.
+        TypeError: ``from_logits`` that is not a bool.
     """
 
     def __init__(
@@ -136,7 +138,7 @@ class GAN(Model):
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent[0])
-        self.from_logits = bool(from_logits)
+        self.from_logits = check_bool("from_logits", from_logits)
         self.label_smoothing = float(label_smoothing)
         self._loss = losses.BinaryCrossentropy(from_logits=self.from_logits)
         self.d_optimizer: optimizers.Optimizer | None = None

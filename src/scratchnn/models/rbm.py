@@ -52,6 +52,7 @@ from scratchnn.models.config import register
 from scratchnn.models.fitting import check_int
 from scratchnn.models.model import Model
 from scratchnn.models.sequential import Sequential
+from scratchnn.optimizers._validation import check_bool
 from scratchnn.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -221,7 +222,7 @@ class RBM(Model):
         self.n_hidden = check_int(n_hidden, "n_hidden", 1)
         self.visible = visible
         self.k = check_int(k, "k", 1)
-        self.persistent = bool(persistent)
+        self.persistent = check_bool("persistent", persistent)
         if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or (
             not learning_rate > 0
         ):
