@@ -73,12 +73,13 @@ def _check_rate(value: Any, label: str, low: float, high: float, high_open: bool
     return float(value)
 
 
-def _checked_size(value: Any, label: str, where: str) -> int:
+def _checked_size(value: Any, label: str, what: str, where: str) -> int:
     """A size read from a model file: an integer >= 1, or a ValueError naming the file."""
     try:
         return check_int(value, label, 1)
     except ValueError as exc:
-        raise ValueError(f"{where}: {exc} {CORRUPT}") from None
+        raise ValueError(f"{where}: {what} cannot be made from its config: {exc} {CORRUPT}"
+                         ) from None
 
 
 def _plan_rbm(config: dict[str, Any], index: int, what: str, where: str) -> ModelPlan:
@@ -87,7 +88,7 @@ def _plan_rbm(config: dict[str, Any], index: int, what: str, where: str) -> Mode
     n_visible = config.get("n_visible")
     if n_visible is None:
         return ModelPlan(None)
-    shape = (_checked_size(n_visible, f"n_visible of {what}", where),)
+    shape = (_checked_size(n_visible, "n_visible", what, where),)
     return ModelPlan(shape, weights=plan_layers([(index, rbm.rbm)], shape, rbm.dtype, where))
 
 
@@ -677,8 +678,8 @@ class DBN(Model):
         keys = ("k", "persistent", "learning_rate", "momentum", "weight_decay", "dtype")
         shared: dict[str, Any] = {key: config[key] for key in keys if key in config}
         n_visible = config.get("n_visible")
-        plan = ModelPlan(None if n_visible is None else (_checked_size(n_visible, "n_visible",
-                                                                        where),))
+        plan = ModelPlan(None if n_visible is None else (
+            _checked_size(n_visible, "n_visible", "the DBN", where),))
         for i, (h, v) in enumerate(zip(hidden, [n_visible, *hidden[:-1]], strict=True)):
             visible = config.get("visible", "bernoulli") if i == 0 else "bernoulli"
             rbm: dict[str, Any] = {**shared, "n_hidden": h, "n_visible": v, "visible": visible}
