@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from _hostile import read_file, rewrite, run_limited
+from _hostile import read_file, refused, rewrite, run_limited
 from scratchnn import io_checks
 from scratchnn.layers import Dense
 from scratchnn.models import DBN, GAN, RBM, Sequential, dense_autoencoder, saving
@@ -65,16 +65,6 @@ def crafted(files: dict[str, Path], tmp_path: Path, base: str, edit: Edit | None
     out = tmp_path / f"crafted_{base}.snn"
     rewrite(files[base], out, edit_header=edit, edit_tensors=tensors)
     return out
-
-
-def refused(path: Path, *fragments: str) -> str:
-    with pytest.raises(ValueError) as info:
-        saving.load_model(path)
-    message = str(info.value)
-    assert message.startswith(f"{path}: "), message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 def model(header: dict[str, Any]) -> dict[str, Any]:
