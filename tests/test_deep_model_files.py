@@ -20,9 +20,10 @@ import pytest
 
 from _hostile import read_file, refused, rewrite, run_limited
 from scratchnn import io_checks
+from scratchnn.io_checks import MAX_NESTED_MODELS
 from scratchnn.layers import Dense
 from scratchnn.models import DBN, GAN, RBM, Sequential, dense_autoencoder, saving
-from scratchnn.models.config import MAX_NESTED_MODELS, plan_from_config
+from scratchnn.models.config import plan_from_config
 
 needs_rlimit = pytest.mark.skipif(
     sys.platform == "win32", reason="needs POSIX resource limits (RLIMIT_AS)"

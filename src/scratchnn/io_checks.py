@@ -20,6 +20,8 @@ Order of the checks (:func:`plan_model_config`, :func:`check_stored_weights`,
    ``Functional.from_config`` would, refusing cycles, dangling references, more than
    :data:`MAX_GRAPH_CALLS` calls, a tensor read by more than :data:`MAX_FAN` calls, a shared
    layer called on inputs that would give it other weights; nested models are planned in place;
+   registered model classes plan themselves (``Model.plan_config``: RBM, DBN, GAN), nested at
+   most :data:`MAX_NESTED_MODELS` deep;
 2. shapes: the weights the walk implies against the stored tensors (names, shapes, dtypes, no
    extra tensor, the same total parameter count), and sample shapes of rank <= :data:`MAX_RANK`;
 3. numbers: every integer of a layer config (``units``, ``filters``, kernel sizes, sequence
@@ -66,6 +68,10 @@ MAX_GRAPH_CALLS = 100_000
 
 MAX_FAN = 1_000
 """Most calls that may read one tensor of a graph, and most inputs one call may take."""
+
+MAX_NESTED_MODELS = 8
+"""Deepest nesting of registered models in one another (a GAN's networks are nested once; a
+graph's nested models are bounded by :data:`MAX_CONFIG_DEPTH`)."""
 
 PLANNED_MODELS = ("Sequential", "Functional")
 """Model classes whose architecture is checked before building (a registered custom class runs

@@ -173,7 +173,8 @@ def plan_from_config(
         class_name: the model class it names (``None``: read or inferred as
             :func:`model_from_config` does).
         where: the file, for messages.
-        depth: how deep this model is nested in others (at most :data:`MAX_NESTED_MODELS`).
+        depth: how deep this model is nested in others (at most
+            :data:`~scratchnn.io_checks.MAX_NESTED_MODELS`).
 
     Returns:
         The plan, or ``None`` for a registered class that builds itself by its own code (its
@@ -183,9 +184,9 @@ def plan_from_config(
         ValueError: naming ``where``: an unknown class, a malformed config, models nested too
             deep, or what the class's planning refuses.
     """
-    if depth > MAX_NESTED_MODELS:
-        raise ValueError(f"{where}: models are nested more than {MAX_NESTED_MODELS} deep (a "
-                         f"model inside a model ...). {io_checks.CORRUPT}")
+    if depth > io_checks.MAX_NESTED_MODELS:
+        raise ValueError(f"{where}: models are nested more than {io_checks.MAX_NESTED_MODELS} "
+                         f"deep (a model inside a model ...). {io_checks.CORRUPT}")
     try:
         cls, config = _model_class(config, class_name)
     except ValueError as exc:
@@ -201,11 +202,6 @@ def plan_from_config(
     if cls.registry_name is None and cls.__name__ in io_checks.PLANNED_MODELS:
         return io_checks.plan_model_config(config, where, cls.__name__)
     return cls.plan_config(config, where, depth)
-
-
-MAX_NESTED_MODELS = 8
-"""Deepest nesting of registered models in one another in a model file (a GAN's networks are
-nested once)."""
 
 
 def build_model(
