@@ -22,7 +22,7 @@ from _hostile import read_file, refused, rewrite, run_limited
 from scratchnn import io_checks
 from scratchnn.io_checks import MAX_NESTED_MODELS
 from scratchnn.layers import Dense
-from scratchnn.models import DBN, GAN, RBM, Sequential, dense_autoencoder, saving
+from scratchnn.models import DBN, GAN, RBM, Model, Sequential, dense_autoencoder, register, saving
 from scratchnn.models.config import plan_from_config
 
 needs_rlimit = pytest.mark.skipif(
@@ -301,7 +301,37 @@ def test_crafted_tensors_are_one_value_error_naming_the_weight(
 
 def test_a_registered_class_without_a_plan_is_still_built_then_compared() -> None:
     """The default ``plan_config`` plans nothing, so such classes keep issue 15's path."""
-    from scratchnn.models import Model
-
     assert Model.plan_config({}, "f.snn") is None
     assert io_checks.CORRUPT.startswith("The file is corrupt")
+
+
+@register(name="SelfBuiltCritic")
+class SelfBuiltCritic(Model):
+    """A registered class without a plan_config that builds itself: a GAN discriminator."""
+
+    def __init__(self, input_dim: int = 3, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_dim = input_dim
+        self.out = Dense(1, name="out")
+        self.build((input_dim,))
+
+    def call(self, x: Any, training: bool = False) -> Any:
+        return self.out(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "input_dim": self.input_dim}
+
+
+def test_a_gan_with_a_network_that_builds_itself_is_compared_once_built(tmp_path: Path) -> None:
+    generator = Sequential([Dense(3, input_dim=2, name="g")], name="generator", seed=0)
+    gan = GAN(generator, SelfBuiltCritic(name="discriminator", seed=1), seed=2)
+    path = tmp_path / "gan.snn"
+    gan.save(path)
+    header, _ = read_file(path)
+    assert plan_from_config(header["model"], "GAN", str(path)) is None  # built by its own code
+    loaded = saving.load_model(path)
+    np.testing.assert_array_equal(loaded.weight_dict()["discriminator/out/kernel"],
+                                  gan.weight_dict()["discriminator/out/kernel"])
+    extra = tmp_path / "extra.snn"
+    rewrite(path, extra, edit_tensors=lambda t: {**t, "weights/discriminator/x": np.zeros(1)})
+    refused(extra, "in the file but not in the architecture: 'discriminator/x'")
