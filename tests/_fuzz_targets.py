@@ -5,7 +5,8 @@ an allocation the input asks for shows up as a failure, not as a slow machine::
 
     python tests/_fuzz_targets.py TARGET EXAMPLES SEED WORKDIR
 
-``TARGET`` is ``model``, ``spec`` or ``csv``. Hypothesis draws ``EXAMPLES`` cases from ``SEED``
+``TARGET`` is ``model``, ``deep`` (RBM, DBN, GAN and autoencoder files), ``spec`` or ``csv``.
+Hypothesis draws ``EXAMPLES`` cases from ``SEED``
 (no example database: the run is the same every time). A case passes when the loader returns or
 raises one ``ValueError`` whose message starts with the file's path; any other exception, or a
 case running longer than :data:`CASE_SECONDS`, fails the run with Hypothesis' smallest failing
@@ -36,6 +37,12 @@ CASE_SECONDS = 30
 
 INJECTION = "__import__('os').system('touch marker')"
 INTERESTING_INTS = [0, 1, -1, 2, 3, 2**24, 2**24 + 1, 2**31, 2**63, 4_000_000_000, 10**30]
+HOSTILE_SIZES = [2**24, 2**24, 2**23, 10**6, 0, -1, 2**24 + 1, 2**31]
+"""What the ``size`` edit puts in place of an integer: mostly the largest sizes allowed."""
+DEEP_NAMES = ["RBM", "DBN", "GAN", "Sequential", "Functional", "Model", "bernoulli", "gaussian",
+              "generator", "discriminator", "d_optimizer", "g_optimizer"]
+DEEP_KEYS = ["n_hidden", "n_visible", "hidden", "k", "visible", "generator", "discriminator",
+             "learning_rate", "label_smoothing", "from_logits", "persistent"]
 
 
 class Hang(BaseException):
@@ -84,7 +91,8 @@ def json_values() -> st.SearchStrategy[Any]:
     from scratchnn import initializers, losses, optimizers
     from scratchnn.layers import LAYERS
 
-    names = sorted({*LAYERS, *optimizers.OPTIMIZERS, "relu", "softmax", "linear", "mse",
+    names = sorted({*LAYERS, *optimizers.OPTIMIZERS, *DEEP_NAMES, "relu", "softmax", "linear",
+                    "mse",
                     "binary_crossentropy", "float16", "float64", "int32", INJECTION,
                     *getattr(initializers, "INITIALIZERS", {}), *getattr(losses, "LOSSES", {})})
     scalars = st.one_of(
@@ -97,7 +105,7 @@ def json_values() -> st.SearchStrategy[Any]:
         lambda inner: st.one_of(
             st.lists(inner, max_size=4),
             st.dictionaries(st.one_of(st.sampled_from(["class_name", "config", "name", "units",
-                                                       "shape", "layers", "rate"]),
+                                                       "shape", "layers", "rate", *DEEP_KEYS]),
                                       st.text(max_size=6)), inner, max_size=4),
         ),
         max_leaves=8,
@@ -116,8 +124,16 @@ def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]
     return paths
 
 
+def _at(document: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        document = document[key]
+    return document
+
+
 def edit_json(data: st.DataObject, document: dict[str, Any]) -> dict[str, Any]:
-    """One hostile edit somewhere in ``document`` (a copy): replace, delete, duplicate, insert."""
+    """One hostile edit somewhere in ``document`` (a copy): replace, delete, duplicate, insert,
+    scale an integer, or set an integer of the architecture (a size) to one of
+    :data:`HOSTILE_SIZES`."""
     document = copy.deepcopy(document)
     paths = [p for p in json_paths(document) if p]
     path = data.draw(st.sampled_from(paths), label="path")
@@ -126,8 +142,14 @@ def edit_json(data: st.DataObject, document: dict[str, Any]) -> dict[str, Any]:
         parent = parent[key]
     key = path[-1]
     action = data.draw(st.sampled_from(["replace", "replace", "replace", "delete", "duplicate",
-                                        "insert", "scale"]), label="action")
-    if action == "replace":
+                                        "insert", "scale", "size"]), label="action")
+    sizes = [p for p in paths if type(_at(document, p)) is int and p[0] == "model"
+             and not str(p[-1]).endswith("seed")]
+    if action == "size" and sizes:  # any integer (units, n_hidden, a shape...) made hostile
+        path = data.draw(st.sampled_from(sizes), label="size path")
+        parent, key = _at(document, path[:-1]), path[-1]
+        parent[key] = data.draw(st.sampled_from(HOSTILE_SIZES), label="size")
+    elif action == "replace":
         parent[key] = data.draw(json_values(), label="value")
     elif action == "delete":
         del parent[key]
@@ -233,11 +255,54 @@ def mutate_tensors(data: st.DataObject, tensors: dict[str, np.ndarray]) -> dict[
     return tensors
 
 
+def deep_bases(workdir: Path) -> dict[str, Path]:
+    """Valid files of the deep architectures to mutate: a trained RBM (SGD with momentum, so
+    with optimizer slots), an unbuilt RBM, a DBN, a Dense GAN (compiled) and a Dense
+    autoencoder (a graph of two nested graphs, trained)."""
+    from scratchnn.layers import Dense
+    from scratchnn.models import DBN, GAN, RBM, Sequential, dense_autoencoder
+
+    rng = np.random.default_rng(0)
+    rows = (rng.random((12, 5)) < 0.4).astype("float32")
+    rbm = RBM(3, n_visible=5, momentum=0.5, persistent=True, seed=0)
+    rbm.fit(rows, batch_size=6, epochs=1, verbose=0)
+    generator = Sequential([Dense(4, activation="relu", input_dim=2), Dense(3)],
+                           name="generator", seed=0)
+    discriminator = Sequential([Dense(4, activation="relu", input_dim=3), Dense(1)],
+                               name="discriminator", seed=1)
+    gan = GAN(generator, discriminator, label_smoothing=0.1, seed=2)
+    gan.compile(d_optimizer="adam", g_optimizer={"name": "sgd", "learning_rate": 0.01})
+    parts = dense_autoencoder(5, code_size=2, hidden=(3,), seed=0)
+    parts.model.compile(optimizer="adam", loss="mse")
+    parts.model.fit(rows, rows, epochs=1, batch_size=6, verbose=0)
+    paths = {name: workdir / f"{name}.snn" for name in ("rbm", "rbm_unbuilt", "dbn", "gan", "ae")}
+    rbm.save(paths["rbm"])
+    RBM(4, visible="gaussian", seed=0).save(paths["rbm_unbuilt"])
+    DBN((4, 3), n_visible=5, k=2, seed=0).save(paths["dbn"])
+    gan.save(paths["gan"])
+    parts.model.save(paths["ae"])
+    return paths
+
+
+def fuzz_deep(examples: int, seed_value: int, workdir: Path) -> Counter:
+    """Mutate RBM, DBN, GAN and autoencoder files; each loads or raises one ValueError."""
+    bases = deep_bases(workdir)
+    return fuzz_files(bases, {name: name for name in bases}, examples, seed_value, workdir)
+
+
 def fuzz_model(examples: int, seed_value: int, workdir: Path) -> Counter:
     """Mutate valid model files; ``load_model`` and ``load_weights`` load or raise ValueError."""
+    bases = model_bases(workdir)
+    targets = {name: "graph" if name == "graph" else "full" for name in bases}
+    return fuzz_files(bases, targets, examples, seed_value, workdir)
+
+
+def fuzz_files(bases: dict[str, Path], targets: dict[str, str], examples: int, seed_value: int,
+               workdir: Path) -> Counter:
+    """Mutate the ``bases`` files; ``load_model``, and ``load_weights`` into a model made from
+    the config of base ``targets[base]``, load or raise ValueError."""
     from scratchnn.models import model_from_config, saving
 
-    bases = model_bases(workdir)
     originals = {name: read_file(path) for name, path in bases.items()}
     raws = {name: path.read_bytes() for name, path in bases.items()}
     configs = {name: header["model"] for name, (header, _) in originals.items()}
@@ -271,7 +336,7 @@ def fuzz_model(examples: int, seed_value: int, workdir: Path) -> Counter:
         if model is not None and model.built:  # zeros: valid token ids too
             xs = [np.zeros((2, *shape), dtype=model.dtype) for shape in model.input_shapes]
             model.predict(xs[0] if len(xs) == 1 else xs)  # a model that loads also runs
-        kind = "graph" if base == "graph" else "full"
+        kind = targets[base]
         target = model_from_config(copy.deepcopy(configs[kind]), classes[kind])
         expect_load_or_value_error(path, lambda: saving.load_weights(target, path), outcomes)
 
@@ -430,7 +495,7 @@ def fuzz_csv(examples: int, seed_value: int, workdir: Path) -> Counter:
 
 
 TARGETS: dict[str, Callable[[int, int, Path], Counter]] = {
-    "model": fuzz_model, "spec": fuzz_spec, "csv": fuzz_csv,
+    "model": fuzz_model, "deep": fuzz_deep, "spec": fuzz_spec, "csv": fuzz_csv,
 }
 
 

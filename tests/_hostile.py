@@ -86,3 +86,19 @@ def run_limited(
         [sys.executable, *args], capture_output=True, text=True, timeout=timeout,
         env=environment, preexec_fn=limit_address_space(mib), check=False,
     )
+
+
+def refused(path: Path, *fragments: str) -> str:
+    """The message of the one ValueError ``load_model(path)`` raises: it starts with the file's
+    path and holds every fragment."""
+    import pytest
+
+    from scratchnn.models import saving
+
+    with pytest.raises(ValueError) as info:
+        saving.load_model(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: "), message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from _hostile import read_file, rewrite, run_limited
+from _hostile import read_file, refused, rewrite, run_limited
 from scratchnn import io_checks, models
 from scratchnn.layers import (
     GRU,
@@ -59,16 +59,6 @@ def good(tmp_path: Path) -> Path:
 
 def layer_config(header: dict[str, Any], name: str) -> dict[str, Any]:
     return next(e["config"] for e in header["model"]["layers"] if e["config"]["name"] == name)
-
-
-def refused(path: Path, *fragments: str) -> str:
-    with pytest.raises(ValueError) as info:
-        saving.load_model(path)
-    message = str(info.value)
-    assert message.startswith(f"{path}: "), message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 # ------------------------------------------------------------------------------ the done-when

@@ -20,6 +20,8 @@ Order of the checks (:func:`plan_model_config`, :func:`check_stored_weights`,
    ``Functional.from_config`` would, refusing cycles, dangling references, more than
    :data:`MAX_GRAPH_CALLS` calls, a tensor read by more than :data:`MAX_FAN` calls, a shared
    layer called on inputs that would give it other weights; nested models are planned in place;
+   registered model classes plan themselves (``Model.plan_config``: RBM, DBN, GAN), nested at
+   most :data:`MAX_NESTED_MODELS` deep;
 2. shapes: the weights the walk implies against the stored tensors (names, shapes, dtypes, no
    extra tensor, the same total parameter count), and sample shapes of rank <= :data:`MAX_RANK`;
 3. numbers: every integer of a layer config (``units``, ``filters``, kernel sizes, sequence
@@ -35,9 +37,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -67,6 +69,10 @@ MAX_GRAPH_CALLS = 100_000
 MAX_FAN = 1_000
 """Most calls that may read one tensor of a graph, and most inputs one call may take."""
 
+MAX_NESTED_MODELS = 8
+"""Deepest nesting of registered models in one another (a GAN's networks are nested once; a
+graph's nested models are bounded by :data:`MAX_CONFIG_DEPTH`)."""
+
 PLANNED_MODELS = ("Sequential", "Functional")
 """Model classes whose architecture is checked before building (a registered custom class runs
 its own code: its weights are compared once it is built)."""
@@ -76,6 +82,11 @@ _ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, Arithmet
 """What constructing a layer from hostile JSON may raise; all become one ValueError."""
 
 _CORRUPT = "The file is corrupt or was edited; nothing was built."
+
+CORRUPT = _CORRUPT
+"""The advice ending a message about a model file that cannot be what scratchnn wrote."""
+
+Made = TypeVar("Made")
 
 
 @dataclass(frozen=True)
@@ -324,9 +335,7 @@ class _GraphNode:
             sub = plan_model_config(self.config, where, self.class_name,
                                     [inputs] if isinstance(inputs, tuple) else inputs)
             if not self.called:
-                self.weights = [dataclasses.replace(
-                    w, key=f"{self.name}/{w.key}", layer=f"{self.name}/{w.layer}")
-                    for w in sub.weights]
+                self.weights = nested_weights(sub.weights, self.name)
             outputs = sub.outputs
         else:
             if not self.called:
@@ -505,12 +514,35 @@ def _declared_shape(layer: Layer | None) -> tuple[int, ...]:
 
 def _construct(class_name: str, name: str, config: dict[str, Any], i: int, where: str) -> Layer:
     """The layer, made from its config by the registry class (construction allocates nothing)."""
+    return made_from_config(LAYERS[class_name], config, f"layer {i} ({name!r}, {class_name})",
+                            where, advice="")
+
+
+def made_from_config(
+    factory: Callable[..., Made], config: dict[str, Any], what: str, where: str,
+    advice: str = _CORRUPT,
+) -> Made:
+    """``factory(**config)`` on a deep copy of ``config``; any error one ValueError naming ``what``.
+
+    For constructors that allocate nothing (layers, unbuilt models): they check every field of a
+    config read from a file, and their messages name the field and the value received.
+
+    Raises:
+        ValueError: ``"<where>: <what> cannot be made from its config: <reason>"``.
+    """
     try:
-        return LAYERS[class_name](**copy.deepcopy(config))
+        return factory(**copy.deepcopy(config))
     except _ERRORS as exc:
         raise ValueError(
-            f"{where}: layer {i} ({name!r}, {class_name}) cannot be made from its config: {exc}"
+            f"{where}: {what} cannot be made from its config: {exc}" + (f" {advice}" if advice
+                                                                         else "")
         ) from None
+
+
+def nested_weights(weights: Iterable[PlannedWeight], prefix: str) -> list[PlannedWeight]:
+    """The planned weights of a model nested in another: stored under ``<prefix>/`` (its name)."""
+    return [dataclasses.replace(w, key=f"{prefix}/{w.key}", layer=f"{prefix}/{w.layer}")
+            for w in weights]
 
 
 def _model_dtype(dtype: Any, where: str) -> Any:

@@ -24,6 +24,7 @@ import copy
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from scratchnn import io_checks
 from scratchnn.layers import LAYERS, Layer
 
 if TYPE_CHECKING:
@@ -131,6 +132,12 @@ def model_from_config(config: dict[str, Any], class_name: str | None = None) -> 
     Raises:
         ValueError: a malformed config, or a class name neither built in nor registered.
     """
+    cls, config = _model_class(config, class_name)
+    return cls.from_config(config)
+
+
+def _model_class(config: Any, class_name: Any) -> tuple[type[Model], dict[str, Any]]:
+    """The class a model config names (registries only) and the config without its class name."""
     from scratchnn.models.functional import Functional
     from scratchnn.models.sequential import Sequential
 
@@ -142,14 +149,59 @@ def model_from_config(config: dict[str, Any], class_name: str | None = None) -> 
     if name is None:
         name = "Functional" if "input_layers" in config else "Sequential"
     builtin: dict[str, type[Model]] = {"Sequential": Sequential, "Functional": Functional}
-    cls = builtin.get(name) or MODELS.get(name)
+    cls = (builtin.get(name) or MODELS.get(name)) if isinstance(name, str) else None
     if cls is None:
         known = sorted({*builtin, *MODELS})
         raise ValueError(
             f"Unknown model class {name!r}; known: {', '.join(known)}. A custom model class "
             "must be registered (@scratchnn.models.register) in the process that loads it."
         )
-    return cls.from_config(config)
+    return cls, config
+
+
+def plan_from_config(
+    config: Any, class_name: Any, where: str, depth: int = 0
+) -> io_checks.ModelPlan | None:
+    """The weights the model of ``config`` will hold, computed without building it.
+
+    ``Sequential`` and ``Functional`` architectures are planned by :mod:`scratchnn.io_checks`;
+    a registered class by its :meth:`~scratchnn.models.Model.plan_config` (RBM, DBN and GAN
+    have one). Nothing is allocated, and nothing a file names is imported.
+
+    Args:
+        config: the architecture (``get_config`` data), as read from a file.
+        class_name: the model class it names (``None``: read or inferred as
+            :func:`model_from_config` does).
+        where: the file, for messages.
+        depth: how deep this model is nested in others (at most
+            :data:`~scratchnn.io_checks.MAX_NESTED_MODELS`).
+
+    Returns:
+        The plan, or ``None`` for a registered class that builds itself by its own code (its
+        weights can only be compared once it is built).
+
+    Raises:
+        ValueError: naming ``where``: an unknown class, a malformed config, models nested too
+            deep, or what the class's planning refuses.
+    """
+    if depth > io_checks.MAX_NESTED_MODELS:
+        raise ValueError(f"{where}: models are nested more than {io_checks.MAX_NESTED_MODELS} "
+                         f"deep (a model inside a model ...). {io_checks.CORRUPT}")
+    try:
+        cls, config = _model_class(config, class_name)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    name = config.get("name")
+    nested = depth > 0  # its weights are stored under its name
+    bad = not isinstance(name, str) or (nested and (not name or "/" in name))
+    if name is not None and bad:
+        raise ValueError(f"{where}: a {cls.__name__} model is named {name!r}; a model's name is "
+                         f"a{' non-empty' if nested else ''} string"
+                         f"{' without / (its weights are stored under it)' if nested else ''}. "
+                         f"{io_checks.CORRUPT}")
+    if cls.registry_name is None and cls.__name__ in io_checks.PLANNED_MODELS:
+        return io_checks.plan_model_config(config, where, cls.__name__)
+    return cls.plan_config(config, where, depth)
 
 
 def build_model(

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from scratchnn import losses, optimizers
+from scratchnn.io_checks import CORRUPT, ModelPlan, nested_weights
 from scratchnn.layers import (
     Activation,
     BatchNormalization,
@@ -58,10 +59,16 @@ from scratchnn.layers import (
     Reshape,
 )
 from scratchnn.models._seeds import derived_seeds
-from scratchnn.models.config import model_class_name, model_from_config, register
+from scratchnn.models.config import (
+    model_class_name,
+    model_from_config,
+    plan_from_config,
+    register,
+)
 from scratchnn.models.fitting import check_int
 from scratchnn.models.model import Model
 from scratchnn.models.sequential import Sequential
+from scratchnn.optimizers._validation import check_bool
 from scratchnn.tensor import Tensor
 
 
@@ -84,6 +91,7 @@ class GAN(Model):
 
     Raises:
         ValueError: unbuilt networks, or shapes that do not fit together.
+        TypeError: ``from_logits`` that is not a bool.
     """
 
     def __init__(
@@ -130,7 +138,7 @@ class GAN(Model):
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent[0])
-        self.from_logits = bool(from_logits)
+        self.from_logits = check_bool("from_logits", from_logits)
         self.label_smoothing = float(label_smoothing)
         self._loss = losses.BinaryCrossentropy(from_logits=self.from_logits)
         self.d_optimizer: optimizers.Optimizer | None = None
@@ -192,7 +200,15 @@ class GAN(Model):
                 "g_optimizer": self.g_optimizer.get_config()}
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
-        """Compile from :meth:`compile_config` data."""
+        """Compile from :meth:`compile_config` data.
+
+        Raises:
+            ValueError: settings without ``d_optimizer`` and ``g_optimizer``.
+        """
+        missing = [key for key in ("d_optimizer", "g_optimizer") if key not in config]
+        if missing:
+            raise ValueError(f"a GAN's compile settings name its two optimizers, 'd_optimizer' "
+                             f"and 'g_optimizer'; {missing} missing.")
         self.compile(d_optimizer=config["d_optimizer"], g_optimizer=config["g_optimizer"])
 
     def _check_compiled(self, method: str) -> None:
@@ -341,6 +357,38 @@ class GAN(Model):
         }
 
     @classmethod
+    def plan_config(cls, config: dict[str, Any], where: str, depth: int = 0) -> ModelPlan | None:
+        """Both networks' weights, each under its name (``generator/...``, then
+        ``discriminator/...``), planned from their configs as ``load_model`` plans any model.
+
+        ``None`` when a network is a registered class that builds itself by its own code (the
+        GAN is then compared once built, like that class). See :meth:`Model.plan_config`.
+
+        Raises:
+            ValueError: naming ``where``: a missing or malformed network entry, two networks of
+                one name, or what planning a network refuses.
+        """
+        plan = ModelPlan(None)
+        names = []
+        for key in ("generator", "discriminator"):
+            entry = config.get(key)
+            if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+                raise ValueError(
+                    f"{where}: the GAN's {key!r} entry must be {{'class_name': ..., 'config': "
+                    f"{{...}}}}; received {_clipped(entry)}. {CORRUPT}"
+                )
+            net = plan_from_config(entry["config"], entry.get("class_name"), where, depth + 1)
+            if net is None:
+                return None
+            names.append(entry["config"].get("name") or key)  # an unnamed net takes its role's
+            plan.weights += nested_weights(net.weights, names[-1])
+        if names[0] == names[1]:
+            raise ValueError(f"{where}: the GAN's generator and discriminator are both named "
+                             f"{names[0]!r}; their weights are stored under their names, which "
+                             f"must differ. {CORRUPT}")
+        return plan
+
+    @classmethod
     def from_config(cls, config: dict[str, Any]) -> GAN:
         """Rebuild both networks from their configurations, then the GAN."""
         config = copy.deepcopy(config)
@@ -352,6 +400,11 @@ class GAN(Model):
                                  f"config; received {entry!r}.")
             nets[key] = model_from_config(entry["config"], entry.get("class_name"))
         return cls(nets["generator"], nets["discriminator"], **config)
+
+
+def _clipped(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # ------------------------------------------------------------------------- two MNIST GANs

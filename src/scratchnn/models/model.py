@@ -45,6 +45,7 @@ import numpy as np
 from scratchnn import backend, ops, optimizers
 from scratchnn import callbacks as callbacks_module
 from scratchnn.backend import FloatDType
+from scratchnn.io_checks import ModelPlan
 from scratchnn.layers import Layer
 from scratchnn.layers.base import snake_name
 from scratchnn.layers.core import GraphTensors
@@ -465,6 +466,26 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
     def from_config(cls, config: dict[str, Any]) -> Model:
         """Build a model from :meth:`get_config` data."""
         return cls(**copy.deepcopy(config))
+
+    @classmethod
+    def plan_config(cls, config: dict[str, Any], where: str, depth: int = 0) -> ModelPlan | None:
+        """The weights :meth:`from_config` would give the model, computed without allocating.
+
+        ``scratchnn.load_model`` compares the plan with the file's tensors before it builds
+        anything, so a crafted config cannot ask for more memory than the file holds. This
+        default plans nothing (``None``): a registered class that builds itself by its own code
+        is compared once built. A subclass whose weights follow from its config alone overrides
+        it (``RBM``, ``DBN``, ``GAN`` do), refusing a bad config with a ValueError that starts
+        with ``where``.
+
+        Args:
+            config: :meth:`get_config` data read from a file.
+            where: the file, for messages.
+            depth: how deep this model is nested in others (for
+                :func:`~scratchnn.models.config.plan_from_config` on nested models).
+        """
+        del config, where, depth
+        return None
 
     def __repr__(self) -> str:
         return (

@@ -38,12 +38,21 @@ import numpy as np
 
 from scratchnn import backend, initializers, ops, optimizers
 from scratchnn import callbacks as callbacks_module
+from scratchnn.io_checks import (
+    CORRUPT,
+    MAX_LAYERS,
+    ModelPlan,
+    made_from_config,
+    nested_weights,
+    plan_layers,
+)
 from scratchnn.layers import Dense, Layer
 from scratchnn.models._seeds import derived_seeds
 from scratchnn.models.config import register
 from scratchnn.models.fitting import check_int
 from scratchnn.models.model import Model
 from scratchnn.models.sequential import Sequential
+from scratchnn.optimizers._validation import check_bool
 from scratchnn.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -62,6 +71,25 @@ def _check_rate(value: Any, label: str, low: float, high: float, high_open: bool
         raise ValueError(f"{label} must be a number in [{low}, {high}{bracket}; received "
                          f"{label}={value!r}.")
     return float(value)
+
+
+def _checked_size(value: Any, label: str, what: str, where: str) -> int:
+    """A size read from a model file: an integer >= 1, or a ValueError naming the file."""
+    try:
+        return check_int(value, label, 1)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {what} cannot be made from its config: {exc} {CORRUPT}"
+                         ) from None
+
+
+def _plan_rbm(config: dict[str, Any], index: int, what: str, where: str) -> ModelPlan:
+    """The weights of the RBM ``config`` describes (see :meth:`RBM.plan_config`)."""
+    rbm = made_from_config(RBM, {**config, "n_visible": None}, what, where)
+    n_visible = config.get("n_visible")
+    if n_visible is None:
+        return ModelPlan(None)
+    shape = (_checked_size(n_visible, "n_visible", what, where),)
+    return ModelPlan(shape, weights=plan_layers([(index, rbm.rbm)], shape, rbm.dtype, where))
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
@@ -195,7 +223,7 @@ class RBM(Model):
         self.n_hidden = check_int(n_hidden, "n_hidden", 1)
         self.visible = visible
         self.k = check_int(k, "k", 1)
-        self.persistent = bool(persistent)
+        self.persistent = check_bool("persistent", persistent)
         if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or (
             not learning_rate > 0
         ):
@@ -396,6 +424,18 @@ class RBM(Model):
         return -features * np.logaddexp(0, -gap)
 
     # ----------------------------------------------------------------------------- config
+    @classmethod
+    def plan_config(cls, config: dict[str, Any], where: str, depth: int = 0) -> ModelPlan:
+        """``kernel`` (V, H), ``hidden_bias`` (H,), ``visible_bias`` (V,) of ``config``'s RBM.
+
+        Every field is checked by making the RBM unbuilt (which allocates nothing); V and H
+        are then read, not allocated. See :meth:`Model.plan_config`.
+
+        Raises:
+            ValueError: naming ``where`` and the field that cannot be.
+        """
+        return _plan_rbm(config, 0, "the RBM", where)
+
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments (``n_visible`` once built)."""
         return {
@@ -615,6 +655,37 @@ class DBN(Model):
             layer.weights["kernel"].data[...] = rbm.rbm.weights["kernel"].data
             layer.weights["bias"].data[...] = rbm.rbm.weights["hidden_bias"].data
         return model
+
+    @classmethod
+    def plan_config(cls, config: dict[str, Any], where: str, depth: int = 0) -> ModelPlan:
+        """Each RBM's weights, under ``rbm_<i>/``, bottom first (see :meth:`RBM.plan_config`).
+
+        The RBMs above the first are built as soon as the DBN is made (their visible units are
+        the hidden units below), so their weights are planned even when ``n_visible`` is not
+        known.
+
+        Raises:
+            ValueError: naming ``where`` and the field: no list of sizes, more than
+                :data:`~scratchnn.io_checks.MAX_LAYERS` RBMs, or a field an RBM refuses.
+        """
+        hidden = config.get("hidden")
+        if isinstance(hidden, int) and not isinstance(hidden, bool):
+            hidden = [hidden]
+        if not isinstance(hidden, list) or not 1 <= len(hidden) <= MAX_LAYERS:
+            count = f"{len(hidden):,} sizes" if isinstance(hidden, list) else repr(hidden)[:80]
+            raise ValueError(f"{where}: the DBN's 'hidden' must list 1 to {MAX_LAYERS:,} layer "
+                             f"sizes; received {count}. {CORRUPT}")
+        keys = ("k", "persistent", "learning_rate", "momentum", "weight_decay", "dtype")
+        shared: dict[str, Any] = {key: config[key] for key in keys if key in config}
+        n_visible = config.get("n_visible")
+        plan = ModelPlan(None if n_visible is None else (
+            _checked_size(n_visible, "n_visible", "the DBN", where),))
+        for i, (h, v) in enumerate(zip(hidden, [n_visible, *hidden[:-1]], strict=True)):
+            visible = config.get("visible", "bernoulli") if i == 0 else "bernoulli"
+            rbm: dict[str, Any] = {**shared, "n_hidden": h, "n_visible": v, "visible": visible}
+            plan.weights += nested_weights(
+                _plan_rbm(rbm, i, f"RBM {i} of the DBN", where).weights, f"rbm_{i}")
+        return plan
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments (``n_visible`` once built)."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scratchnn import io, io_checks, optimizers
-from scratchnn.models.config import model_class_name, model_from_config
+from scratchnn.models.config import model_class_name, model_from_config, plan_from_config
 from scratchnn.models.sequential import Sequential
 
 if TYPE_CHECKING:
@@ -118,22 +118,24 @@ def load_model(path: io.PathLike) -> Model:
     if not isinstance(model_class, str):
         raise ValueError(f"{path}: 'model_class' must be a string; received {model_class!r}.")
     config = header.get("model")
-    if model_class in io_checks.PLANNED_MODELS:
-        # Everything the file describes is checked against what it stores before anything is
-        # built; the built model must then hold exactly the planned weights.
-        plan = io_checks.plan_model_config(config, path, model_class)
-        io_checks.check_stored_weights(plan, io.stored_shapes(found.weights), path)
-        io_checks.check_config_bounds(plan, path)
-        compile_config = _checked_compile_settings(header, found, plan, path)
-        model = _model_from_config(config, model_class, path)
-        io_checks.check_built(_model_weights(model), plan, path)
-    else:  # a registered custom class builds itself by its own code; then the same checks
+    if model_class not in io_checks.PLANNED_MODELS:  # a registered class: its config's numbers
         if not isinstance(config, dict):
             raise ValueError(f"{path}: the architecture is not a JSON object.")
         io_checks.check_config_bounds(
             io_checks.ModelPlan(None, entries=[(0, model_class, str(config.get("name")), config)]),
             path,
         )
+    # Everything the file describes is checked against what it stores before anything is
+    # built; the built model must then hold exactly the planned weights. A registered class
+    # without a plan_config builds itself by its own code first; then the same checks.
+    plan = plan_from_config(config, model_class, path)
+    if plan is not None:
+        io_checks.check_stored_weights(plan, io.stored_shapes(found.weights), path)
+        io_checks.check_config_bounds(plan, path)
+        compile_config = _checked_compile_settings(header, found, plan, path)
+        model = _model_from_config(config, model_class, path)
+        io_checks.check_built(_model_weights(model), plan, path)
+    else:
         model = _model_from_config(config, model_class, path)
         if not model.built and found.weights:
             model.build(_input_shape_from_weights(model, found.weights, header, path))
