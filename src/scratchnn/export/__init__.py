@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from scratchnn.export import spatial as _spatial  # noqa: F401  (registers its converters)
 from scratchnn.export.converters import (
     ACTIVATION_CONVERTERS,
     LAYER_CONVERTERS,

@@ -34,7 +34,16 @@ from typing import Any
 
 from scratchnn import activations, ops
 from scratchnn.export.graph import GraphBuilder
-from scratchnn.layers import Activation, Dense, Dropout, Flatten, Input, Layer
+from scratchnn.layers import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    GaussianNoise,
+    Input,
+    Layer,
+    SpatialDropout2D,
+)
 from scratchnn.models import Model, Sequential
 
 LayerConverter = Callable[[GraphBuilder, Any, str], str]
@@ -163,8 +172,10 @@ def _activation(g: GraphBuilder, layer: Activation, x: str) -> str:
 
 
 @register_layer(Dropout)
-def _dropout(g: GraphBuilder, layer: Dropout, x: str) -> str:
-    """Inference only: dropout is the identity."""
+@register_layer(SpatialDropout2D)
+@register_layer(GaussianNoise)
+def _dropout(g: GraphBuilder, layer: Layer, x: str) -> str:
+    """Inference only: dropout and noise are the identity."""
     return g.node("Identity", [x], hint=layer.name)
 
 

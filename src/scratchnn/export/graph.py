@@ -107,3 +107,21 @@ class GraphBuilder:
             self.onnx.helper.make_node(op_type, list(inputs), [out], name=out, **attributes)
         )
         return out
+
+    def node_outputs(
+        self, op_type: str, inputs: list[str], wanted: list[bool], hint: str | None = None,
+        **attributes: Any,
+    ) -> list[str]:
+        """Append a node with several outputs; returns their names (``""`` for those not
+        ``wanted``, which ONNX leaves uncomputed: e.g. an LSTM's ``Y`` when only ``Y_h`` is read).
+
+            >>> g = GraphBuilder("float32")
+            >>> g.node_outputs("LSTM", ["x", "w", "r"], [False, True], hint="lstm", hidden_size=2)
+            ['', 'lstm']
+        """
+        base = hint or op_type.lower()
+        outs = [self.fresh(base) if keep else "" for keep in wanted]
+        self.nodes.append(self.onnx.helper.make_node(
+            op_type, list(inputs), outs, name=self.fresh(f"{base}/node"), **attributes
+        ))  # fmt: skip
+        return outs
