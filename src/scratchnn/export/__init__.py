@@ -26,9 +26,15 @@ feature rows go straight in, and a second output ``label`` gives the class label
 
 Supported: ``Sequential`` models (also nested as layers) of ``Dense``, ``Activation``,
 ``Dropout`` (the identity at inference), ``Flatten``, ``Input`` and every activation of
-:mod:`scratchnn.activations`. Any other layer, or another kind of model (a functional graph, a
-subclass with its own ``call``), raises a ``ValueError`` naming it. Converters live in
-registries (:mod:`scratchnn.export.converters`): a new layer family adds its own with
+:mod:`scratchnn.activations`; the convolutional family (:mod:`scratchnn.export.spatial`:
+``Conv1D``, ``Conv2D``, ``Conv2DTranspose``, the pooling layers, ``BatchNormalization`` with its
+moving statistics, ``Reshape``, ``ZeroPadding2D``, ``UpSampling2D``, ``SpatialDropout2D`` and
+``GaussianNoise`` as identities); the sequence layers (:mod:`scratchnn.export.recurrent`:
+``SimpleRNN``, ``LSTM``, ``GRU``, ``Bidirectional``, ``Embedding``, ``TimeDistributed``). Masks
+(``Masking``, ``Embedding(mask_zero=True)``) and ``return_state`` are refused with a
+``ValueError`` naming the layer and why; so is any other layer, or another kind of model (a
+functional graph, a subclass with its own ``call``). Converters live in registries
+(:mod:`scratchnn.export.converters`): a new layer family adds its own with
 :func:`register_layer`.
 
 ``onnx`` is an optional dependency (``pip install 'scratchnn[onnx]'``), imported only here, at
@@ -44,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from scratchnn.export import recurrent as _recurrent  # noqa: F401  (registers its converters)
 from scratchnn.export import spatial as _spatial  # noqa: F401  (registers its converters)
 from scratchnn.export.converters import (
     ACTIVATION_CONVERTERS,
