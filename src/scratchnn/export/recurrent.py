@@ -24,6 +24,13 @@ operators cannot express (their ``sequence_lens`` only cut a tail), so ``Masking
 ``Embedding(mask_zero=True)`` raise a ValueError naming the layer. ``return_state`` (several
 outputs) and recurrent layers called with ``initial_state`` do not occur in a ``Sequential``.
 
+    >>> from scratchnn import Sequential
+    >>> from scratchnn.export import to_onnx
+    >>> from scratchnn.layers import LSTM, Embedding
+    >>> model = Sequential([Embedding(20, 8, input_length=5), LSTM(4, go_backwards=True)], seed=0)
+    >>> [node.op_type for node in to_onnx(model).graph.node]
+    ['Cast', 'Gather', 'Transpose', 'Slice', 'LSTM', 'Squeeze', 'Identity']
+
 Shape legend: B batch, T time steps, D input features, H units, G gates.
 """
 

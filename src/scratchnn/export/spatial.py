@@ -16,6 +16,15 @@ each window's count (``count_include_pad=0``, Keras' rule); max pooling never pi
 Kernels: Keras' ``(KH, KW, C, F)`` becomes ONNX's ``(F, C, KH, KW)``; a transposed convolution's
 ``(KH, KW, F, C)`` becomes ``(C, F, KH, KW)``; a 1-D ``(K, C, F)`` becomes ``(F, C, K)``.
 
+    >>> from scratchnn import Sequential
+    >>> from scratchnn.export import to_onnx
+    >>> from scratchnn.layers import Conv2D, Flatten, MaxPooling2D
+    >>> model = Sequential([Conv2D(4, 3, padding="same", input_shape=(8, 8, 1)), MaxPooling2D(),
+    ...                     Flatten()], seed=0)
+    >>> [node.op_type for node in to_onnx(model).graph.node]  # doctest: +NORMALIZE_WHITESPACE
+    ['Transpose', 'Conv', 'Transpose', 'Transpose', 'MaxPool', 'Transpose', 'Flatten',
+     'Identity']
+
 Shape legend: N batch, H/W height/width, L length, C channels, F filters.
 """
 
