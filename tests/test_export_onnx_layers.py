@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from scratchnn import Sequential
 from scratchnn.export import LAYER_CONVERTERS, to_onnx
@@ -280,3 +282,39 @@ def test_every_layer_class_has_a_converter_except_the_merge_layers():
     merge = {"Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract"}
     missing = {name for name, cls in LAYERS.items() if cls not in LAYER_CONVERTERS}
     assert missing == merge
+
+
+# --- random convnets ----------------------------------------------------------------------------
+
+
+@st.composite
+def random_convnets(draw):
+    """A Conv2D (or Conv2DTranspose) with drawn geometry, maybe a pooling layer, then Dense."""
+    fmt = draw(st.sampled_from(["channels_last", "channels_first"]))
+    h, w, c = draw(st.integers(3, 9)), draw(st.integers(3, 9)), draw(st.integers(1, 3))
+    sample = (c, h, w) if fmt == "channels_first" else (h, w, c)
+    conv = draw(st.sampled_from([Conv2D, Conv2DTranspose]))
+    layers = [conv(
+        draw(st.integers(1, 4)), (draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+        strides=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+        padding=draw(st.sampled_from(["valid", "same"])),
+        dilation_rate=(draw(st.integers(1, 2)), draw(st.integers(1, 2))),
+        activation=draw(st.sampled_from(["linear", "relu", "tanh", "elu"])), data_format=fmt,
+    )]  # fmt: skip
+    pool = draw(st.sampled_from([None, MaxPooling2D, AveragePooling2D]))
+    if pool is not None:
+        layers.append(pool(draw(st.integers(1, 3)), strides=draw(st.integers(1, 3)),
+                           padding=draw(st.sampled_from(["valid", "same"])), data_format=fmt))
+    layers += [Flatten(), Dense(3)]
+    return layers, sample
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_convnets(), st.integers(0, 2**16))
+def test_random_convnets_run_in_onnxruntime_like_predict(drawn, seed):
+    layers, sample = drawn
+    try:
+        model = built(layers, sample, seed=seed)
+    except ValueError:  # a window larger than its (padded) input: not a model
+        assume(False)
+    exported_matches_predict(model, sample, seed=seed)  # within rtol and atol 1e-5
