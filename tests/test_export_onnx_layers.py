@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from scratchnn import Sequential
+from scratchnn import Sequential, ops
 from scratchnn.export import LAYER_CONVERTERS, to_onnx
+from scratchnn.export.recurrent import ONNX_ACTIVATIONS
 from scratchnn.layers import (
     GRU,
     LAYERS,
@@ -212,6 +213,7 @@ RECURRENT_OPTIONS = {
                                     "use_bias": False},
     "relu": {"activation": "relu"},
     "linear": {"activation": "linear", "return_sequences": True},
+    "dropouts_unused_at_inference": {"dropout": 0.3, "recurrent_dropout": 0.2},
 }  # fmt: skip
 
 
@@ -282,6 +284,10 @@ def test_every_layer_class_has_a_converter_except_the_merge_layers():
     merge = {"Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract"}
     missing = {name for name, cls in LAYERS.items() if cls not in LAYER_CONVERTERS}
     assert missing == merge
+
+
+def test_every_recurrent_activation_has_an_onnx_name():
+    assert set(ops.RECURRENT_ACTIVATIONS) == set(ONNX_ACTIVATIONS)
 
 
 # --- random convnets ----------------------------------------------------------------------------
