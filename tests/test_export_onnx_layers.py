@@ -263,19 +263,89 @@ def test_an_embedding_and_lstm_text_model_runs_on_float_ids_like_predict():
     assert exported_matches_predict(model, (7,), inputs=ids) < 1e-5
 
 
+# --- masks ---------------------------------------------------------------------------------------
+
+
+def padded_ids(rng, n, steps=6, vocabulary=10):
+    """Token ids as floats with about 40% padding (id 0) anywhere, and a fully padded row."""
+    x = rng.integers(1, vocabulary, size=(n, steps)).astype(np.float32)
+    x[rng.random(x.shape) < 0.4] = 0
+    if n > 1:
+        x[0] = 0
+    return x
+
+
+def padded_steps(rng, n, steps=6, features=2, value=0.5):
+    """Sequences with about 40% of their steps all ``value`` (Masking's padding), one whole row."""
+    x = rng.normal(size=(n, steps, features)).astype(np.float32)
+    x[rng.random((n, steps)) < 0.4] = value
+    if n > 1:
+        x[0] = value
+    return x
+
+
+MASKED_OPTIONS = {
+    "last_step": {},
+    "sequences": {"return_sequences": True},
+    "backwards_sequences": {"return_sequences": True, "go_backwards": True},
+    "backwards_zero_output": {"go_backwards": True, "zero_output_for_mask": True},
+    "sequences_zero_output_no_bias": {"return_sequences": True, "zero_output_for_mask": True,
+                                      "use_bias": False},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("options", sorted(MASKED_OPTIONS))
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+def test_masked_steps_from_embedding_mask_zero_run_like_predict(kind, options):
+    layers = [Embedding(10, 4, mask_zero=True), RECURRENT[kind](3, **MASKED_OPTIONS[options])]
+    model = built(layers, (6,), seed=13)
+    assert exported_matches_predict(model, (6,), inputs=padded_ids) < 1e-5
+
+
+MASKED_MODELS = {
+    "masking_then_stacked_rnns": (
+        [Masking(0.5), SimpleRNN(3, return_sequences=True), LSTM(2)], (6, 2), padded_steps),
+    "bidirectionals_on_a_mask": (
+        [Embedding(10, 4, mask_zero=True), Bidirectional(LSTM(3, return_sequences=True)),
+         Bidirectional(GRU(2), merge_mode="ave")], (6,), padded_ids),
+    "time_distributed_passes_the_mask": (
+        [Embedding(10, 4, mask_zero=True), TimeDistributed(Dense(3)), GRU(2)], (6,),
+        padded_ids),
+    "dropout_stops_the_mask": (
+        [Embedding(10, 4, mask_zero=True), Dropout(0.2), LSTM(2)], (6,), padded_ids),
+    "nested_sequential_takes_the_mask": (
+        [Embedding(10, 4, mask_zero=True), Sequential([LSTM(3, return_sequences=True), GRU(2)])],
+        (6,), padded_ids),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(MASKED_MODELS))
+def test_masks_pass_through_layers_as_predict_hands_them_along(case):
+    layers, sample, inputs = MASKED_MODELS[case]
+    assert exported_matches_predict(built(layers, sample, seed=17), sample, inputs=inputs) < 1e-5
+
+
+def test_the_masked_tests_would_see_an_ignored_mask():
+    """Guard: with these inputs the mask changes predict's outputs."""
+    rng = np.random.default_rng(0)
+    x = padded_ids(rng, 3)
+    masked = built([Embedding(10, 4, mask_zero=True), LSTM(3)], (6,), seed=13)
+    plain = built([Embedding(10, 4), LSTM(3)], (6,), seed=13)
+    plain.set_weights(masked.get_weights())
+    assert not np.allclose(masked.predict(x), plain.predict(x), atol=1e-3)
+
+
 # --- what is refused ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layers, sample, message", [
-    ([Embedding(10, 3, mask_zero=True, name="emb"), LSTM(2)], (4,),
-     r"'emb' \(Embedding\).*mask_zero=True.*cannot express"),
-    ([Masking(name="emb"), LSTM(2)], (4, 3), r"'emb' \(Masking\).*cannot express"),
-    ([LSTM(2, return_state=True, name="emb")], (4, 3), r"'emb' \(LSTM\) with return_state"),
-], ids=["mask_zero", "masking", "return_state"])  # fmt: skip
-def test_masks_and_several_outputs_are_refused_naming_the_layer(layers, sample, message):
-    model = Sequential([Input(sample), *layers], seed=0)
+@pytest.mark.parametrize("layers, message", [
+    ([LSTM(2, return_state=True, name="rnn")], r"'rnn' \(LSTM\) with return_state"),
+    ([Bidirectional(GRU(2, return_state=True), name="both")],
+     r"'both' \(Bidirectional\) with merge_mode=None or return_state"),
+], ids=["return_state", "bidirectional_return_state"])  # fmt: skip
+def test_several_outputs_from_one_layer_are_refused_naming_it(layers, message):
     with pytest.raises(ValueError, match=message):
-        to_onnx(model)
+        to_onnx(Sequential([Input((4, 3)), *layers], seed=0))
 
 
 def test_every_layer_class_has_a_converter_except_the_merge_layers():

@@ -50,6 +50,10 @@ class GraphBuilder:
         elem_type: the matching ONNX ``TensorProto`` element type.
         nodes: ``NodeProto`` list, in execution order.
         initializers: ``TensorProto`` list (weights and constants).
+        mask: the name of the ``(N, T)`` boolean mask of the value being converted (padded
+            time steps are ``False``), or ``None``; :func:`~scratchnn.export.converters.
+            convert_chain` hands it along as a ``Sequential`` does, and the converters of layers
+            that take one (recurrent layers) read it.
     """
 
     def __init__(self, dtype: Any) -> None:
@@ -59,6 +63,7 @@ class GraphBuilder:
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._names: set[str] = set()
+        self.mask: str | None = None
 
     def fresh(self, hint: str) -> str:
         """A name not used yet in the graph, from ``hint``: ``dense/kernel``, ``dense/kernel_1``."""

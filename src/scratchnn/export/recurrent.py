@@ -19,10 +19,18 @@ run (``Slice`` with step -1): the outputs then come in processing order, as ``pr
 them. ``Bidirectional`` is its two layers, the backward sequence reversed back, merged by
 ``Concat``, ``Add``, ``Mul`` or their mean.
 
-Masks cannot export: a masked step carries the states through unchanged, which the ONNX
-operators cannot express (their ``sequence_lens`` only cut a tail), so ``Masking`` and
-``Embedding(mask_zero=True)`` raise a ValueError naming the layer. ``return_state`` (several
-outputs) and recurrent layers called with ``initial_state`` do not occur in a ``Sequential``.
+Masks (``Embedding(mask_zero=True)``: ``ids != 0``; ``Masking``: steps with a feature other than
+``mask_value``) travel beside the values as a ``(B, T)`` boolean graph value, handed along as
+``Sequential`` does (:func:`~scratchnn.export.converters.convert_chain`). A masked step carries
+the states through unchanged, so a recurrent layer that receives a mask runs only the real steps:
+each sequence's real steps are moved to its front in order (``TopK`` of the keys ``t`` for real
+steps and ``T + t`` for masked ones, then ``GatherElements``) and the operator's
+``sequence_lens`` stops each sequence after its own count. With ``return_sequences`` the packed
+outputs go back to their steps: at step ``t`` the output of the last real step so far (``CumSum``
+of the mask - 1, then ``GatherElements``), zeros before the first real step, and zeros at
+masked steps with ``zero_output_for_mask`` (what ``Bidirectional`` sets); a sequence with no real
+step outputs the zero initial state. ``return_state`` (several outputs) is refused; recurrent
+layers called with ``initial_state`` do not occur in a ``Sequential``.
 
     >>> from scratchnn import Sequential
     >>> from scratchnn.export import to_onnx
@@ -40,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from scratchnn.export.converters import convert_layer, register_layer
+from scratchnn.export.converters import convert_layer, register_layer, register_mask
 from scratchnn.export.graph import GraphBuilder
 from scratchnn.layers import (
     GRU,
@@ -74,15 +82,6 @@ def _reversed(g: GraphBuilder, x: str, axis: int, hint: str) -> str:
     starts, ends = g.constant([-1], dtype=np.int64), g.constant([INT64_MIN], dtype=np.int64)
     axes, steps = g.constant([axis], dtype=np.int64), g.constant([-1], dtype=np.int64)
     return g.node("Slice", [x, starts, ends, axes, steps], hint=hint)
-
-
-def _refuse_masks(layer: Any, why: str) -> None:
-    raise ValueError(
-        f"Cannot export layer {layer.name!r} ({type(layer).__name__}) to ONNX: {why} Masked "
-        "steps carry the recurrent states through unchanged, which ONNX's RNN, LSTM and GRU "
-        "operators cannot express. Export a copy without masking (same weights) if the inputs "
-        "to run carry no padding."
-    )
 
 
 def _recurrent(g: GraphBuilder, layer: Any, x: str) -> str:
@@ -126,18 +125,90 @@ def _recurrent(g: GraphBuilder, layer: Any, x: str) -> str:
     seq = g.node("Transpose", [x], hint=f"{name}/time_major", perm=[1, 0, 2])  # (T, B, D)
     if layer.go_backwards:
         seq = _reversed(g, seq, 0, f"{name}/reversed")
+    masked = None
+    if g.mask is not None:  # (B, T) -> (T, B), in processing order
+        mask = g.node("Transpose", [g.mask], hint=f"{name}/mask", perm=[1, 0])
+        mask = _reversed(g, mask, 0, f"{name}/mask_reversed") if layer.go_backwards else mask
+        seq, lengths, masked = _packed(g, name, seq, mask, int(layer.input_shape[0]))
+        inputs += [""] * (3 - len(inputs)) + [lengths]  # B may be absent; sequence_lens
     wanted = [True, False] if layer.return_sequences else [False, True]
     y, y_h = g.node_outputs(op_type, [seq, *inputs], wanted, hint=f"{name}/{op_type.lower()}",
                             **attributes)  # fmt: skip
     if layer.return_sequences:  # Y: (T, 1, B, H) -> (B, T, H)
         y = g.node("Squeeze", [y, g.constant([1], f"{name}/direction_axis", dtype=np.int64)],
                    hint=f"{name}/sequence")  # fmt: skip
+        if masked is not None:
+            y = _unpacked(g, name, y, masked, layer.zero_output_for_mask)
         return g.node("Transpose", [y], hint=name, perm=[1, 0, 2])
     # Y_h: (1, B, H) -> (B, H)
-    return g.node("Squeeze", [y_h, g.constant([0], f"{name}/direction_axis", dtype=np.int64)],
-                  hint=name)  # fmt: skip
+    y = g.node("Squeeze", [y_h, g.constant([0], f"{name}/direction_axis", dtype=np.int64)],
+               hint=name if masked is None else f"{name}/final")  # fmt: skip
+    if masked is None:
+        return y
+    # No real step: the zero initial state; zero_output_for_mask: zero after a masked last step.
+    mask, lengths = masked
+    if layer.zero_output_for_mask:
+        keep = g.node("Gather", [mask, g.constant(-1, dtype=np.int64)], axis=0)  # (B,)
+    else:
+        keep = g.node("Greater", [lengths, g.constant(0, dtype=np.int32)])
+    keep = g.node("Unsqueeze", [keep, g.constant([1], dtype=np.int64)])  # (B, 1)
+    return g.node("Where", [keep, y, g.constant(0.0)], hint=name)
 
 
+def _packed(
+    g: GraphBuilder, name: str, seq: str, mask: str, t: int
+) -> tuple[str, str, tuple[str, str]]:
+    """Masked steps out of the way: each sequence's real steps moved to its front, in order.
+
+    A masked step carries the states through unchanged, so running the real steps alone (ONNX's
+    ``sequence_lens`` stops each sequence after its own) gives the same states. Returns the
+    packed ``(T, B, D)`` sequence, the lengths as ``sequence_lens`` wants them (int32, at least 1:
+    onnxruntime refuses 0; such rows are zeroed after) and ``(mask, lengths)`` for the outputs.
+    """
+    steps = g.constant(np.arange(t)[:, None], dtype=np.int64)  # (T, 1)
+    count = g.constant(t, dtype=np.int64)
+    # Sort keys: real step t -> t, masked step t -> T + t; their order puts real steps first.
+    keys = g.node("Where", [mask, steps, g.node("Add", [steps, count])], hint=f"{name}/keys")
+    k = g.constant([t], dtype=np.int64)
+    _, order = g.node_outputs("TopK", [keys, k], [True, True], hint=f"{name}/order", axis=0,
+                              largest=0, sorted=1)  # fmt: skip
+    packed = _steps_at(g, seq, order, f"{name}/packed")
+    lengths = g.node("ReduceSum", [g.node("Cast", [mask], to=g.onnx.TensorProto.INT32),
+                                   g.constant([0], dtype=np.int64)], keepdims=0)  # fmt: skip
+    at_least_one = g.node("Max", [lengths, g.constant(1, dtype=np.int32)], hint=f"{name}/lens")
+    return packed, at_least_one, (mask, lengths)
+
+
+def _steps_at(g: GraphBuilder, values: str, index: str, hint: str) -> str:
+    """``out[t, b] = values[index[t, b], b]`` for time-major ``values`` ``(T, B, F)`` and an
+    ``index`` ``(T, B)``: ``GatherElements`` on the time axis, the index spread over ``F``."""
+    spread = g.node("Expand", [g.node("Unsqueeze", [index, g.constant([2], dtype=np.int64)]),
+                               g.node("Shape", [values])])  # fmt: skip
+    return g.node("GatherElements", [values, spread], hint=hint, axis=0)
+
+
+def _unpacked(g: GraphBuilder, name: str, y: str, masked: tuple[str, str],
+              zero_output: bool) -> str:  # fmt: skip
+    """Packed outputs ``(T, B, H)`` back at their steps: at step ``t`` the output of the last
+    real step so far (zeros before the first), or zeros at masked steps with
+    ``zero_output``."""
+    mask, _ = masked
+    done = g.node("CumSum", [g.node("Cast", [mask], to=g.onnx.TensorProto.INT64),
+                             g.constant(0, dtype=np.int64)], hint=f"{name}/done")  # fmt: skip
+    last = g.node("Sub", [done, g.constant(1, dtype=np.int64)])  # packed index, -1: none yet
+    out = _steps_at(g, y, g.node("Max", [last, g.constant(0, dtype=np.int64)]), f"{name}/steps")
+    keep = mask if zero_output else g.node("Greater", [done, g.constant(0, dtype=np.int64)])
+    keep = g.node("Unsqueeze", [keep, g.constant([2], dtype=np.int64)])  # (T, B, 1)
+    return g.node("Where", [keep, out, g.constant(0.0)], hint=f"{name}/unpacked")
+
+
+def _sequence_mask(g: GraphBuilder, layer: Any, x: str, incoming: str | None) -> str | None:
+    """Recurrent layers pass the mask on with every step returned, else none."""
+    return incoming if layer.return_sequences else None
+
+
+for _cls in (SimpleRNN, LSTM, GRU, Bidirectional):
+    register_mask(_cls)(_sequence_mask)
 register_layer(SimpleRNN)(_recurrent)
 register_layer(LSTM)(_recurrent)
 register_layer(GRU)(_recurrent)
@@ -169,19 +240,39 @@ def _bidirectional(g: GraphBuilder, layer: Bidirectional, x: str) -> str:
 def _embedding(g: GraphBuilder, layer: Embedding, x: str) -> str:
     """``Gather`` of the table's rows: the ids arrive as the graph's floats (as ``predict``
     takes them) and are cast to int64 first."""
-    if layer.mask_zero:
-        _refuse_masks(layer, "mask_zero=True makes id 0 a padding step that the following "
-                             "recurrent layers skip.")  # fmt: skip
     assert layer.embeddings is not None
     ids = g.node("Cast", [x], hint=f"{layer.name}/ids", to=g.onnx.TensorProto.INT64)
     table = g.weight(layer.embeddings.data, f"{layer.name}/embeddings")
     return g.node("Gather", [table, ids], hint=layer.name, axis=0)
 
 
+@register_mask(Embedding)
+def _embedding_mask(g: GraphBuilder, layer: Embedding, x: str, incoming: str | None) -> str | None:
+    """With ``mask_zero``: ``ids != 0`` ``(B, T)``."""
+    if not layer.mask_zero:
+        return None
+    return g.node("Not", [g.node("Equal", [x, g.constant(0.0)])], hint=f"{layer.name}/mask")
+
+
+def _steps_kept(g: GraphBuilder, layer: Masking, x: str) -> str:
+    """``(B, T)``: whether a step has a feature other than ``mask_value``."""
+    differs = g.node("Not", [g.node("Equal", [x, g.constant(layer.mask_value)])])
+    as_numbers = g.node("Cast", [differs], to=g.elem_type)
+    return g.node("ReduceMax", [as_numbers], hint=f"{layer.name}/kept", axes=[-1], keepdims=0)
+
+
 @register_layer(Masking)
 def _masking(g: GraphBuilder, layer: Masking, x: str) -> str:
-    _refuse_masks(layer, "Masking marks padding steps that the following recurrent layers skip.")
-    return x  # not reached
+    """``x`` with the masked steps zeroed."""
+    kept = g.node("Unsqueeze", [_steps_kept(g, layer, x), g.constant([2], dtype=np.int64)])
+    return g.node("Mul", [x, kept], hint=layer.name)
+
+
+@register_mask(Masking)
+def _masking_mask(g: GraphBuilder, layer: Masking, x: str, incoming: str | None) -> str:
+    """Steps with at least one feature other than ``mask_value``."""
+    return g.node("Cast", [_steps_kept(g, layer, x)], hint=f"{layer.name}/mask",
+                  to=g.onnx.TensorProto.BOOL)  # fmt: skip
 
 
 @register_layer(TimeDistributed)
@@ -191,7 +282,9 @@ def _time_distributed(g: GraphBuilder, layer: TimeDistributed, x: str) -> str:
     assert shape is not None
     steps, inner = int(shape[0]), [int(d) for d in shape[1:]]
     folded = g.constant([-1, *inner], f"{layer.name}/fold", dtype=np.int64)
+    incoming, g.mask = g.mask, None  # the inner layer sees single steps, never the mask
     y = convert_layer(g, layer.layer, g.node("Reshape", [x, folded], hint=f"{layer.name}/fold"))
+    g.mask = incoming
     out = [int(d) for d in layer.compute_output_shape(tuple(shape))[1:]]
     unfolded = g.constant([-1, steps, *out], f"{layer.name}/unfold", dtype=np.int64)
     return g.node("Reshape", [y, unfolded], hint=layer.name)
