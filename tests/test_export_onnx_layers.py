@@ -394,3 +394,46 @@ def test_random_convnets_run_in_onnxruntime_like_predict(drawn, seed):
     except ValueError:  # a window larger than its (padded) input: not a model
         assume(False)
     exported_matches_predict(model, sample, seed=seed)  # within rtol and atol 1e-5
+
+
+# --- random sequence models ---------------------------------------------------------------------
+
+
+@st.composite
+def random_sequence_models(draw):
+    """Ids through an Embedding (masked or not), or features maybe through Masking, then one
+    to three recurrent layers (maybe Bidirectional) of drawn kinds and options, then a Dense."""
+    steps = draw(st.integers(1, 7))
+    if draw(st.booleans()):
+        layers = [Embedding(6, 3, mask_zero=draw(st.booleans()))]
+        sample, inputs = (steps,), lambda rng, n: padded_ids(rng, n, steps, 6)
+    else:
+        layers = [Masking(0.5)] if draw(st.booleans()) else []
+        sample, inputs = (steps, 2), lambda rng, n: padded_steps(rng, n, steps)
+    depth = draw(st.integers(1, 3))
+    for i in range(depth):
+        kind = RECURRENT[draw(st.sampled_from(sorted(RECURRENT)))]
+        options = {
+            "return_sequences": i < depth - 1 or draw(st.booleans()),
+            "go_backwards": draw(st.booleans()),
+            "zero_output_for_mask": draw(st.booleans()),
+            "use_bias": draw(st.booleans()),
+            "activation": draw(st.sampled_from(["tanh", "relu", "sigmoid", "linear"])),
+        }
+        if kind is not SimpleRNN:
+            options["recurrent_activation"] = draw(st.sampled_from(["sigmoid", "tanh"]))
+        layer = kind(draw(st.integers(1, 4)), **options)
+        if draw(st.booleans()):
+            layer = Bidirectional(layer, merge_mode=draw(st.sampled_from(
+                ["concat", "sum", "mul", "ave"])))  # fmt: skip
+        layers.append(layer)
+    layers.append(Dense(2))
+    return layers, sample, inputs
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_sequence_models(), st.integers(0, 2**16))
+def test_random_sequence_models_run_in_onnxruntime_like_predict(drawn, seed):
+    layers, sample, inputs = drawn
+    model = built(layers, sample, seed=seed)
+    exported_matches_predict(model, sample, seed=seed, inputs=inputs)  # within 1e-5
