@@ -7,6 +7,10 @@
   it needs a converter of its own).
 * :data:`ACTIVATION_CONVERTERS` maps an activation name of :mod:`scratchnn.activations` to
   ``convert(g, x) -> y``; :func:`register_activation` adds one.
+* :data:`MASK_CONVERTERS` maps a layer class with its own ``compute_mask`` (Embedding, Masking,
+  the recurrent layers) to ``mask(g, layer, x, incoming) -> outgoing``, the graph value of the
+  ``(N, T)`` mask it passes on; :func:`convert_chain` hands masks along with them, and
+  converters read the incoming one as ``g.mask``. :func:`register_mask` adds one.
 
 Every activation of :data:`scratchnn.activations.ACTIVATIONS` has a converter (a test holds it);
 those without an ONNX operator at :data:`scratchnn.export.OPSET` (GELU, swish) are written with
