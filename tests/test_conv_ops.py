@@ -29,7 +29,10 @@ COVERED = {
     "avg_pool2d", "global_avg_pool1d", "global_avg_pool2d", "global_max_pool1d",
     "global_max_pool2d", "upsample2d", "pad", "batch_norm",
 }  # fmt: skip
-HELPERS = {"check_ints", "check_padding", "check_data_format", "spatial_output_shape"}
+HELPERS = {
+    "check_ints", "check_padding", "check_data_format", "spatial_output_shape",
+    "spatial_padding",
+}  # fmt: skip
 
 
 def test_every_public_conv_op_is_gradchecked_here():
@@ -39,7 +42,7 @@ def test_every_public_conv_op_is_gradchecked_here():
         if fn.__module__ == "scratchnn.ops.conv" and not name.startswith("_")
     }
     assert public - COVERED - HELPERS == set()
-    assert all(hasattr(ops, name) for name in COVERED | {"spatial_output_shape"})
+    assert all(hasattr(ops, name) for name in COVERED | {"spatial_output_shape", "spatial_padding"})
 
 
 # --- references: direct loops over output positions ----------------------------------------------
@@ -61,6 +64,17 @@ def explicit_pads(padding, sizes, window, strides, dilation):
     if isinstance(padding, int):
         return [(padding, padding)] * len(sizes)
     return [tuple(p) if not isinstance(p, int) else (p, p) for p in padding]
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", "causal", 2, ((1, 0),)])
+@pytest.mark.parametrize("size, window, stride, dilation", [
+    (7, 3, 2, 1), (6, 3, 2, 1), (8, 4, 3, 1), (9, 3, 1, 2), (5, 2, 3, 1), (1, 1, 1, 1),
+])  # fmt: skip
+def test_spatial_padding_is_the_reference_rule(padding, size, window, stride, dilation):
+    """The pads exporters write: the extra zero of an odd "same" total after (TensorFlow)."""
+    expected = explicit_pads(padding, (size,), (window,), (stride,), (dilation,))
+    got = ops.spatial_padding((size,), window, stride, padding, dilation)
+    assert [tuple(p) for p in got] == [tuple(p) for p in expected]
 
 
 def reference_conv2d(x, w, b, strides, pads, dilation):

@@ -26,9 +26,15 @@ feature rows go straight in, and a second output ``label`` gives the class label
 
 Supported: ``Sequential`` models (also nested as layers) of ``Dense``, ``Activation``,
 ``Dropout`` (the identity at inference), ``Flatten``, ``Input`` and every activation of
-:mod:`scratchnn.activations`. Any other layer, or another kind of model (a functional graph, a
-subclass with its own ``call``), raises a ``ValueError`` naming it. Converters live in
-registries (:mod:`scratchnn.export.converters`): a new layer family adds its own with
+:mod:`scratchnn.activations`; the convolutional family (:mod:`scratchnn.export.spatial`:
+``Conv1D``, ``Conv2D``, ``Conv2DTranspose``, the pooling layers, ``BatchNormalization`` with its
+moving statistics, ``Reshape``, ``ZeroPadding2D``, ``UpSampling2D``, ``SpatialDropout2D`` and
+``GaussianNoise`` as identities); the sequence layers (:mod:`scratchnn.export.recurrent`:
+``SimpleRNN``, ``LSTM``, ``GRU``, ``Bidirectional``, ``Embedding``, ``TimeDistributed``, with the
+masks of ``Masking`` and ``Embedding(mask_zero=True)``). ``return_state`` is refused with a
+``ValueError`` naming the layer and why; so is any other layer, or another kind of model (a
+functional graph, a subclass with its own ``call``). Converters live in registries
+(:mod:`scratchnn.export.converters`): a new layer family adds its own with
 :func:`register_layer`.
 
 ``onnx`` is an optional dependency (``pip install 'scratchnn[onnx]'``), imported only here, at
@@ -44,14 +50,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from scratchnn.export import recurrent as _recurrent  # noqa: F401  (registers its converters)
+from scratchnn.export import spatial as _spatial  # noqa: F401  (registers its converters)
 from scratchnn.export.converters import (
     ACTIVATION_CONVERTERS,
     LAYER_CONVERTERS,
     chain_of_layers,
-    convert_layer,
+    convert_chain,
     exportable,
     register_activation,
     register_layer,
+    register_mask,
 )
 from scratchnn.export.graph import ONNX_EXTRA, GraphBuilder, require_onnx
 from scratchnn.io import atomic_write, library_version
@@ -83,6 +92,7 @@ __all__ = [
     "export",
     "register_activation",
     "register_layer",
+    "register_mask",
     "to_onnx",
 ]
 
@@ -162,8 +172,7 @@ def to_onnx(
         if len(sample_shape) != 1:
             shape = g.constant([-1, *sample_shape], "scaler/shape", dtype=np.int64)
             h = g.node("Reshape", [h, shape], hint="scaler/reshape")
-    for layer in chain_of_layers(model):
-        h = convert_layer(g, layer, h)
+    h = convert_chain(g, chain_of_layers(model), h)
     out = g.node("Identity", [h], output=OUTPUT_NAME)
     assert model.output_shape is not None  # built, with a known input shape
     output_shape = ("N", *(int(d) for d in model.output_shape))

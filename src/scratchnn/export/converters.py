@@ -7,6 +7,10 @@
   it needs a converter of its own).
 * :data:`ACTIVATION_CONVERTERS` maps an activation name of :mod:`scratchnn.activations` to
   ``convert(g, x) -> y``; :func:`register_activation` adds one.
+* :data:`MASK_CONVERTERS` maps a layer class with its own ``compute_mask`` (Embedding, Masking,
+  the recurrent layers) to ``mask(g, layer, x, incoming) -> outgoing``, the graph value of the
+  ``(N, T)`` mask it passes on; :func:`convert_chain` hands masks along with them, and
+  converters read the incoming one as ``g.mask``. :func:`register_mask` adds one.
 
 Every activation of :data:`scratchnn.activations.ACTIVATIONS` has a converter (a test holds it);
 those without an ONNX operator at :data:`scratchnn.export.OPSET` (GELU, swish) are written with
@@ -34,11 +38,21 @@ from typing import Any
 
 from scratchnn import activations, ops
 from scratchnn.export.graph import GraphBuilder
-from scratchnn.layers import Activation, Dense, Dropout, Flatten, Input, Layer
+from scratchnn.layers import (
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    GaussianNoise,
+    Input,
+    Layer,
+    SpatialDropout2D,
+)
 from scratchnn.models import Model, Sequential
 
 LayerConverter = Callable[[GraphBuilder, Any, str], str]
 ActivationConverter = Callable[[GraphBuilder, str], str]
+MaskConverter = Callable[[GraphBuilder, Any, str, "str | None"], "str | None"]
 
 LAYER_CONVERTERS: dict[type[Layer], LayerConverter] = {}
 """Layer class -> converter. Filled by :func:`register_layer`."""
@@ -46,12 +60,28 @@ LAYER_CONVERTERS: dict[type[Layer], LayerConverter] = {}
 ACTIVATION_CONVERTERS: dict[str, ActivationConverter] = {}
 """Activation name (as :func:`scratchnn.activations.name_of` gives it) -> converter."""
 
+MASK_CONVERTERS: dict[type[Layer], MaskConverter] = {}
+"""Layer class with its own ``compute_mask`` -> ``mask(g, layer, x, incoming) -> outgoing``:
+the graph value of the mask the layer passes on, from its input ``x`` and incoming mask (names
+of graph values; ``None`` for no mask). Filled by :func:`register_mask`."""
+
 
 def register_layer(cls: type[Layer]) -> Callable[[LayerConverter], LayerConverter]:
     """Decorator: register ``convert(g, layer, x) -> y`` as the ONNX converter of ``cls``."""
 
     def decorate(convert: LayerConverter) -> LayerConverter:
         LAYER_CONVERTERS[cls] = convert
+        return convert
+
+    return decorate
+
+
+def register_mask(cls: type[Layer]) -> Callable[[MaskConverter], MaskConverter]:
+    """Decorator: register ``mask(g, layer, x, incoming) -> outgoing`` for ``cls``, a layer
+    that makes or transforms masks (it overrides ``compute_mask``)."""
+
+    def decorate(convert: MaskConverter) -> MaskConverter:
+        MASK_CONVERTERS[cls] = convert
         return convert
 
     return decorate
@@ -84,6 +114,33 @@ def convert_layer(g: GraphBuilder, layer: Layer, x: str) -> str:
             "added with scratchnn.export.register_layer."
         )
     return convert(g, layer, x)
+
+
+def convert_chain(g: GraphBuilder, layers: list[Layer], x: str) -> str:
+    """The layers applied one after the other to ``x``, masks handed along as ``Sequential``
+    does: a layer receives the current mask (``g.mask``), then the mask becomes what its
+    ``compute_mask`` gives (a registered mask converter for layers that override it; otherwise
+    the incoming mask for layers with ``supports_masking``, else none).
+
+    Raises:
+        ValueError: a layer that overrides ``compute_mask`` without a mask converter.
+    """
+    for layer in layers:
+        incoming = g.mask
+        y = convert_layer(g, layer, x)
+        if type(layer).compute_mask is Layer.compute_mask:
+            g.mask = incoming if layer.supports_masking else None
+        else:
+            mask = MASK_CONVERTERS.get(type(layer))
+            if mask is None:
+                raise ValueError(
+                    f"Cannot export layer {layer.name!r} ({type(layer).__name__}) to ONNX: it "
+                    "computes its own mask and has no mask converter. Add one with "
+                    "scratchnn.export.converters.register_mask."
+                )
+            g.mask = mask(g, layer, x, incoming)
+        x = y
+    return x
 
 
 def convert_activation(g: GraphBuilder, fn: Any, x: str, where: str) -> str:
@@ -140,10 +197,12 @@ def exportable(model: Any) -> Sequential:
 
 @register_layer(Sequential)
 def _sequential(g: GraphBuilder, layer: Sequential, x: str) -> str:
-    """A Sequential used as a layer of another: its layers in order."""
-    for inner in chain_of_layers(layer):
-        x = convert_layer(g, inner, x)
-    return x
+    """A Sequential used as a layer of another: its layers in order (given the incoming mask
+    when one of them makes masks, as ``Sequential.call`` does)."""
+    layers = chain_of_layers(layer)
+    if not any(type(inner).compute_mask is not Layer.compute_mask for inner in layers):
+        g.mask = None  # Sequential.call calls such layers without a mask
+    return convert_chain(g, layers, x)
 
 
 @register_layer(Dense)
@@ -163,8 +222,10 @@ def _activation(g: GraphBuilder, layer: Activation, x: str) -> str:
 
 
 @register_layer(Dropout)
-def _dropout(g: GraphBuilder, layer: Dropout, x: str) -> str:
-    """Inference only: dropout is the identity."""
+@register_layer(SpatialDropout2D)
+@register_layer(GaussianNoise)
+def _dropout(g: GraphBuilder, layer: Layer, x: str) -> str:
+    """Inference only: dropout and noise are the identity."""
     return g.node("Identity", [x], hint=layer.name)
 
 

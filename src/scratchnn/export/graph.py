@@ -50,6 +50,10 @@ class GraphBuilder:
         elem_type: the matching ONNX ``TensorProto`` element type.
         nodes: ``NodeProto`` list, in execution order.
         initializers: ``TensorProto`` list (weights and constants).
+        mask: the name of the ``(N, T)`` boolean mask of the value being converted (padded
+            time steps are ``False``), or ``None``; :func:`~scratchnn.export.converters.
+            convert_chain` hands it along as a ``Sequential`` does, and the converters of layers
+            that take one (recurrent layers) read it.
     """
 
     def __init__(self, dtype: Any) -> None:
@@ -59,6 +63,7 @@ class GraphBuilder:
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._names: set[str] = set()
+        self.mask: str | None = None
 
     def fresh(self, hint: str) -> str:
         """A name not used yet in the graph, from ``hint``: ``dense/kernel``, ``dense/kernel_1``."""
@@ -107,3 +112,21 @@ class GraphBuilder:
             self.onnx.helper.make_node(op_type, list(inputs), [out], name=out, **attributes)
         )
         return out
+
+    def node_outputs(
+        self, op_type: str, inputs: list[str], wanted: list[bool], hint: str | None = None,
+        **attributes: Any,
+    ) -> list[str]:
+        """Append a node with several outputs; returns their names (``""`` for those not
+        ``wanted``, which ONNX leaves uncomputed: e.g. an LSTM's ``Y`` when only ``Y_h`` is read).
+
+            >>> g = GraphBuilder("float32")
+            >>> g.node_outputs("LSTM", ["x", "w", "r"], [False, True], hint="lstm", hidden_size=2)
+            ['', 'lstm']
+        """
+        base = hint or op_type.lower()
+        outs = [self.fresh(base) if keep else "" for keep in wanted]
+        self.nodes.append(self.onnx.helper.make_node(
+            op_type, list(inputs), outs, name=self.fresh(f"{base}/node"), **attributes
+        ))  # fmt: skip
+        return outs

@@ -34,6 +34,7 @@ from scratchnn.ops.conv import (
     max_pool2d,
     pad,
     spatial_output_shape,
+    spatial_padding,
     upsample2d,
 )
 from scratchnn.ops.core import (
@@ -124,6 +125,7 @@ __all__ = [
     "softplus",
     "sparse_softmax_crossentropy",
     "spatial_output_shape",
+    "spatial_padding",
     "sqrt",
     "stack",
     "stacked_linear",

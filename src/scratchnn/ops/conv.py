@@ -205,12 +205,36 @@ def spatial_output_shape(
         >>> spatial_output_shape((28, 28), 3), spatial_output_shape((26, 26), 2, strides=2)
         ((26, 26), (13, 13))
     """
+    return _checked_geometry(sizes, window, strides, padding, dilation_rate, transposed, op)[1]
+
+
+def spatial_padding(
+    sizes: Sequence[int], window: IntOrInts, strides: IntOrInts = 1, padding: Padding = "valid",
+    dilation_rate: IntOrInts = 1, transposed: bool = False, op: str = "conv",
+) -> Pads:
+    """The ``(before, after)`` zeros per spatial axis that ``padding`` puts around ``sizes``.
+
+    Arguments as :func:`spatial_output_shape`. For ``"same"`` the extra zero of an odd total goes
+    after (TensorFlow's rule); a transposed convolution crops its full output by these amounts.
+    Exporters use it to write explicit pads.
+
+    Example:
+        >>> spatial_padding((5, 6), 3, strides=2, padding="same")
+        ((1, 1), (0, 1))
+    """
+    return _checked_geometry(sizes, window, strides, padding, dilation_rate, transposed, op)[0]
+
+
+def _checked_geometry(
+    sizes: Sequence[int], window: IntOrInts, strides: IntOrInts, padding: Padding,
+    dilation_rate: IntOrInts, transposed: bool, op: str,
+) -> tuple[Pads, tuple[int, ...]]:
     n = len(sizes)
     window = check_ints(window, n, "kernel_size", op)
     strides = check_ints(strides, n, "strides", op)
     dilation = check_ints(dilation_rate, n, "dilation_rate", op)
     spec = check_padding(padding, n, op, causal=n == 1 and not transposed)
-    return _geometry(sizes, window, strides, dilation, spec, op, tuple(sizes), transposed)[1]
+    return _geometry(sizes, window, strides, dilation, spec, op, tuple(sizes), transposed)
 
 
 def _check_rank(x: Tensor, rank: int, op: str, layout: str) -> None:
