@@ -150,8 +150,10 @@ def _row_median(results: list[dict[str, Any]], name: str) -> float:
 
 
 def _to_first_row(results: list[dict[str, Any]], name: str) -> float:
-    """The median over worker runs of row ``name`` / the first row (NumPy) of the same run."""
-    return statistics.median(_row(result, name) / result["rows"][0]["median"]
+    """The median over worker runs of row ``name`` / the NumPy row of the same run and section
+    (case (c)'s rows are ``"1 row: scratchnn"``, ``"100000 rows: numpy"``, ...)."""
+    prefix = name.rpartition("scratchnn")[0]
+    return statistics.median(_row(result, name) / _row(result, f"{prefix}numpy")
                              for result in results)
 
 
@@ -173,10 +175,9 @@ def _against_baseline(args: argparse.Namespace, chosen: list[str]) -> list[str]:
             for side, source in (("this", None), ("baseline", args.baseline)):
                 runs[side].append(_child("--case", key, args.repeats, args.steps, args.threads,
                                          args.lm_batches, args.images, args.test_images, source))
-        names = [row["name"] for row in runs["this"][0]["rows"]
-                 if row["name"].startswith("scratchnn")]
-        unit = runs["this"][0]["rows"][0]["unit"]
-        for name in names:
+        units = {row["name"]: row["unit"] for row in runs["this"][0]["rows"]
+                 if "scratchnn" in row["name"]}
+        for name, unit in units.items():
             this, base = _row_median(runs["this"], name), _row_median(runs["baseline"], name)
             lines.append(f"| ({key}) | {name} | {_fmt(this)} {unit} | {_fmt(base)} {unit} | "
                          f"{this / base:.3f} | {_to_first_row(runs['this'], name):.3f} | "

@@ -166,3 +166,17 @@ def test_asyncio_tasks_keep_their_own_default():
         return list(await asyncio.gather(first(e1, e2, read), second(e2, e1, read)))
 
     assert asyncio.run(main()) == ["float64", "float32"]
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    """The Quick start has exactly two commands; ``.ci/run`` runs the second as written."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)\n```", quick, re.S)
+    assert len(blocks) == 2, blocks
+    ci_lines = [line.strip() for line in (root / ".ci" / "run").read_text().splitlines()]
+    assert blocks[1].strip() in ci_lines
