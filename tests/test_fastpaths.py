@@ -345,3 +345,29 @@ def test_shuffled_batches_from_the_reused_buffer_equal_plainly_indexed_batches()
         stepped.train_on_batch(x[order[lo : lo + 16]], y[order[lo : lo + 16]])
     for a, b in zip(fitted.get_weights(), stepped.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [1, 7, 4095, 4096, 20_000])
+def test_relu_takes_max_with_zero_on_both_sides_of_the_clip_threshold(dtype, size):
+    """Small arrays use ``maximum``, large ones a clip: the same values (NaN, ±inf included)."""
+    from scratchnn.ops.core import _RELU_CLIP_MIN, _relu
+
+    assert 7 < _RELU_CLIP_MIN <= 20_000  # the sizes above reach both paths
+    x = np.random.default_rng(size).normal(size=size).astype(dtype)
+    x[: min(size, 4)] = [np.nan, -np.inf, np.inf, -0.0][: min(size, 4)]
+    expected = np.maximum(x, 0)
+    np.testing.assert_array_equal(_relu(x), expected)
+    y = x.copy()
+    assert _relu(y, out=y) is y
+    np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize("rows", [1, 3, 5000])
+def test_small_and_large_inputs_are_both_checked_for_nan_and_inf(rows):
+    """The small-array finiteness check (``isfinite``) and the sum-based one refuse alike."""
+    x = np.ones((rows, 2), dtype=np.float32)
+    data.check_finite(x, "x")
+    x[-1, 1] = np.inf
+    with pytest.raises(ValueError, match=r"x contains 1 NaN or infinite value"):
+        data.check_finite(x, "x")

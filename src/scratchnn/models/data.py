@@ -73,6 +73,9 @@ def _numeric(arr: np.ndarray, name: str, hint: str) -> np.ndarray:
 _BLAS_SUM_MIN = 1 << 20
 """Arrays with at least this many values are checked for NaN/inf by a BLAS product."""
 
+_SMALL = 4096
+"""Arrays up to this many values are checked by ``isfinite`` directly (no error-state block)."""
+
 
 def check_finite(arr: np.ndarray, name: str, original: np.ndarray | None = None) -> None:
     """Raise ValueError if ``arr`` holds NaN or infinite values: how many, and where the first is.
@@ -83,6 +86,8 @@ def check_finite(arr: np.ndarray, name: str, original: np.ndarray | None = None)
         original: the array before a cast, to tell overflow in the cast from NaN/inf input.
     """
     if arr.dtype.kind != "f" or arr.size == 0:
+        return
+    if arr.size <= _SMALL and np.isfinite(arr).all():  # a few rows: no sum to guard (a predict)
         return
     with np.errstate(over="ignore", invalid="ignore"):
         # One pass, no temporary of arr's size: NaN and inf propagate to a sum (an overflowing

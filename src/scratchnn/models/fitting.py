@@ -87,7 +87,8 @@ class Fitting(ModelParts):
         for i, item in enumerate(items):
             name = label if len(items) == 1 else f"{label}[{self.input_names[i]!r}]"
             # sequences of different lengths: say which layer wanted one length, and the fix
-            check_not_ragged(item, self.layers[0] if len(items) == 1 and self.layers else self)
+            if isinstance(item, (list, tuple)):
+                check_not_ragged(item, self.layers[0] if len(items) == 1 and self.layers else self)
             was_1d = np.ndim(item.data if isinstance(item, Tensor) else item) == 1
             arrays.append((data.as_features(item, self.dtype, name), name, was_1d))
         if not self.built:

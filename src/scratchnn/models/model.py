@@ -215,6 +215,7 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
         self._params_cache = None
         self._leaf_cache = None
         self._snapshot = None
+        self.__dict__["_built_known"] = False
 
     @property
     def trainable_params(self) -> list[Tensor]:
@@ -253,8 +254,13 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
     @property
     def built(self) -> bool:
         """Whether every layer has its weights."""
+        if self.__dict__.get("_built_known"):  # layers are never unbuilt; reset on a change
+            return True
         layers = self._child_layers()
-        return bool(layers) and all(layer.built for layer in layers)
+        built = bool(layers) and all(layer.built for layer in layers)
+        if built:
+            self.__dict__["_built_known"] = True
+        return built
 
     @built.setter
     def built(self, value: bool) -> None:
@@ -302,6 +308,8 @@ class Model(Compiling, Fitting, WeightsAndFiles, Layer):
         Arrays are cast to the model's dtype (``x`` is one array, or a list for several inputs).
         Other keyword arguments go to :meth:`call`.
         """
+        if type(x) is Tensor:  # the usual case, first
+            return super().__call__(x, training=training, mask=mask, **kwargs)
         if isinstance(x, (list, tuple)):
             x = [self._as_tensor(t) for t in x]
         elif not _is_symbolic(x):
