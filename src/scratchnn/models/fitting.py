@@ -205,17 +205,25 @@ class Fitting(ModelParts):
 
     @contextlib.contextmanager
     def _use_rng(self, rng: np.random.Generator) -> Iterator[None]:
-        """Hand ``rng`` to the layers that draw masks (those without a seed of their own)."""
+        """Hand ``rng`` to the layers that draw masks (those without a seed of their own), and
+        to the model's own draws where it keeps a generator in ``_sampling`` (an RBM's Gibbs
+        chains, a GAN's noise: the loop's generator, ``fit(seed=...)``, during ``fit``)."""
         swapped: list[tuple[Any, np.random.Generator | None]] = []  # (layer with an rng, its own)
         for layer in self._leaf_layers():
             if hasattr(layer, "rng") and getattr(layer, "seed", None) is None:
                 swapped.append((layer, layer.rng))
                 layer.rng = rng
+        keeps = "_sampling" in self.__dict__
+        own = self.__dict__.get("_sampling")
+        if keeps:
+            self.__dict__["_sampling"] = rng
         try:
             yield
         finally:
             for layer, previous in swapped:
                 layer.rng = previous
+            if keeps:
+                self.__dict__["_sampling"] = own
 
     # ------------------------------------------------------------------- fit / evaluate / ...
     def fit(

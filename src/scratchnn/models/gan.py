@@ -37,10 +37,9 @@ Shape legend: B rows in a batch, Z latent dimensions.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -224,16 +223,6 @@ class GAN(Model):
                                "(generate(), or a classifier's score).")
 
     # ------------------------------------------------------------------------------- training
-    @contextlib.contextmanager
-    def _use_rng(self, rng: np.random.Generator) -> Iterator[None]:
-        """Draw the noise from ``rng`` during ``fit``."""
-        previous, self._sampling = self._sampling, rng
-        try:
-            with super()._use_rng(rng):
-                yield
-        finally:
-            self._sampling = previous
-
     def _noise(self, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
         rng = self._sampling if rng is None else rng
         return rng.standard_normal((n, self.latent_dim)).astype(self.dtype, copy=False)

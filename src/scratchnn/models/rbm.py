@@ -29,9 +29,8 @@ Shape legend: B rows in a batch, C rows of the negative chain, V visible units, 
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
@@ -289,16 +288,6 @@ class RBM(Model):
             return mean + rng.standard_normal(mean.shape, dtype=mean.dtype)
         u = rng.random(mean.shape, dtype=mean.dtype)
         return np.less(u, mean, out=u)
-
-    @contextlib.contextmanager
-    def _use_rng(self, rng: np.random.Generator) -> Iterator[None]:
-        """Sample from ``rng`` during ``fit`` (the loop's generator: ``fit(seed=...)``)."""
-        previous, self._sampling = self._sampling, rng
-        try:
-            with super()._use_rng(rng):
-                yield
-        finally:
-            self._sampling = previous
 
     # ------------------------------------------------------------------------------- training
     def train_step(self, batch: tuple[Any, Any, Any]) -> dict[str, Any]:
