@@ -701,7 +701,8 @@ def _relu(x: Any, out: Any = None) -> Any:
     """``max(x, 0)``: for large arrays a clip with bounds of ``x``'s dtype (NumPy's vectorised
     clip, several times quicker than ``maximum``), for small ones ``maximum`` (a predict of one
     row). NaN stays NaN and -inf becomes 0 both ways; only the sign of a zero may differ
-    (``maximum`` gives +0.0 for -0.0), which no later op can tell apart."""
+    (``maximum`` gives +0.0 for -0.0, the clip keeps -0.0): the two compare equal, and the
+    derivative (``out > 0``) is the same."""
     kind = x.dtype.type
     if x.size < _RELU_CLIP_MIN:
         return backend.xp.maximum(x, kind(0), out=out)
